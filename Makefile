@@ -1,0 +1,34 @@
+# facesearch — see README.md.
+SHELL := /bin/bash
+export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
+GO ?= go
+# Packages whose tests run under the race detector (cgo handles, concurrency).
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/...
+
+.PHONY: setup build test vet demo eval bench clean
+
+setup:
+	@scripts/setup.sh
+
+build:
+	$(GO) build -o bin/facesearch ./cmd/facesearch
+
+vet:
+	$(GO) vet ./...
+
+test: setup vet
+	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 15m ./...
+
+demo: setup
+	@scripts/demo.sh
+
+eval: setup
+	@scripts/eval.sh
+
+bench:
+	@scripts/setup.sh --bench
+	@scripts/bench.sh
+
+clean:
+	rm -rf bin .facesearch

@@ -1,0 +1,135 @@
+// Package cli implements facesearch's subcommands. cmd/facesearch only calls Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Env is what every subcommand receives: its output streams, a logger and the
+// process environment (passed in, so tests can set it without touching os).
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+	Getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands lists every subcommand; each lives in its own file.
+func commands() []command {
+	return []command{
+		{"faces", "detect, align and embed the faces in photos (text, JSON, aligned crops)", cmdFaces},
+		{"index", "index a dataset ROOT/<person>/<images> incrementally", cmdIndex},
+		{"search", "search the library with photos (or --vector FILE.npy)", cmdSearch},
+		{"stats", "summarise the library: persons, images, faces, failures", cmdStats},
+		{"models", "list, prepare, add and verify face models", cmdModels},
+	}
+}
+
+// usageError marks errors in the command line; they exit with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// ExitCode maps an error returned by Run to a process exit status.
+func ExitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// Run parses args (without the program name) and runs one subcommand.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	level := slog.LevelInfo
+	if os.Getenv("FACESEARCH_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	env := &Env{
+		Stdout: stdout,
+		Stderr: stderr,
+		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Getenv: os.Getenv,
+	}
+	return RunEnv(ctx, env, args)
+}
+
+// RunEnv is Run with an explicit Env (used by tests).
+func RunEnv(ctx context.Context, env *Env, args []string) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			for _, c := range cmds {
+				if c.name == args[1] {
+					return c.run(ctx, env, []string{"-h"})
+				}
+			}
+		}
+		printUsage(env.Stdout, cmds)
+		if len(args) == 0 {
+			return usageError{"no command given"}
+		}
+		return nil
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			err := c.run(ctx, env, args[1:])
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	return usageError{fmt.Sprintf("unknown command %q (see 'facesearch help')", args[0])}
+}
+
+func printUsage(w io.Writer, cmds []command) {
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	var b strings.Builder
+	b.WriteString("facesearch finds similar faces in a face dataset (one folder per person).\n\n")
+	b.WriteString("Usage: facesearch COMMAND [flags] [args]\n\nCommands:\n")
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'facesearch help COMMAND' or 'facesearch COMMAND -h' for a command's flags.\n")
+	b.WriteString("Environment: FACESEARCH_HOME (models and runtime, default ~/.cache/facesearch),\n")
+	b.WriteString("FACESEARCH_LIBRARY (library directory, default ./.facesearch).\n")
+	io.WriteString(w, b.String())
+}
+
+// newFlagSet returns a FlagSet that writes its usage to env.Stderr and returns
+// errors instead of exiting.
+func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: facesearch %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
