@@ -1,0 +1,93 @@
+// Package model describes face models: which files make a model, how its
+// inputs are prepared, and where setup put them (FACESEARCH_HOME).
+package model
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+)
+
+// File is one file of a model, relative to FACESEARCH_HOME.
+type File struct {
+	Path   string `json:"path"`   // relative to FACESEARCH_HOME
+	SHA256 string `json:"sha256"` // hex; checked by `facesearch models verify`
+	Source string `json:"source"` // where setup got it (npm package, user)
+}
+
+// Input describes how an image crop becomes the model's input tensor:
+// value = (pixel - Mean) / Std, NCHW, channels in ColorOrder ("RGB" or "BGR").
+type Input struct {
+	Width      int     `json:"width"`
+	Height     int     `json:"height"`
+	Mean       float32 `json:"mean"`
+	Std        float32 `json:"std"`
+	ColorOrder string  `json:"color_order"`
+}
+
+// Manifest describes one face model: detector, landmarks and embedding.
+type Manifest struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Files       map[string]File `json:"files"` // roles: "detect", "landmark", "feature"
+	Detect      Input           `json:"detect"`
+	Landmark    Input           `json:"landmark"`
+	Feature     Input           `json:"feature"`
+	// Alignment names the template the 5 points are mapped onto ("arcface112").
+	Alignment string `json:"alignment"`
+	// EmbeddingDim is the length of the embedding vector.
+	EmbeddingDim int `json:"embedding_dim"`
+	// Threshold is the cosine similarity at or above which two faces are
+	// called the same person (calibrated on LFW, see docs/MODEL.md).
+	Threshold float32 `json:"threshold"`
+}
+
+//go:embed manifests/*.json
+var manifests embed.FS
+
+// DefaultName is the model used when none is named.
+const DefaultName = "faceplugin-v1"
+
+// Builtin returns the manifest shipped in the repository under that name.
+func Builtin(name string) (*Manifest, error) {
+	b, err := manifests.ReadFile("manifests/" + name + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("model %q: no such built-in manifest", name)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("model %q: manifest: %w", name, err)
+	}
+	return &m, nil
+}
+
+// Path returns the absolute path of the model file with the given role.
+func (m *Manifest) Path(home, role string) (string, error) {
+	f, ok := m.Files[role]
+	if !ok {
+		return "", fmt.Errorf("model %s has no %q file", m.Name, role)
+	}
+	return filepath.Join(home, f.Path), nil
+}
+
+// Home returns FACESEARCH_HOME from getenv, or its default
+// ($XDG_CACHE_HOME/facesearch, else $HOME/.cache/facesearch).
+func Home(getenv func(string) string) string {
+	if h := getenv("FACESEARCH_HOME"); h != "" {
+		return h
+	}
+	if c := getenv("XDG_CACHE_HOME"); c != "" {
+		return filepath.Join(c, "facesearch")
+	}
+	return filepath.Join(getenv("HOME"), ".cache", "facesearch")
+}
+
+// RuntimeLibrary returns the path of the onnxruntime shared library that
+// setup extracted (FACESEARCH_ORT_LIB overrides).
+func RuntimeLibrary(getenv func(string) string) string {
+	if p := getenv("FACESEARCH_ORT_LIB"); p != "" {
+		return p
+	}
+	return filepath.Join(Home(getenv), "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1")
+}
