@@ -36,6 +36,13 @@ func commands() []command {
 		{"search", "search the library with photos (or --vector FILE.npy)", cmdSearch},
 		{"stats", "summarise the library: persons, images, faces, failures", cmdStats},
 		{"models", "list, prepare, add and verify face models", cmdModels},
+		{"pairs", "every pair of faces from different folders above a similarity (CSV/JSON/HTML)", cmdPairs},
+		{"audit", "find folders that are one person, misfiled images, near-duplicates, outliers", cmdAudit},
+		{"lookalikes", "rank pairs of different people by how alike they look", cmdLookalikes},
+		{"eval", "measure accuracy: 'eval lfw DIR' runs the standard LFW protocol", cmdEval},
+		{"calibrate", "calibrate the same-person threshold on the library's own folders", cmdCalibrate},
+		{"import-npz", "import FACE01 per-folder npKnown.npz embeddings without re-embedding", cmdImportNpz},
+		{"serve", "serve the web page and JSON API (loopback by default)", cmdServe},
 	}
 }
 

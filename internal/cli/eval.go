@@ -1,0 +1,10 @@
+package cli
+
+import (
+	"context"
+	"errors"
+)
+
+func cmdEval(ctx context.Context, env *Env, args []string) error {
+	return errors.New("eval: not implemented yet")
+}
