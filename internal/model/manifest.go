@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // File is one file of a model, relative to FACESEARCH_HOME.
@@ -14,7 +16,21 @@ type File struct {
 	Path   string `json:"path"`   // relative to FACESEARCH_HOME
 	SHA256 string `json:"sha256"` // hex; checked by `facesearch models verify`
 	Source string `json:"source"` // where setup got it (npm package, user)
+	// DerivedFrom, when set, says that Prepare makes this file from another
+	// one (for example by flushing denormal weights).
+	DerivedFrom *Derivation `json:"derived_from,omitempty"`
 }
+
+// Derivation describes how Prepare makes a file from a source file.
+type Derivation struct {
+	Path      string `json:"path"`      // source, relative to FACESEARCH_HOME
+	SHA256    string `json:"sha256"`    // hex sha256 the source must have
+	Transform string `json:"transform"` // TransformFlushDenormals
+}
+
+// TransformFlushDenormals is the Derivation.Transform that rewrites the
+// source with FlushDenormals.
+const TransformFlushDenormals = "flush-denormals"
 
 // Input describes how an image crop becomes the model's input tensor:
 // value = (pixel - Mean) / Std, NCHW, channels in ColorOrder ("RGB" or "BGR").
@@ -60,6 +76,33 @@ func Builtin(name string) (*Manifest, error) {
 		return nil, fmt.Errorf("model %q: manifest: %w", name, err)
 	}
 	return &m, nil
+}
+
+// BuiltinNames returns the names of the manifests shipped in the
+// repository, sorted.
+func BuiltinNames() []string {
+	entries, err := manifests.ReadDir("manifests")
+	if err != nil {
+		return nil // cannot happen: the directory is embedded
+	}
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Roles returns the roles of m's files, sorted.
+func (m *Manifest) Roles() []string {
+	roles := make([]string, 0, len(m.Files))
+	for r := range m.Files {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	return roles
 }
 
 // Path returns the absolute path of the model file with the given role.
