@@ -82,7 +82,10 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 		if len(args) > 1 {
 			for _, c := range cmds {
 				if c.name == args[1] {
-					return c.run(ctx, env, []string{"-h"})
+					if err := c.run(ctx, env, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+						return err
+					}
+					return nil
 				}
 			}
 		}
