@@ -9,7 +9,9 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,9 @@ void openblas_set_num_threads(int);
 
 struct fs_index {
 	std::unique_ptr<faiss::Index> idx;
+	// Guards HNSW::efSearch (see run); writers of the index itself
+	// are serialised by the Go side's RWMutex.
+	mutable std::shared_mutex ef_mu;
 };
 
 namespace {
@@ -96,6 +101,9 @@ struct Target {
 	const float* q = nullptr;
 	std::unique_ptr<const float[]> owned_q;
 	std::unique_ptr<faiss::SearchParameters> params;
+	// Set when the search must run with this efSearch on this HNSW index.
+	faiss::IndexHNSW* hnsw = nullptr;
+	int efsearch = 0;
 };
 
 bool takes_params(const faiss::Index* idx) {
@@ -130,13 +138,39 @@ void resolve(const fs_index* x, int64_t n, const float* q, int nprobe, int efsea
 			p->max_codes = ivf->max_codes;
 			t->params.reset(p);
 		}
-	} else if (dynamic_cast<const faiss::IndexHNSW*>(t->idx) != nullptr) {
+	} else if (auto h = dynamic_cast<const faiss::IndexHNSW*>(t->idx)) {
 		if (efsearch > 0) {
-			auto p = new faiss::SearchParametersHNSW();
-			p->efSearch = efsearch;
-			t->params.reset(p);
+			t->hnsw = const_cast<faiss::IndexHNSW*>(h);
+			t->efsearch = efsearch;
 		}
 	}
+}
+
+// run calls f with the target's efSearch in force. faiss 1.7.3's
+// HNSW::search sizes its candidate queue from the index's own efSearch and
+// uses SearchParametersHNSW::efSearch only as a stopping rule, so a larger
+// per-call efSearch has no effect. Instead the value is swapped in for the
+// duration of the call under an exclusive lock (and restored even on error),
+// while searches that use the index's own efSearch share the lock: no caller
+// ever sees the other's setting.
+template <typename F>
+void run(const fs_index* x, Target& t, F&& f) {
+	{
+		std::shared_lock<std::shared_mutex> lock(x->ef_mu);
+		// efSearch only changes under the exclusive lock, so this read is stable.
+		if (t.hnsw == nullptr || t.hnsw->hnsw.efSearch == t.efsearch) {
+			f();
+			return;
+		}
+	}
+	std::unique_lock<std::shared_mutex> lock(x->ef_mu);
+	struct Restore {
+		int* field;
+		int saved;
+		~Restore() { *field = saved; }
+	} restore{&t.hnsw->hnsw.efSearch, t.hnsw->hnsw.efSearch};
+	t.hnsw->hnsw.efSearch = t.efsearch;
+	f();
 }
 
 void map_ids(const std::vector<idx_t>* id_map, size_t n, int64_t* ids) {
@@ -210,6 +244,7 @@ int fs_read(const char* path, fs_index** out, char** err) {
 
 int fs_write(const fs_index* x, const char* path, char** err) {
 	return guarded(err, [&] {
+		std::shared_lock<std::shared_mutex> lock(x->ef_mu);
 		faiss::write_index(x->idx.get(), path);
 		return FS_OK;
 	});
@@ -277,7 +312,7 @@ int fs_search(const fs_index* x, int64_t n, const float* q, int64_t k, int nprob
 		apply_threads();
 		Target t;
 		resolve(x, n, q, nprobe, efsearch, &t);
-		t.idx->search(n, t.q, k, scores, ids, t.params.get());
+		run(x, t, [&] { t.idx->search(n, t.q, k, scores, ids, t.params.get()); });
 		map_ids(t.id_map, static_cast<size_t>(n * k), ids);
 		return FS_OK;
 	});
@@ -293,7 +328,7 @@ int fs_range_search(const fs_index* x, int64_t n, const float* q, float radius, 
 		Target t;
 		resolve(x, n, q, nprobe, efsearch, &t);
 		faiss::RangeSearchResult res(n);
-		t.idx->range_search(n, t.q, radius, &res, t.params.get());
+		run(x, t, [&] { t.idx->range_search(n, t.q, radius, &res, t.params.get()); });
 		const size_t total = res.lims[n];
 		map_ids(t.id_map, total, res.labels);
 		int64_t* l = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * (n + 1)));
