@@ -10,10 +10,17 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
+	"github.com/facesearch/facesearch/internal/faiss"
 )
 
 func main() {
+	// OpenBLAS picks its kernels when it loads, before main: when it did not
+	// recognise this CPU, re-execute with OPENBLAS_CORETYPE set (see blasenv).
+	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+		fmt.Fprintln(os.Stderr, "facesearch: warning:", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
