@@ -1,0 +1,54 @@
+package cleanse
+
+import "slices"
+
+// median returns the median of xs (reordering xs); NaN-free input, 0 for
+// none.
+func median(xs []float32) float32 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[m]
+	}
+	return (xs[m-1] + xs[m]) / 2
+}
+
+// trimmedMean returns the mean of xs after dropping the lowest and highest
+// frac of the values (reordering xs); 0 for none.
+func trimmedMean(xs []float32, frac float64) float32 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	k := int(frac * float64(len(xs)))
+	if 2*k >= len(xs) {
+		k = (len(xs) - 1) / 2
+	}
+	var s float64
+	for _, x := range xs[k : len(xs)-k] {
+		s += float64(x)
+	}
+	return float32(s / float64(len(xs)-2*k))
+}
+
+func clamp01(x float64) float64 { return max(0, min(1, x)) }
+
+// sample returns up to m of the values 0..n-1, evenly spread; all of them
+// when n <= m.
+func sample(n, m int) []int {
+	if n <= m {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, m)
+	for k := range out {
+		out[k] = k * n / m
+	}
+	return out
+}
