@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS images(
 	width     INTEGER NOT NULL DEFAULT 0,
 	height    INTEGER NOT NULL DEFAULT 0,
 	status    TEXT NOT NULL,
-	error     TEXT NOT NULL DEFAULT ''
+	error     TEXT NOT NULL DEFAULT '',
+	model     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS images_person ON images(person_id);
 CREATE INDEX IF NOT EXISTS images_sha256 ON images(sha256);
@@ -178,6 +179,7 @@ type Image struct {
 	Height  int
 	Status  string
 	Error   string
+	Model   string // id of the model that processed it
 	Faces   []Face // in detection order
 }
 
@@ -189,13 +191,12 @@ type ImageState struct {
 	MtimeNS int64
 	SHA256  []byte
 	Status  string
-	Model   string // model of its faces ("" when it has none)
+	Model   string // id of the model that processed it
 }
 
 // ImageStates returns the state of every stored image, keyed by path.
 func (c *Catalog) ImageStates(ctx context.Context) (map[string]ImageState, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT i.id, i.path, i.size, i.mtime_ns, i.sha256, i.status,
-		COALESCE((SELECT model FROM faces f WHERE f.image_id=i.id LIMIT 1), '') FROM images i`)
+	rows, err := c.db.QueryContext(ctx, `SELECT i.id, i.path, i.size, i.mtime_ns, i.sha256, i.status, i.model FROM images i`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: image states: %w", err)
 	}
@@ -338,9 +339,9 @@ func putImage(ctx context.Context, tx *sql.Tx, im *Image) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO images(path, person_id, size, mtime_ns, sha256, width, height, status, error)
-		VALUES(?,?,?,?,?,?,?,?,?) RETURNING id`,
-		[]byte(im.Path), pid, im.Size, im.MtimeNS, im.SHA256, im.Width, im.Height, im.Status, im.Error).Scan(&im.ID)
+	err = tx.QueryRowContext(ctx, `INSERT INTO images(path, person_id, size, mtime_ns, sha256, width, height, status, error, model)
+		VALUES(?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		[]byte(im.Path), pid, im.Size, im.MtimeNS, im.SHA256, im.Width, im.Height, im.Status, im.Error, im.Model).Scan(&im.ID)
 	if err != nil {
 		return 0, fmt.Errorf("catalog: insert %q: %w", im.Path, err)
 	}
@@ -485,7 +486,7 @@ func (c *Catalog) Crop(ctx context.Context, faceID int64) ([]byte, error) {
 // Images returns every image with its faces (crops included only if
 // withCrops), sorted by path: a canonical dump of the catalog.
 func (c *Catalog) Images(ctx context.Context, withCrops bool) ([]Image, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT i.id, i.path, p.name, i.size, i.mtime_ns, i.sha256, i.width, i.height, i.status, i.error
+	rows, err := c.db.QueryContext(ctx, `SELECT i.id, i.path, p.name, i.size, i.mtime_ns, i.sha256, i.width, i.height, i.status, i.error, i.model
 		FROM images i JOIN persons p ON p.id=i.person_id`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: images: %w", err)
@@ -495,7 +496,7 @@ func (c *Catalog) Images(ctx context.Context, withCrops bool) ([]Image, error) {
 	for rows.Next() {
 		var im Image
 		var path, person []byte
-		if err := rows.Scan(&im.ID, &path, &person, &im.Size, &im.MtimeNS, &im.SHA256, &im.Width, &im.Height, &im.Status, &im.Error); err != nil {
+		if err := rows.Scan(&im.ID, &path, &person, &im.Size, &im.MtimeNS, &im.SHA256, &im.Width, &im.Height, &im.Status, &im.Error, &im.Model); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("catalog: images: %w", err)
 		}

@@ -1,0 +1,425 @@
+package library
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/model"
+)
+
+// Progress receives indexing progress; implementations render it.
+type Progress interface {
+	Start(total int) // number of files to process
+	Add(n int)       // n more files processed
+	Finish()
+}
+
+// IndexOptions configures Library.Index.
+type IndexOptions struct {
+	Root     string   // dataset root: ROOT/<person>/<images>
+	Detector Detector // face pipeline
+	Decode   Decoder  // image decoder
+	Manifest *model.Manifest
+	// Workers is the number of images processed at once (default NumCPU).
+	Workers int
+	// BatchSize is the number of images per catalog transaction (default 64);
+	// BatchInterval commits a partial batch after that long (default 2s).
+	BatchSize     int
+	BatchInterval time.Duration
+	// Factory is the faiss index factory string ("" keeps the library's
+	// choice, "Flat" for a new library).
+	Factory string
+	// Params are the default search parameters stored with an approximate
+	// index (0: nprobe 16, efSearch 64).
+	Params SearchParams
+	// Reroot accepts a Root other than the one the library was built from
+	// (the dataset moved); paths are relative, so nothing is re-embedded.
+	Reroot   bool
+	Progress Progress
+}
+
+// IndexReport summarises an index run.
+type IndexReport struct {
+	Root      string
+	Files     int // candidate images found
+	Unchanged int // skipped: same size and mtime
+	Processed int // decoded and run through the pipeline
+	Touched   int // mtime changed, content (hash) unchanged
+	Moved     int // found under a new path by content hash
+	Deleted   int // gone from disk, removed from the catalog
+	Faces     int // faces written
+	Failed    []catalog.Failure
+	Skipped   []Skipped
+	Index     IndexInfo
+	Rebuilt   bool // the vector index was rebuilt
+	Elapsed   time.Duration
+}
+
+type work struct {
+	file File
+	prev *catalog.ImageState
+}
+
+type result struct {
+	put   *catalog.Image
+	touch *catalog.Touch
+	move  *catalog.Move
+}
+
+// ErrInterrupted is returned (wrapped) when indexing stopped on context
+// cancellation; everything processed until then is committed and a rerun
+// resumes.
+var ErrInterrupted = errors.New("indexing interrupted; run the same command again to resume")
+
+// Index brings the library up to date with the dataset at opt.Root: new and
+// changed images are embedded, unchanged ones skipped, deleted ones removed;
+// then the vector index is rebuilt if the catalog changed.
+func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, error) {
+	start := time.Now()
+	if opt.Detector == nil || opt.Decode == nil {
+		return nil, errors.New("index: no detector or decoder")
+	}
+	unlock, err := l.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	root, err := filepath.Abs(opt.Root)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", opt.Root, err)
+	}
+	if st, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("index: dataset root: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("index: dataset root %s is not a directory", root)
+	}
+	if old, err := l.Root(ctx); err != nil {
+		return nil, err
+	} else if old != "" && old != root && !opt.Reroot {
+		return nil, fmt.Errorf("index: library %s holds the dataset %s, not %s (use another --library, or --reroot if the dataset moved)", l.dir, old, root)
+	}
+	modelID := opt.Detector.ModelID()
+	if err := l.cat.SetSetting(ctx, catalog.KeyRoot, root); err != nil {
+		return nil, err
+	}
+	if err := l.cat.SetSetting(ctx, catalog.KeyModelID, modelID); err != nil {
+		return nil, err
+	}
+	if opt.Manifest != nil {
+		b, err := json.Marshal(opt.Manifest)
+		if err != nil {
+			return nil, fmt.Errorf("index: manifest: %w", err)
+		}
+		if err := l.cat.SetSetting(ctx, catalog.KeyManifest, string(b)); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Factory != "" {
+		if _, err := resolveFactory(opt.Factory, 1<<30, 0); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		if err := l.cat.SetSetting(ctx, catalog.KeyIndex, opt.Factory); err != nil {
+			return nil, err
+		}
+	}
+
+	files, skipped, err := Walk(root)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	states, err := l.cat.ImageStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &IndexReport{Root: root, Files: len(files), Skipped: skipped}
+	var todo []work
+	onDisk := make(map[string]bool, len(files))
+	for _, f := range files {
+		onDisk[f.Rel] = true
+		s, ok := states[f.Rel]
+		if ok && s.Size == f.Size && s.MtimeNS == f.MtimeNS && s.Model == modelID && s.Status != catalog.StatusError {
+			rep.Unchanged++
+			continue
+		}
+		w := work{file: f}
+		if ok {
+			w.prev = &s
+		}
+		todo = append(todo, w)
+	}
+	gone := &goneSet{byHash: map[string][]string{}, paths: map[string]bool{}}
+	for p, s := range states {
+		if onDisk[p] {
+			continue
+		}
+		gone.paths[p] = true
+		if s.Model == modelID && s.Status != catalog.StatusError && len(s.SHA256) > 0 {
+			h := hex.EncodeToString(s.SHA256)
+			gone.byHash[h] = append(gone.byHash[h], p)
+		}
+	}
+
+	runErr := l.process(ctx, root, modelID, todo, gone, opt, rep)
+	if runErr == nil {
+		var b catalog.Batch
+		for p := range gone.paths {
+			b.Delete = append(b.Delete, p)
+		}
+		if err := l.cat.Apply(ctx, &b); err != nil {
+			return rep, fmt.Errorf("index: delete vanished images: %w", err)
+		}
+		rep.Deleted = len(b.Delete)
+	}
+	rep.Elapsed = time.Since(start)
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return rep, fmt.Errorf("index %s: %w (%v)", root, ErrInterrupted, context.Cause(ctx))
+		}
+		return rep, fmt.Errorf("index %s: %w", root, runErr)
+	}
+	idx, info, rebuilt, err := l.ensureIndex(ctx, opt.Params)
+	if err != nil {
+		return rep, fmt.Errorf("index %s: %w", root, err)
+	}
+	if idx != nil {
+		idx.Close()
+	}
+	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// goneSet holds catalog paths no longer on disk; a new file with the same
+// content claims one (a move) instead of being re-embedded.
+type goneSet struct {
+	mu     sync.Mutex
+	byHash map[string][]string
+	paths  map[string]bool
+}
+
+func (g *goneSet) claim(hash []byte) (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h := hex.EncodeToString(hash)
+	ps := g.byHash[h]
+	if len(ps) == 0 {
+		return "", false
+	}
+	p := ps[len(ps)-1]
+	g.byHash[h] = ps[:len(ps)-1]
+	delete(g.paths, p)
+	return p, true
+}
+
+// process runs the workers and the catalog writer. On cancellation every
+// completed image is still committed.
+func (l *Library) process(ctx context.Context, root, modelID string, todo []work, gone *goneSet, opt IndexOptions, rep *IndexReport) error {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	if opt.Progress != nil {
+		opt.Progress.Start(len(todo))
+		defer opt.Progress.Finish()
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	results := make(chan result, 2*workers)
+	writeErr := make(chan error, 1)
+	go func() { writeErr <- l.write(context.WithoutCancel(ctx), results, opt, rep, cancel) }()
+
+	g, gctx := errgroup.WithContext(wctx)
+	g.SetLimit(workers)
+	for _, w := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			r, err := l.processOne(gctx, root, modelID, w, gone, opt)
+			if err != nil {
+				return err
+			}
+			results <- r
+			return nil
+		})
+	}
+	err := g.Wait()
+	close(results)
+	if werr := <-writeErr; werr != nil {
+		return werr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func (l *Library) processOne(ctx context.Context, root, modelID string, w work, gone *goneSet, opt IndexOptions) (result, error) {
+	f := w.file
+	abs := filepath.Join(root, filepath.FromSlash(f.Rel))
+	im := &catalog.Image{Path: f.Rel, Person: f.Person, Size: f.Size, MtimeNS: f.MtimeNS, Model: modelID}
+	hash, err := hashFile(abs)
+	if err != nil {
+		im.Status, im.Error = catalog.StatusError, err.Error()
+		return result{put: im}, nil
+	}
+	im.SHA256 = hash
+	if p := w.prev; p != nil && bytes.Equal(p.SHA256, hash) && p.Model == modelID && p.Status != catalog.StatusError {
+		return result{touch: &catalog.Touch{Path: f.Rel, Size: f.Size, MtimeNS: f.MtimeNS}}, nil
+	}
+	if w.prev == nil {
+		if from, ok := gone.claim(hash); ok {
+			return result{move: &catalog.Move{From: from, To: f.Rel, Person: f.Person, Size: f.Size, MtimeNS: f.MtimeNS}}, nil
+		}
+	}
+	img, err := opt.Decode(abs)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			im.Status = de.Status
+		} else {
+			im.Status = catalog.StatusError
+		}
+		im.Error = err.Error()
+		return result{put: im}, nil
+	}
+	b := img.Bounds()
+	im.Width, im.Height = b.Dx(), b.Dy()
+	faces, primary, err := opt.Detector.Detect(ctx, img)
+	if err != nil {
+		if ctx.Err() != nil {
+			return result{}, context.Cause(ctx)
+		}
+		im.Status, im.Error = catalog.StatusError, fmt.Sprintf("face pipeline: %v", err)
+		return result{put: im}, nil
+	}
+	if len(faces) == 0 {
+		im.Status, im.Error = catalog.StatusNoFace, "no face found"
+		return result{put: im}, nil
+	}
+	im.Status = catalog.StatusOK
+	for i, df := range faces {
+		crop, err := encodeCrop(df.Crop)
+		if err != nil {
+			return result{}, fmt.Errorf("encode crop of %s: %w", f.Rel, err)
+		}
+		im.Faces = append(im.Faces, catalog.Face{
+			Box: df.Box, Score: df.Score, Landmarks: df.Landmarks, Primary: i == primary,
+			Embedding: df.Embedding, Model: modelID, Crop: crop,
+		})
+	}
+	return result{put: im}, nil
+}
+
+// encodeCrop stores an aligned crop as a JPEG of quality 90 (~4-5 KB at
+// 112x112).
+func encodeCrop(img image.Image) ([]byte, error) {
+	if img == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func hashFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return h.Sum(nil), nil
+}
+
+// write commits results in batches; on a catalog error it cancels the
+// workers and drains the channel.
+func (l *Library) write(ctx context.Context, results <-chan result, opt IndexOptions, rep *IndexReport, cancel context.CancelCauseFunc) error {
+	size := opt.BatchSize
+	if size <= 0 {
+		size = 64
+	}
+	interval := opt.BatchInterval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var b catalog.Batch
+	n := 0
+	flush := func() error {
+		if b.Empty() {
+			return nil
+		}
+		if err := l.cat.Apply(ctx, &b); err != nil {
+			return err
+		}
+		for _, im := range b.Put {
+			rep.Processed++
+			rep.Faces += len(im.Faces)
+			if im.Status != catalog.StatusOK {
+				rep.Failed = append(rep.Failed, catalog.Failure{Path: im.Path, Status: im.Status, Error: im.Error})
+			}
+		}
+		rep.Touched += len(b.Touch)
+		rep.Moved += len(b.Move)
+		b, n = catalog.Batch{}, 0
+		return nil
+	}
+	fail := func(err error) error {
+		cancel(err)
+		for range results {
+		}
+		return err
+	}
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				return flush()
+			}
+			switch {
+			case r.put != nil:
+				b.Put = append(b.Put, *r.put)
+			case r.touch != nil:
+				b.Touch = append(b.Touch, *r.touch)
+			case r.move != nil:
+				b.Move = append(b.Move, *r.move)
+			}
+			n++
+			if opt.Progress != nil {
+				opt.Progress.Add(1)
+			}
+			if n >= size {
+				if err := flush(); err != nil {
+					return fail(err)
+				}
+			}
+		case <-tick.C:
+			if err := flush(); err != nil {
+				return fail(err)
+			}
+		}
+	}
+}

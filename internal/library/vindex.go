@@ -1,0 +1,354 @@
+package library
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/facesearch/facesearch/internal/catalog"
+)
+
+// DefaultFactory is the index type of a new library: exact inner-product
+// search over unit vectors (cosine similarity).
+const DefaultFactory = "Flat"
+
+// IndexInfo describes the vector index file; it is stored beside it
+// (index.json) and records the catalog generation it was built from.
+type IndexInfo struct {
+	Factory    string    `json:"factory"`    // as requested ("IVF,Flat")
+	Resolved   string    `json:"resolved"`   // as built ("IVF460,Flat")
+	Generation int64     `json:"generation"` // catalog generation
+	Model      string    `json:"model"`
+	Dim        int       `json:"dim"`
+	Count      int64     `json:"count"`
+	NProbe     int       `json:"nprobe,omitempty"`
+	EfSearch   int       `json:"ef_search,omitempty"`
+	RecallAt10 float64   `json:"recall_at_10,omitempty"` // vs exact, on a sample; 0 for Flat
+	Queries    int       `json:"recall_queries,omitempty"`
+	BuiltAt    time.Time `json:"built_at"`
+	BuildTime  float64   `json:"build_seconds"`
+}
+
+// Index states reported by IndexStatus.
+const (
+	IndexFresh   = "fresh"
+	IndexStale   = "stale"
+	IndexMissing = "missing"
+)
+
+// Exact reports whether the index is an exact (Flat) one.
+func (i IndexInfo) Exact() bool { return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat" }
+
+func (l *Library) factory(ctx context.Context) (string, error) {
+	f, ok, err := l.cat.Setting(ctx, catalog.KeyIndex)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return DefaultFactory, nil
+	}
+	return f, nil
+}
+
+// IndexStatus reads the index description and says whether the index is
+// fresh, stale (the catalog or the requested type changed) or missing.
+func (l *Library) IndexStatus(ctx context.Context) (IndexInfo, string, error) {
+	var info IndexInfo
+	b, err := os.ReadFile(filepath.Join(l.dir, IndexMetaFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return info, IndexMissing, nil
+	}
+	if err != nil {
+		return info, "", fmt.Errorf("library %s: %w", l.dir, err)
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		l.log.Warn("unreadable index description; rebuilding", "err", err)
+		return info, IndexStale, nil
+	}
+	if _, err := os.Stat(filepath.Join(l.dir, IndexFile)); err != nil && info.Count > 0 {
+		return info, IndexMissing, nil
+	}
+	gen, err := l.cat.Generation(ctx)
+	if err != nil {
+		return info, "", err
+	}
+	f, err := l.factory(ctx)
+	if err != nil {
+		return info, "", err
+	}
+	m, err := l.ModelID(ctx)
+	if err != nil {
+		return info, "", err
+	}
+	if info.Generation != gen || info.Factory != f || info.Model != m {
+		return info, IndexStale, nil
+	}
+	return info, IndexFresh, nil
+}
+
+// ensureIndex opens the index, rebuilding it first if stale or missing. The
+// returned index is nil when the library has no face.
+func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorIndex, IndexInfo, bool, error) {
+	if l.backend == nil {
+		return nil, IndexInfo{}, false, errors.New("library: no vector index backend")
+	}
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil {
+		return nil, info, false, err
+	}
+	if state == IndexFresh {
+		if info.Count == 0 {
+			return nil, info, false, nil
+		}
+		idx, err := l.backend.Read(filepath.Join(l.dir, IndexFile))
+		if err == nil {
+			return idx, info, false, nil
+		}
+		l.log.Warn("unreadable index; rebuilding", "err", err)
+	}
+	idx, info, err := l.Rebuild(ctx, params)
+	return idx, info, true, err
+}
+
+// Rebuild builds the vector index from the catalog's embeddings (no
+// re-embedding), measures recall@10 against exact search for approximate
+// types, and writes it with its description.
+func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex, IndexInfo, error) {
+	start := time.Now()
+	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves the index stale, never wrong
+	if err != nil {
+		return nil, IndexInfo{}, err
+	}
+	factory, err := l.factory(ctx)
+	if err != nil {
+		return nil, IndexInfo{}, err
+	}
+	modelID, err := l.ModelID(ctx)
+	if err != nil {
+		return nil, IndexInfo{}, err
+	}
+	vecs, ids, dim, err := l.vectors(ctx, false)
+	if err != nil {
+		return nil, IndexInfo{}, err
+	}
+	info := IndexInfo{Factory: factory, Generation: gen, Model: modelID, Dim: dim, Count: int64(len(ids)), BuiltAt: time.Now().UTC()}
+	var idx VectorIndex
+	if len(ids) > 0 {
+		info.Resolved, err = resolveFactory(factory, len(ids), dim)
+		if err != nil {
+			return nil, info, err
+		}
+		if info.Resolved != factory {
+			l.log.Info("index type adapted to the library", "requested", factory, "built", info.Resolved, "faces", len(ids))
+		}
+		idx, err = l.backend.New(dim, info.Resolved)
+		if err != nil {
+			return nil, info, fmt.Errorf("index %s: %w", info.Resolved, err)
+		}
+		if !idx.IsTrained() {
+			if err := idx.Train(vecs); err != nil {
+				idx.Close()
+				return nil, info, fmt.Errorf("train index %s on %d faces: %w", info.Resolved, len(ids), err)
+			}
+		}
+		if err := idx.Add(vecs, ids); err != nil {
+			idx.Close()
+			return nil, info, fmt.Errorf("add %d faces to index: %w", len(ids), err)
+		}
+		if strings.Contains(info.Resolved, "IVF") {
+			info.NProbe = params.NProbe
+			if info.NProbe <= 0 {
+				info.NProbe = 16
+			}
+		}
+		if strings.Contains(info.Resolved, "HNSW") {
+			info.EfSearch = params.EfSearch
+			if info.EfSearch <= 0 {
+				info.EfSearch = 64
+			}
+		}
+		if !info.Exact() {
+			info.RecallAt10, info.Queries, err = measureRecall(idx, vecs, ids, dim, info.params(SearchParams{}))
+			if err != nil {
+				idx.Close()
+				return nil, info, err
+			}
+		}
+		if err := idx.Write(filepath.Join(l.dir, IndexFile)); err != nil {
+			idx.Close()
+			return nil, info, fmt.Errorf("write index: %w", err)
+		}
+	} else {
+		os.Remove(filepath.Join(l.dir, IndexFile))
+	}
+	info.BuildTime = time.Since(start).Seconds()
+	if err := writeJSONAtomic(filepath.Join(l.dir, IndexMetaFile), info); err != nil {
+		if idx != nil {
+			idx.Close()
+		}
+		return nil, info, err
+	}
+	return idx, info, nil
+}
+
+// params fills unset search parameters with the index's defaults.
+func (i IndexInfo) params(p SearchParams) SearchParams {
+	if p.NProbe <= 0 {
+		p.NProbe = i.NProbe
+	}
+	if p.EfSearch <= 0 {
+		p.EfSearch = i.EfSearch
+	}
+	return p
+}
+
+// vectors loads every face embedding (primary faces only if primaryOnly).
+func (l *Library) vectors(ctx context.Context, primaryOnly bool) ([]float32, []int64, int, error) {
+	var vecs []float32
+	var ids []int64
+	dim := 0
+	err := l.cat.EachEmbedding(ctx, func(id int64, primary bool, emb []float32) error {
+		if primaryOnly && !primary {
+			return nil
+		}
+		if dim == 0 {
+			dim = len(emb)
+		} else if len(emb) != dim {
+			return fmt.Errorf("face %d has a %d-d embedding, others %d-d (mixed models: re-run index)", id, len(emb), dim)
+		}
+		vecs = append(vecs, emb...)
+		ids = append(ids, id)
+		return nil
+	})
+	return vecs, ids, dim, err
+}
+
+var (
+	ivfRe = regexp.MustCompile(`IVF(\d*)`)
+	pqRe  = regexp.MustCompile(`PQ(\d+)(?:x(\d+))?`)
+)
+
+// resolveFactory adapts and validates a faiss factory string for n training
+// vectors of dimension dim (0: unknown). "IVF" without a list count gets
+// nlist = 4·√n, capped so that each list has ≥ 39 training points.
+func resolveFactory(f string, n, dim int) (string, error) {
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return "", errors.New("empty index type")
+	}
+	if strings.ContainsAny(f, " \t\n") {
+		return "", fmt.Errorf("index type %q: no spaces allowed (faiss factory string, e.g. Flat, IVF,Flat, IVF256,PQ32, HNSW32)", f)
+	}
+	if m := ivfRe.FindStringSubmatchIndex(f); m != nil {
+		if m[2] == m[3] { // no number: choose
+			nlist := int(math.Round(4 * math.Sqrt(float64(n))))
+			nlist = min(nlist, n/39)
+			nlist = max(nlist, 1)
+			f = f[:m[3]] + strconv.Itoa(nlist) + f[m[3]:]
+		} else {
+			nlist, _ := strconv.Atoi(f[m[2]:m[3]])
+			if nlist < 1 {
+				return "", fmt.Errorf("index type %q: nlist must be ≥ 1", f)
+			}
+			if nlist > n {
+				return "", fmt.Errorf("index type %q needs at least %d faces to train, the library has %d (use a smaller list count, or \"IVF,...\" to choose it)", f, nlist, n)
+			}
+		}
+	}
+	if m := pqRe.FindStringSubmatch(f); m != nil {
+		bits := 8
+		if m[2] != "" {
+			bits, _ = strconv.Atoi(m[2])
+		}
+		msub, _ := strconv.Atoi(m[1])
+		if msub < 1 || (dim > 0 && dim%msub != 0) {
+			return "", fmt.Errorf("index type %q: %d sub-quantizers do not divide the dimension %d", f, msub, dim)
+		}
+		if need := 1 << bits; n < need {
+			return "", fmt.Errorf("index type %q needs at least %d faces to train its %d-bit codebooks, the library has %d", f, need, bits, n)
+		}
+	}
+	return f, nil
+}
+
+// measureRecall compares idx with exact search on up to 200 of the vectors
+// (evenly spaced) as queries and returns the mean recall@10.
+func measureRecall(idx VectorIndex, vecs []float32, ids []int64, dim int, p SearchParams) (float64, int, error) {
+	n := len(ids)
+	nq := min(200, n)
+	k := min(10, n)
+	q := make([]float32, 0, nq*dim)
+	for i := 0; i < nq; i++ {
+		j := i * n / nq
+		q = append(q, vecs[j*dim:(j+1)*dim]...)
+	}
+	_, got, err := idx.Search(q, k, p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("measure recall: %w", err)
+	}
+	hit := 0
+	for i := 0; i < nq; i++ {
+		exact := BruteForce(vecs, ids, dim, q[i*dim:(i+1)*dim], k)
+		want := make(map[int64]bool, k)
+		for _, h := range exact {
+			want[h.ID] = true
+		}
+		for _, id := range got[i*k : (i+1)*k] {
+			if want[id] {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(nq*k), nq, nil
+}
+
+// Scored is an id with its inner-product score.
+type Scored struct {
+	ID    int64
+	Score float32
+}
+
+// BruteForce returns the k vectors with the highest inner product with q,
+// best first (ties by id): the exact reference for every index type.
+func BruteForce(vecs []float32, ids []int64, dim int, q []float32, k int) []Scored {
+	all := make([]Scored, len(ids))
+	for i, id := range ids {
+		v := vecs[i*dim : (i+1)*dim]
+		var s float32
+		for j, x := range v {
+			s += x * q[j]
+		}
+		all[i] = Scored{id, s}
+	}
+	sort.Slice(all, func(a, b int) bool {
+		if all[a].Score != all[b].Score {
+			return all[a].Score > all[b].Score
+		}
+		return all[a].ID < all[b].ID
+	})
+	return all[:min(k, len(all))]
+}
+
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package library
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// File is a candidate image found by Walk.
+type File struct {
+	Rel     string // relative to the root, '/'-separated, raw bytes
+	Person  string // first path element
+	Size    int64
+	MtimeNS int64
+}
+
+// Skipped is a file Walk left out with a note.
+type Skipped struct {
+	Rel    string
+	Reason string
+}
+
+var imageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
+	".bmp": true, ".webp": true, ".tif": true, ".tiff": true,
+}
+
+var otherExts = map[string]bool{
+	".csv": true, ".txt": true, ".npz": true, ".npy": true, ".json": true, ".md": true,
+	".pdf": true, ".xml": true, ".db": true, ".html": true, ".zip": true, ".tar": true,
+	".gz": true, ".pkl": true, ".py": true, ".mat": true, ".db-wal": true, ".db-shm": true,
+}
+
+// sniffImage reports whether a file starts like an image format.
+func sniffImage(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [12]byte
+	n, _ := io.ReadFull(f, b[:])
+	h := b[:n]
+	switch {
+	case bytes.HasPrefix(h, []byte{0xff, 0xd8, 0xff}),
+		bytes.HasPrefix(h, []byte("\x89PNG\r\n\x1a\n")),
+		bytes.HasPrefix(h, []byte("GIF8")),
+		bytes.HasPrefix(h, []byte("BM")),
+		bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")),
+		n == 12 && bytes.HasPrefix(h, []byte("RIFF")) && string(h[8:12]) == "WEBP":
+		return true
+	}
+	return false
+}
+
+// isCandidate decides whether a file is an image to index: a known image
+// extension, or an unknown extension whose content looks like an image.
+func isCandidate(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	if imageExts[ext] {
+		return true
+	}
+	if otherExts[ext] {
+		return false
+	}
+	return sniffImage(path)
+}
+
+// Walk lists the images of a dataset laid out as ROOT/<person>/<images>.
+// The person is the first-level folder; images in deeper folders belong to
+// their first-level person. Images directly under ROOT belong to no person
+// and are skipped with a note. Names starting with '.' (files and folders)
+// are ignored, as are files that are neither image-named nor image-like.
+// Symbolic links to files are followed; links to folders are not.
+func Walk(root string) ([]File, []Skipped, error) {
+	var files []File
+	var skipped []Skipped
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			skipped = append(skipped, Skipped{filepath.ToSlash(rel), err.Error()})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path == root {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		info, err := os.Stat(path) // follows a symlink
+		if err != nil {
+			skipped = append(skipped, Skipped{rel, err.Error()})
+			return nil
+		}
+		if !info.Mode().IsRegular() || !isCandidate(path) {
+			return nil
+		}
+		person, _, nested := strings.Cut(rel, "/")
+		if !nested {
+			skipped = append(skipped, Skipped{rel, "not in a person folder"})
+			return nil
+		}
+		files = append(files, File{Rel: rel, Person: person, Size: info.Size(), MtimeNS: info.ModTime().UnixNano()})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("walk %s: %w", root, err)
+	}
+	return files, skipped, nil
+}
