@@ -1,0 +1,268 @@
+// facesearch page: plain JavaScript, no framework. Every text from the server
+// goes through textContent (never innerHTML).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k != null) e.append(k);
+  return e;
+}
+
+// api calls the JSON API; on 401 it asks for the token once and retries.
+async function api(path, opts) {
+  const r = await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
+  if (r.status === 401 && !(opts && opts.retried)) {
+    const t = prompt("This server needs its access token:");
+    if (t) {
+      document.cookie = "facesearch_token=" + encodeURIComponent(t) + "; path=/; SameSite=Strict";
+      return api(path, Object.assign({}, opts || {}, { retried: true }));
+    }
+  }
+  const ct = r.headers.get("Content-Type") || "";
+  const body = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const e = new Error(body && body.error ? body.error.message : "HTTP " + r.status);
+    e.code = body && body.error ? body.error.code : "http_" + r.status;
+    throw e;
+  }
+  return body;
+}
+
+const fmt = (x) => (Math.round(x * 1000) / 1000).toFixed(3);
+
+function setStatus(id, text, isError) {
+  const s = $(id);
+  s.textContent = text || "";
+  s.classList.toggle("error", !!isError);
+}
+
+// ---- tabs ----
+function showTab() {
+  const [tab, arg] = (location.hash.slice(1) || "search").split("/");
+  const name = ["search", "people", "cleansing"].includes(tab) ? tab : "search";
+  document.querySelectorAll(".tab").forEach((t) => (t.hidden = t.id !== "tab-" + name));
+  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.tab === name));
+  if (name === "people") showPeople(arg ? decodeURIComponent(arg) : "");
+  if (name === "cleansing") loadCleansing();
+}
+window.addEventListener("hashchange", showTab);
+
+// ---- boxes over an image ----
+function drawBoxes(layer, img, boxes, chosen, onPick) {
+  layer.replaceChildren();
+  const place = () => {
+    const W = img.naturalWidth, H = img.naturalHeight;
+    layer.replaceChildren();
+    boxes.forEach((b, i) => {
+      const [x1, y1, x2, y2] = b.box;
+      const d = el("button", {
+        class: "box" + (i === chosen ? " chosen" : ""),
+        title: onPick ? "search with this face" : "",
+        "aria-label": "face " + (i + 1),
+        "data-face": String(i),
+      }, el("span", { text: b.label || String(i + 1) }));
+      d.style.left = (100 * Math.max(0, x1) / W) + "%";
+      d.style.top = (100 * Math.max(0, y1) / H) + "%";
+      d.style.width = (100 * (Math.min(W, x2) - Math.max(0, x1)) / W) + "%";
+      d.style.height = (100 * (Math.min(H, y2) - Math.max(0, y1)) / H) + "%";
+      if (onPick) d.addEventListener("click", () => onPick(i));
+      layer.append(d);
+    });
+  };
+  if (img.complete && img.naturalWidth) place(); else img.onload = place;
+}
+
+// ---- search ----
+let current = null; // {file, url}
+
+async function search(file, face) {
+  if (!current || current.file !== file) {
+    if (current) URL.revokeObjectURL(current.url);
+    current = { file, url: URL.createObjectURL(file) };
+    $("photo").src = current.url;
+  }
+  setStatus("search-status", "Searching…");
+  $("query").hidden = false;
+  const fd = new FormData();
+  fd.append("photo", file, file.name || "photo");
+  if (face != null) fd.append("face", String(face));
+  let res;
+  try {
+    res = await api("/api/search", { method: "POST", body: fd });
+  } catch (e) {
+    $("boxes").replaceChildren();
+    $("results").replaceChildren();
+    $("person-summary").replaceChildren();
+    $("results-title").hidden = true;
+    setStatus("search-status", e.message, true);
+    return;
+  }
+  const t = res.timing_ms || {};
+  setStatus("search-status", `${res.faces.length} face${res.faces.length === 1 ? "" : "s"} found; ` +
+    `${res.matches.length} matches in ${fmt(((t.decode || 0) + (t.detect_embed || 0) + (t.search || 0)) / 1000)} s`);
+  $("face-hint").textContent = res.faces.length > 1 ? "Click a box to search with another face." : "";
+  drawBoxes($("boxes"), $("photo"), res.faces, res.face, res.faces.length > 1 ? (i) => search(file, i) : null);
+  renderSummary(res);
+  renderMatches(res);
+}
+
+function renderSummary(res) {
+  const ol = $("person-summary");
+  ol.replaceChildren();
+  for (const p of res.persons) {
+    ol.append(el("li", {},
+      el("strong", { text: p.person || "(no folder)" }), " ",
+      el("span", { class: "muted", text: `best ${fmt(p.best)}, ${p.count} face${p.count === 1 ? "" : "s"} ` }),
+      p.same_person ? el("span", { class: "badge same", text: "same person" }) : null));
+  }
+}
+
+function faceCard(f, sim, same) {
+  const c = el("div", { class: "card", tabindex: "0", "data-person": f.person, "data-face-id": String(f.face_id || f.id) },
+    el("img", { src: f.crop_url, alt: "face " + (f.face_id || f.id), loading: "lazy" }),
+    sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
+      same ? el("span", { class: "badge same", text: "same person" }) : null) : null,
+    el("div", { class: "person", text: f.person }),
+    el("div", { class: "file", text: f.file }));
+  const open = () => openImage(f.image_id, f.face_id || f.id);
+  c.addEventListener("click", open);
+  c.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+  return c;
+}
+
+function renderMatches(res) {
+  const g = $("results");
+  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person)));
+  $("results-title").hidden = res.matches.length === 0;
+}
+
+async function openImage(imageID, faceID) {
+  let im;
+  try { im = await api("/api/images/" + imageID); } catch (e) { alert(e.message); return; }
+  const img = $("viewer-img");
+  img.src = im.file_url;
+  $("viewer-caption").textContent = `${im.person} — ${im.file} (${im.width}×${im.height})`;
+  const chosen = im.faces.findIndex((f) => f.id === faceID);
+  drawBoxes($("viewer-boxes"), img, im.faces, chosen, null);
+  $("viewer").showModal();
+}
+
+function setupDrop() {
+  const drop = $("drop");
+  $("file").addEventListener("change", (e) => { if (e.target.files[0]) search(e.target.files[0]); });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer.files[0];
+    if (f) search(f);
+  });
+}
+
+// ---- people ----
+let personsCache = null;
+
+async function showPeople(name) {
+  if (!personsCache) {
+    try { personsCache = (await api("/api/persons")).persons; } catch (e) { $("person-list").textContent = e.message; return; }
+  }
+  const filter = $("person-filter").value.toLowerCase();
+  $("person-list").replaceChildren(...personsCache
+    .filter((p) => !filter || p.name.toLowerCase().includes(filter))
+    .slice(0, 2000)
+    .map((p) => el("a", { href: "#people/" + encodeURIComponent(p.name) },
+      el("strong", { text: p.name }), " ", el("span", { class: "muted", text: `${p.images} images, ${p.faces} faces` }))));
+  $("person-detail").hidden = !name;
+  if (!name) return;
+  $("person-name").textContent = name;
+  try {
+    const r = await api("/api/persons/" + encodeURIComponent(name));
+    $("person-faces").replaceChildren(...r.faces.map((f) => faceCard(f, null, false)));
+    $("person-detail").scrollIntoView();
+  } catch (e) {
+    $("person-faces").textContent = e.message;
+  }
+}
+
+// ---- cleansing ----
+function findingQuery() {
+  const q = new URLSearchParams();
+  if ($("f-kind").value) q.set("kind", $("f-kind").value);
+  if ($("f-sev").value) q.set("severity", $("f-sev").value);
+  if ($("f-person").value) q.set("person", $("f-person").value);
+  q.set("dismissed", $("f-dis").value);
+  return q;
+}
+
+function evidence(p) {
+  const img = (f) => el("img", { src: "/api/faces/" + f.id + "/crop", alt: f.person + " " + f.file, title: f.person + " — " + f.file, onclick: () => openImage(f.image_id, f.id) });
+  return el("div", { class: "ev" }, img(p.a), img(p.b), el("span", { class: "sim", text: fmt(p.similarity) }));
+}
+
+async function loadCleansing() {
+  const q = findingQuery();
+  const csv = new URLSearchParams(q);
+  if ($("f-dis").value === "include") csv.delete("dismissed");
+  $("export").href = "/api/findings.csv?" + csv;
+  let res;
+  try {
+    res = await api("/api/findings?" + q);
+  } catch (e) {
+    $("cleansing-body").hidden = true;
+    setStatus("cleansing-status", e.code === "unavailable" ? "No audit available: run `facesearch audit` on this library." : e.message, e.code !== "unavailable");
+    return;
+  }
+  setStatus("cleansing-status", "");
+  $("cleansing-body").hidden = false;
+  $("n-findings").textContent = "(" + res.findings.length + ")";
+  $("findings").replaceChildren(...res.findings.map((f) => {
+    const btn = el("button", { class: "small", text: f.dismissed ? "Restore" : "Not a problem" });
+    btn.addEventListener("click", async () => {
+      try {
+        await api("/api/findings/" + encodeURIComponent(f.key) + "/dismissed", { method: f.dismissed ? "DELETE" : "PUT" });
+        loadCleansing();
+      } catch (e) { alert(e.message); }
+    });
+    return el("div", { class: "finding" + (f.dismissed ? " dismissed" : "") },
+      el("div", {}, el("span", { class: "badge " + f.severity, text: f.severity }), " ",
+        el("strong", { text: f.kind }), " ", el("span", { text: f.persons.join(" / ") }), " ", btn),
+      el("div", { class: "muted", text: f.reason }),
+      el("div", { class: "muted", text: `similarity ${fmt(f.similarity)}` + (f.baseline ? `, baseline ${fmt(f.baseline)}` : "") }),
+      el("div", { class: "evidence" }, ...(f.evidence || []).slice(0, 6).map(evidence)));
+  }));
+  try {
+    const p = await api("/api/pairs?top=100");
+    $("n-pairs").textContent = `(${p.pairs.length}, similarity ≥ ${fmt(p.min)})`;
+    $("pairs").replaceChildren(...p.pairs.map((x) => el("div", { class: "pair" },
+      el("div", { class: "muted", text: x.a.person + " / " + x.b.person }), evidence(x))));
+  } catch (e) {
+    $("pairs").textContent = e.message;
+  }
+}
+
+async function loadStats() {
+  try {
+    const s = await api("/api/stats");
+    $("stats").textContent = `${s.persons} people, ${s.images_ok} images, ${s.faces} faces`;
+  } catch (e) {
+    $("stats").textContent = e.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setupDrop();
+  $("person-filter").addEventListener("input", () => showPeople(""));
+  for (const id of ["f-kind", "f-sev", "f-dis"]) $(id).addEventListener("change", loadCleansing);
+  $("f-person").addEventListener("input", loadCleansing);
+  loadStats();
+  showTab();
+});
