@@ -193,6 +193,28 @@ faiss::IndexIVF* native_ivf(faiss::Index* idx) {
 	return faiss::ivflib::try_extract_index_ivf(idx);
 }
 
+// SerialForSmallBatches runs faiss's per-query OpenMP loops on the calling
+// thread alone for batches smaller than the thread count. A single query gains
+// nothing from them (faiss parallelises across queries), yet the BLAS path
+// opens an OpenMP region per 1,024-vector block, and each one waits for the
+// other threads to be scheduled: on a loaded machine that costs far more than
+// the search. The setting is per OS thread, so other callers are unaffected.
+struct SerialForSmallBatches {
+	int saved = 0;
+	explicit SerialForSmallBatches(int64_t n) {
+		int threads = omp_get_max_threads();
+		if (threads > 1 && n < threads) {
+			saved = threads;
+			omp_set_num_threads(1);
+		}
+	}
+	~SerialForSmallBatches() {
+		if (saved > 0) {
+			omp_set_num_threads(saved);
+		}
+	}
+};
+
 } // namespace
 
 extern "C" {
@@ -310,6 +332,7 @@ int fs_search(const fs_index* x, int64_t n, const float* q, int64_t k, int nprob
               float* scores, int64_t* ids, char** err) {
 	return guarded(err, [&] {
 		apply_threads();
+		SerialForSmallBatches serial(n);
 		Target t;
 		resolve(x, n, q, nprobe, efsearch, &t);
 		run(x, t, [&] { t.idx->search(n, t.q, k, scores, ids, t.params.get()); });
@@ -325,6 +348,7 @@ int fs_range_search(const fs_index* x, int64_t n, const float* q, float radius, 
 	*ids = nullptr;
 	return guarded(err, [&] {
 		apply_threads();
+		SerialForSmallBatches serial(n);
 		Target t;
 		resolve(x, n, q, nprobe, efsearch, &t);
 		faiss::RangeSearchResult res(n);
