@@ -70,8 +70,8 @@ type Face struct {
 var pageTemplate string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"crop":   cropURI,
-	"anchor": anchor,
+	"crop":     cropURI,
+	"anchor":   anchor,
 	"sim":      func(s float32) string { return fmt.Sprintf("%.3f", s) },
 	"sevclass": severityClass,
 }).Parse(pageTemplate))

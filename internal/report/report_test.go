@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-		"flag"
+	"flag"
 	"image"
 	"image/color"
 	"image/png"

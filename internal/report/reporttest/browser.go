@@ -107,7 +107,7 @@ func Open(tb testing.TB, file string) Result {
 		tb.Fatalf("chromium: %s: %v", file, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[chromedp.Void](`console.log(` + "`" + endMarker + "`" + `)`)(ctx, t)
+		_, err := chromedp.Evaluate[chromedp.Void](`console.log(`+"`"+endMarker+"`"+`)`)(ctx, t)
 		return err
 	})); err != nil {
 		tb.Fatalf("chromium: %s: %v", file, err)
