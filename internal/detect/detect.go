@@ -1,0 +1,322 @@
+// Package detect finds faces with an RFB-320 style detector (faceplugin's
+// fr_detect.onnx): every face with its score and a square box. Small faces
+// in large photos are found by running the detector again on overlapping
+// tiles at finer scales; all candidates are merged by IoU non-maximum
+// suppression.
+package detect
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+
+	"golang.org/x/image/draw"
+
+	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/ort"
+)
+
+// Runner runs the detector model: one input tensor [1,3,H,W]; outputs
+// scores [1,N,2] (column 1 = face) and boxes [1,N,4] (normalised x1,y1,x2,y2).
+type Runner interface {
+	Run(inputs []ort.Tensor) ([]ort.Tensor, error)
+}
+
+// Defaults; see docs/PIPELINE.md for how they were chosen.
+const (
+	DefaultMinScore    = 0.7
+	DefaultMinFaceSize = 20
+	DefaultNMSIoU      = 0.4
+	// DefaultTileMinScore is the score a face found only in a tile needs:
+	// at finer scales the detector sees hands, knees, prints and parts of
+	// large faces as faces, usually with scores under 0.95.
+	DefaultTileMinScore = 0.95
+	// containMax is how much of a face's box may lie inside a better face's
+	// box before it counts as a part of that face (a mouth, an eye).
+	containMax = 0.6
+)
+
+// detMin is the smallest face side, in detector input pixels, found
+// reliably; it decides when a finer tiling level is worth running.
+const detMin = 20
+
+// Options tune detection. Zero values take the defaults.
+type Options struct {
+	MinScore    float32 // keep faces scoring at least this (default 0.7)
+	MinFaceSize int     // drop faces whose box side is smaller, in image pixels (default 20)
+	NMSIoU      float32 // suppress boxes overlapping a better one by more than this IoU (default 0.4)
+	// TileMinScore is the score needed by faces found in tiles (default
+	// max(MinScore, 0.95)).
+	TileMinScore float32
+	NoTiling     bool // run only on the whole frame, as the original JavaScript does
+}
+
+func (o Options) withDefaults() Options {
+	if o.MinScore <= 0 {
+		o.MinScore = DefaultMinScore
+	}
+	if o.MinFaceSize <= 0 {
+		o.MinFaceSize = DefaultMinFaceSize
+	}
+	if o.NMSIoU <= 0 {
+		o.NMSIoU = DefaultNMSIoU
+	}
+	if o.TileMinScore <= 0 {
+		o.TileMinScore = max(o.MinScore, DefaultTileMinScore)
+	}
+	return o
+}
+
+// Face is one detected face.
+type Face struct {
+	// Box is the square face box (side = detected height, centred on the
+	// detection) in image pixels, x1,y1,x2,y2, not clipped to the image.
+	Box   [4]float32
+	Score float32
+}
+
+// Detector finds faces. It is safe for concurrent use if its Runner is.
+type Detector struct {
+	run  Runner
+	in   model.Input
+	opts Options
+}
+
+// New returns a Detector using run, with input geometry and normalisation in.
+func New(run Runner, in model.Input, o Options) (*Detector, error) {
+	if in.Width <= 0 || in.Height <= 0 || in.Std == 0 {
+		return nil, fmt.Errorf("detect: bad input spec %+v", in)
+	}
+	switch in.ColorOrder {
+	case "RGB", "BGR":
+	default:
+		return nil, fmt.Errorf("detect: colour order %q not supported (RGB or BGR)", in.ColorOrder)
+	}
+	return &Detector{run: run, in: in, opts: o.withDefaults()}, nil
+}
+
+// Tile is one region the detector is run on.
+type Tile struct {
+	Rect image.Rectangle
+	// Whole is true for the full frame (squashed to the input size).
+	Whole bool
+	// MaxFace is the largest face side kept from this tile (0: no limit).
+	MaxFace float32
+}
+
+// Tiles returns the regions Detect runs the model on for an image of the
+// given bounds: the whole frame, then, while the frame is large enough that
+// faces of MinFaceSize would be under detMin input pixels, overlapping tiles
+// of the input's aspect ratio at successively finer scales (3x per level,
+// never finer than 1:1). Tiles overlap by a third, so each face up to a
+// third of the tile is wholly inside one.
+func (d *Detector) Tiles(b image.Rectangle) []Tile {
+	tiles := []Tile{{Rect: b, Whole: true}}
+	if d.opts.NoTiling {
+		return tiles
+	}
+	W, H := float64(b.Dx()), float64(b.Dy())
+	iw, ih := float64(d.in.Width), float64(d.in.Height)
+	f := math.Max(W/iw, H/ih)
+	for {
+		next := math.Max(math.Max(f/3, 1), float64(d.opts.MinFaceSize)/detMin)
+		if f/next < 1.5 {
+			break
+		}
+		f = next
+		tw, th := math.Min(iw*f, W), math.Min(ih*f, H)
+		for _, y := range spread(H, th) {
+			for _, x := range spread(W, tw) {
+				r := image.Rect(int(x), int(y), int(math.Round(x+tw)), int(math.Round(y+th))).Add(b.Min).Intersect(b)
+				tiles = append(tiles, Tile{Rect: r, MaxFace: float32(th / 3)})
+			}
+		}
+	}
+	return tiles
+}
+
+// spread places tiles of length t over length n with overlap of t/3 or more.
+func spread(n, t float64) []float64 {
+	if t >= n {
+		return []float64{0}
+	}
+	stride := t * 2 / 3
+	k := int(math.Ceil((n-t)/stride)) + 1
+	out := make([]float64, k)
+	for i := range out {
+		out[i] = math.Round(float64(i) * (n - t) / float64(k-1))
+	}
+	return out
+}
+
+// Detect returns every face in img, best score first.
+func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) {
+	b := img.Bounds()
+	if b.Dx() < 8 || b.Dy() < 8 {
+		return nil, fmt.Errorf("detect: image %dx%d too small", b.Dx(), b.Dy())
+	}
+	var cands []Face
+	for _, t := range d.Tiles(b) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fs, err := d.detectTile(img, t)
+		if err != nil {
+			return nil, err
+		}
+		cands = append(cands, fs...)
+	}
+	faces := NMS(cands, d.opts.NMSIoU)
+	out := faces[:0]
+	for _, f := range faces {
+		f.Box = square(f.Box)
+		if f.Box[3]-f.Box[1] >= float32(d.opts.MinFaceSize) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// Input returns the detector's input tensor for region r of img.
+func (d *Detector) Input(img *image.RGBA, r image.Rectangle) ort.Tensor {
+	w, h := d.in.Width, d.in.Height
+	small := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.BiLinear.Scale(small, small.Bounds(), img, r, draw.Src, nil)
+	return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: Planar(small, d.in)}
+}
+
+// Planar converts img to NCHW float32 (value-Mean)/Std in the colour order
+// of in ("RGB" or "BGR").
+func Planar(img *image.RGBA, in model.Input) []float32 {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	n := w * h
+	out := make([]float32, 3*n)
+	var lut [256]float32
+	for i := range lut {
+		lut[i] = (float32(i) - in.Mean) / in.Std
+	}
+	c0, c2 := 0, 2
+	if in.ColorOrder == "BGR" {
+		c0, c2 = 2, 0
+	}
+	for y := 0; y < h; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			p := row[4*x : 4*x+3]
+			i := y*w + x
+			out[i] = lut[p[c0]]
+			out[n+i] = lut[p[1]]
+			out[2*n+i] = lut[p[c2]]
+		}
+	}
+	return out
+}
+
+func (d *Detector) detectTile(img *image.RGBA, t Tile) ([]Face, error) {
+	out, err := d.run.Run([]ort.Tensor{d.Input(img, t.Rect)})
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	if len(out) != 2 {
+		return nil, fmt.Errorf("detect: model gave %d outputs, want 2 (scores, boxes)", len(out))
+	}
+	scores, boxes := out[0].Data, out[1].Data
+	n := len(scores) / 2
+	if len(boxes) != 4*n {
+		return nil, fmt.Errorf("detect: %d scores but %d box values", n, len(boxes))
+	}
+	r := t.Rect
+	sx, sy := float32(r.Dx()), float32(r.Dy())
+	ox, oy := float32(r.Min.X), float32(r.Min.Y)
+	b := img.Bounds()
+	// A tile's faces touching an inner tile edge are cut off: the
+	// neighbouring tile (or a coarser level) has them whole.
+	const edge = 0.01
+	var fs []Face
+	minScore := d.opts.MinScore
+	if !t.Whole {
+		minScore = d.opts.TileMinScore
+	}
+	for i := 0; i < n; i++ {
+		s := scores[2*i+1]
+		if s < minScore {
+			continue
+		}
+		bx := boxes[4*i : 4*i+4]
+		if bx[2] <= bx[0] || bx[3] <= bx[1] {
+			continue
+		}
+		if !t.Whole {
+			if (bx[0] < edge && r.Min.X > b.Min.X) || (bx[1] < edge && r.Min.Y > b.Min.Y) ||
+				(bx[2] > 1-edge && r.Max.X < b.Max.X) || (bx[3] > 1-edge && r.Max.Y < b.Max.Y) {
+				continue
+			}
+			if t.MaxFace > 0 && (bx[3]-bx[1])*sy > t.MaxFace {
+				continue
+			}
+		}
+		fs = append(fs, Face{
+			Box:   [4]float32{ox + bx[0]*sx, oy + bx[1]*sy, ox + bx[2]*sx, oy + bx[3]*sy},
+			Score: s,
+		})
+	}
+	return fs, nil
+}
+
+// square makes a box square: side = its height, same centre (as the
+// original JavaScript does before landmarking).
+func square(b [4]float32) [4]float32 {
+	s := b[3] - b[1]
+	cx, cy := (b[0]+b[2])/2, (b[1]+b[3])/2
+	return [4]float32{cx - s/2, cy - s/2, cx + s/2, cy + s/2}
+}
+
+// IoU is the intersection over union of two x1,y1,x2,y2 boxes.
+func IoU(a, b [4]float32) float32 {
+	iw := min(a[2], b[2]) - max(a[0], b[0])
+	ih := min(a[3], b[3]) - max(a[1], b[1])
+	if iw <= 0 || ih <= 0 {
+		return 0
+	}
+	inter := iw * ih
+	u := (a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter
+	if u <= 0 {
+		return 0
+	}
+	return inter / u
+}
+
+// NMS keeps the best-scoring faces, dropping any whose IoU with a kept face
+// exceeds iou, or that lies mostly (60%) inside a kept face's box. The
+// result is ordered by score, best first.
+func NMS(faces []Face, iou float32) []Face {
+	sort.SliceStable(faces, func(i, j int) bool { return faces[i].Score > faces[j].Score })
+	var keep []Face
+	for _, f := range faces {
+		ok := true
+		for _, k := range keep {
+			if IoU(f.Box, k.Box) > iou || inside(f.Box, k.Box) > containMax {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			keep = append(keep, f)
+		}
+	}
+	return keep
+}
+
+// inside is the fraction of box a's area that lies within box b.
+func inside(a, b [4]float32) float32 {
+	iw := min(a[2], b[2]) - max(a[0], b[0])
+	ih := min(a[3], b[3]) - max(a[1], b[1])
+	area := (a[2] - a[0]) * (a[3] - a[1])
+	if iw <= 0 || ih <= 0 || area <= 0 {
+		return 0
+	}
+	return iw * ih / area
+}
