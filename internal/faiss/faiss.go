@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -94,12 +95,28 @@ func cError(rc C.int, msg *C.char) error {
 		}
 		return fmt.Errorf("faiss: error code %d", int(rc))
 	}
-	s := C.GoString(msg)
+	s := trimFaissMessage(C.GoString(msg))
 	C.free(unsafe.Pointer(msg))
 	if rc == C.FS_ERR_NOT_FOUND {
 		return fmt.Errorf("%w: %s", ErrNotFound, s)
 	}
 	return errors.New("faiss: " + s)
+}
+
+// trimFaissMessage drops the C++ signature and source location that faiss
+// puts before its messages ("Error in <function> at faiss/x.cpp:12: msg").
+func trimFaissMessage(s string) string {
+	if !strings.HasPrefix(s, "Error in ") {
+		return s
+	}
+	at := strings.Index(s, ".cpp:")
+	if at < 0 {
+		return s
+	}
+	if end := strings.Index(s[at:], ": "); end >= 0 {
+		return s[at+end+2:]
+	}
+	return s
 }
 
 func wrap(p *C.fs_index) *Index {

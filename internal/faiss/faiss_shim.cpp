@@ -313,6 +313,16 @@ int fs_remove(fs_index* x, int64_t n, const int64_t* ids, int64_t* removed, char
 		std::vector<idx_t> uniq(ids, ids + n);
 		std::sort(uniq.begin(), uniq.end());
 		uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+		if (auto m = dynamic_cast<faiss::IndexIDMap*>(x->idx.get())) {
+			if (faiss::ivflib::try_extract_index_ivf(m->index) != nullptr) {
+				// IndexIDMap::remove_ids assumes the sub-index renumbers its
+				// entries like IndexFlat; IVF does not, and every id would be
+				// wrong afterwards.
+				throw std::runtime_error(
+				        "cannot remove from an IDMap over an IVF index (faiss would mismatch ids); "
+				        "build the IVF index without IDMap: it stores ids itself");
+			}
+		}
 		faiss::IndexIVF* ivf = native_ivf(x->idx.get());
 		size_t r;
 		if (ivf != nullptr && ivf->direct_map.type == faiss::DirectMap::Hashtable) {

@@ -357,9 +357,21 @@ func TestRemove(t *testing.T) {
 	}
 }
 
+func TestTrimFaissMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"Error in virtual size_t faiss::Index::remove_ids(const faiss::IDSelector&) at ./faiss/Index.cpp:49: remove_ids not implemented": "remove_ids not implemented",
+		"Error: 'f' failed: could not open x for reading": "Error: 'f' failed: could not open x for reading",
+		"out of memory": "out of memory",
+	} {
+		if got := trimFaissMessage(in); got != want {
+			t.Errorf("trimFaissMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	_, err := New(16, "NoSuchIndexType", InnerProduct)
-	if err == nil || !strings.Contains(err.Error(), "NoSuchIndexType") {
+	if err == nil || !strings.Contains(err.Error(), "could not parse index string NoSuchIndexType") {
 		t.Errorf("New(bad factory) error = %v, want one naming the factory string", err)
 	} else {
 		t.Logf("bad factory: %v", err)
@@ -385,6 +397,17 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := x.Reconstruct(42); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Reconstruct(42) on an empty index: %v, want ErrNotFound", err)
+	}
+	m := mustNew(t, 4, "IDMap2,IVF2,Flat", L2)
+	v := []float32{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}
+	if err := m.Train(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(v, []int64{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Remove([]int64{1}); err == nil {
+		t.Error("Remove through an IDMap over IVF succeeded (faiss 1.7.3 would mismatch ids)")
 	}
 	h := mustNew(t, 4, "HNSW8", L2)
 	if _, err := h.Remove([]int64{1}); err == nil {
