@@ -9,8 +9,9 @@
 //
 // The EXIF Orientation tag (1-8) is applied for JPEG (APP1), WebP (EXIF
 // chunk) and TIFF (IFD0), so a phone photo taken sideways comes out upright.
-// The tag is read with github.com/dsoprea/go-exif/v3; a missing or unreadable
-// EXIF block counts as orientation 1, since it says nothing about the pixels.
+// The tag is read by a small reader of IFD0 (see tiffOrientation for why not
+// go-exif, which the tests use as the reference); a missing or unreadable EXIF
+// block counts as orientation 1, since it says nothing about the pixels.
 //
 // Decoding is bounded. At most 512 MiB of input is read. The image header is
 // read first with image.DecodeConfig, and an image whose width*height exceeds

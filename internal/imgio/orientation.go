@@ -3,10 +3,6 @@ package imgio
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-
-	exif "github.com/dsoprea/go-exif/v3"
-	exifcommon "github.com/dsoprea/go-exif/v3/common"
 )
 
 // orientationTag is the TIFF/EXIF tag ID of Orientation.
@@ -91,40 +87,45 @@ func webpEXIF(data []byte) []byte {
 	return nil
 }
 
-// errStop ends the tag walk once IFD0 has been read.
-var errStop = errors.New("stop")
-
-// tiffOrientation reads the Orientation tag of IFD0 from a TIFF structure
-// (byte-order mark, 42, IFD offset, ...) with go-exif. It returns 0 when the
-// tag is absent or unreadable.
-func tiffOrientation(tiff []byte) (o int) {
-	defer func() {
-		// go-exif reports errors by panicking internally and recovering at its
-		// API boundary; its recovery itself panics on a non-error value.
-		if recover() != nil {
-			o = 0
-		}
-	}()
-	im, err := exifcommon.NewIfdMappingWithStandard()
-	if err != nil {
+// tiffOrientation reads the Orientation tag (0x0112, one SHORT) of IFD0 from
+// a TIFF structure (byte-order mark, 42, IFD0 offset, ...). It returns 0 when
+// the tag is absent or malformed.
+//
+// This is a small reader of one tag rather than a call into go-exif, which
+// the tests use as the reference: go-exif walks every IFD and builds its tag
+// index for each call, measured at 2.9 ms, 550 KB and 11,000 allocations for
+// a camera's 7.6 KB EXIF block, more than decoding a 250x250 JPEG, to read
+// two bytes.
+func tiffOrientation(t []byte) int {
+	if len(t) < 8 {
 		return 0
 	}
-	visitor := func(ite *exif.IfdTagEntry) error {
-		if ite.IfdPath() != exifcommon.IfdStandardIfdIdentity.String() {
-			return errStop // past IFD0 (tags are sorted, children come later)
-		}
-		if ite.TagId() != orientationTag {
-			return nil
-		}
-		if v, err := ite.Value(); err == nil {
-			if s, ok := v.([]uint16); ok && len(s) > 0 {
-				o = int(s[0])
-			}
-		}
-		return errStop
+	var bo binary.ByteOrder
+	switch string(t[:4]) {
+	case "II*\x00":
+		bo = binary.LittleEndian
+	case "MM\x00*":
+		bo = binary.BigEndian
+	default:
+		return 0
 	}
-	// The walk ends with errStop (or a parse error after IFD0): o holds
-	// whatever was found before that, so the error itself carries nothing.
-	_, _, _ = exif.Visit(exifcommon.IfdStandardIfdIdentity, im, exif.NewTagIndex(), tiff, visitor, nil)
-	return o
+	ifd := int64(bo.Uint32(t[4:]))
+	if ifd < 8 || ifd+2 > int64(len(t)) {
+		return 0
+	}
+	for i := range int64(bo.Uint16(t[ifd:])) {
+		e := ifd + 2 + 12*i
+		if e+12 > int64(len(t)) {
+			return 0
+		}
+		if bo.Uint16(t[e:]) != orientationTag {
+			continue
+		}
+		const typeShort = 3
+		if bo.Uint16(t[e+2:]) != typeShort || bo.Uint32(t[e+4:]) != 1 {
+			return 0
+		}
+		return int(bo.Uint16(t[e+8:]))
+	}
+	return 0
 }
