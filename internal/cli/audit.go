@@ -1,10 +1,214 @@
 package cli
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/report"
 )
 
 func cmdAudit(ctx context.Context, env *Env, args []string) error {
-	return errors.New("audit: not implemented yet")
+	fs := newFlagSet(env, "audit", "[flags]\n\nFinds folders that are one person, misfiled images, near-duplicate photos and\noutliers, ranked by severity (high: act, medium: look, low: for information).\nNothing is moved or deleted; --script writes the suggested moves, commented out.")
+	cf := addCleanseFlags(fs, "same-person similarity threshold (default: the library's)", 50)
+	script := fs.String("script", "", "write a reviewable bash script of suggested moves (all commented out) to `FILE`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"audit: takes no arguments"}
+	}
+	s, err := openCleanse(ctx, env, cf)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *cf.min != 0 {
+		s.opt.Threshold = float32(*cf.min)
+	}
+	s.printThreshold(env.Stderr, s.opt.Threshold, "audit")
+	res, err := s.data.Audit(ctx, s.opt)
+	if err != nil {
+		return err
+	}
+	shown := res.Findings
+	if *cf.top > 0 && len(shown) > *cf.top {
+		shown = shown[:*cf.top]
+	}
+	high, medium := res.Count(cleanse.High), res.Count(cleanse.Medium)
+	fmt.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
+	if *cf.json {
+		if err := writeAuditJSON(env.Stdout, s, res, shown); err != nil {
+			return err
+		}
+	} else {
+		writeAuditText(env.Stdout, s, shown)
+	}
+	if *script != "" {
+		if err := writeFile(*script, 0o644, func(w io.Writer) error {
+			return cleanse.WriteMoveScript(w, s.data, res, cleanse.Medium)
+		}); err != nil {
+			return fmt.Errorf("audit: script: %w", err)
+		}
+		fmt.Fprintf(env.Stderr, "audit: suggested moves written to %s (every command commented out)\n", *script)
+	}
+	if *cf.html != "" {
+		if err := writeHTML(*cf.html, auditReport(ctx, s, res, shown)); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "audit: report written to %s\n", *cf.html)
+	}
+	return nil
+}
+
+// writeFile creates file and writes it with fn.
+func writeFile(file string, perm os.FileMode, fn func(io.Writer) error) error {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeAuditText(w io.Writer, s *cleanseSession, findings []cleanse.Finding) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	if len(findings) == 0 {
+		fmt.Fprintln(bw, "No problems found.")
+	}
+	for k, f := range findings {
+		fmt.Fprintf(bw, "%3d. [%s] %s (score %.2f)\n     %s\n", k+1, f.Severity, f.Kind, f.Score, validUTF8(f.Reason))
+		for _, p := range f.Evidence {
+			a, b := s.data.Face(p.A), s.data.Face(p.B)
+			fmt.Fprintf(bw, "     %.3f  %s  ~  %s\n", p.Similarity, validUTF8(s.rel(a.File)), validUTF8(s.rel(b.File)))
+		}
+	}
+}
+
+type jsonFinding struct {
+	Kind       cleanse.Kind     `json:"kind"`
+	Severity   cleanse.Severity `json:"severity"`
+	Score      float64          `json:"score"`
+	Persons    []string         `json:"persons"`
+	Files      []string         `json:"files,omitempty"`
+	Similarity float32          `json:"similarity"`
+	Baseline   float32          `json:"baseline"`
+	Reason     string           `json:"reason"`
+	Evidence   []jsonEvidence   `json:"evidence"`
+}
+
+type jsonEvidence struct {
+	FileA      string  `json:"file_a"`
+	PersonA    string  `json:"person_a"`
+	FileB      string  `json:"file_b"`
+	PersonB    string  `json:"person_b"`
+	Similarity float32 `json:"similarity"`
+}
+
+func evidenceJSON(s *cleanseSession, ps []cleanse.Pair) []jsonEvidence {
+	out := make([]jsonEvidence, len(ps))
+	for k, p := range ps {
+		a, b := s.data.Face(p.A), s.data.Face(p.B)
+		out[k] = jsonEvidence{a.File, a.Person, b.File, b.Person, p.Similarity}
+	}
+	return out
+}
+
+func writeAuditJSON(w io.Writer, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) error {
+	out := struct {
+		Threshold    float32       `json:"threshold"`
+		DuplicateSim float32       `json:"duplicate_similarity"`
+		Faces        int           `json:"faces"`
+		Persons      int           `json:"persons"`
+		Total        int           `json:"total"`
+		Findings     []jsonFinding `json:"findings"`
+	}{res.Threshold, res.DuplicateSim, res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
+	for _, f := range shown {
+		jf := jsonFinding{Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
+			Similarity: f.Similarity, Baseline: f.Baseline, Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
+		for _, i := range f.Faces {
+			jf.Files = append(jf.Files, s.data.Face(i).File)
+		}
+		out.Findings = append(out.Findings, jf)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("audit: write json: %w", err)
+	}
+	return nil
+}
+
+// auditSections are the report sections, one per kind of finding.
+var auditSections = []struct {
+	kind         cleanse.Kind
+	title, intro string
+}{
+	{cleanse.SamePerson, "Folders that are one person", "Two folders whose faces match each other about as well as each folder's faces match themselves (medians, so a few misfiled images do not hide it)."},
+	{cleanse.Misfiled, "Misfiled images", "Faces that match another folder far better than their own: the folder they probably belong to is named."},
+	{cleanse.Duplicate, "Near-duplicate photos", "The same photo more than once: byte-identical files or faces with similarity >= the duplicate level."},
+	{cleanse.Outlier, "Outliers", "Faces far from the other faces of their own folder: another person, a wrong face picked in a group photo, or a poor photo."},
+}
+
+func auditReport(ctx context.Context, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) *report.Report {
+	r := &report.Report{
+		Title: "facesearch audit",
+		Summary: []report.Item{
+			{Label: "Library", Value: s.lib.Dir()}, {Label: "Faces", Value: fmt.Sprint(res.Faces)},
+			{Label: "Folders", Value: fmt.Sprint(res.Persons)},
+			{Label: "Same-person threshold", Value: fmt.Sprintf("%.2f", res.Threshold)},
+			{Label: "Findings", Value: fmt.Sprintf("%d (%d high, %d medium)", len(res.Findings), res.Count(cleanse.High), res.Count(cleanse.Medium)-res.Count(cleanse.High))},
+		},
+	}
+	if len(shown) < len(res.Findings) {
+		r.Summary = append(r.Summary, report.Item{Label: "Shown", Value: fmt.Sprintf("the first %d", len(shown))})
+	}
+	for _, sec := range auditSections {
+		rs := report.Section{Title: sec.title, Intro: sec.intro}
+		for _, f := range shown {
+			if f.Kind != sec.kind {
+				continue
+			}
+			rf := report.Finding{
+				Title:    validUTF8(strings.Join(f.Persons, " / ")),
+				Severity: f.Severity.String(),
+				Reason:   validUTF8(f.Reason),
+				Metrics:  []report.Item{{Label: "score", Value: fmt.Sprintf("%.2f", f.Score)}},
+			}
+			switch f.Kind {
+			case cleanse.SamePerson:
+				rf.Metrics = append(rf.Metrics, report.Item{Label: "median across the folders", Value: fmt.Sprintf("%.3f", f.Similarity)},
+					report.Item{Label: "median within a folder", Value: fmt.Sprintf("%.3f", f.Baseline)})
+			case cleanse.Misfiled:
+				rf.Title = validUTF8(fmt.Sprintf("%s: filed under %s, probably %s", s.rel(s.data.Face(f.Faces[0]).File), f.Persons[0], f.Persons[1]))
+				rf.Metrics = append(rf.Metrics, report.Item{Label: "median to " + validUTF8(f.Persons[1]), Value: fmt.Sprintf("%.3f", f.Similarity)},
+					report.Item{Label: "median to " + validUTF8(f.Persons[0]), Value: fmt.Sprintf("%.3f", f.Baseline)})
+			case cleanse.Outlier:
+				rf.Metrics = append(rf.Metrics, report.Item{Label: "median to its folder", Value: fmt.Sprintf("%.3f", f.Similarity)},
+					report.Item{Label: "folder's own median", Value: fmt.Sprintf("%.3f", f.Baseline)})
+			}
+			for k, p := range f.Evidence {
+				note := ""
+				switch {
+				case f.Kind == cleanse.Misfiled && k == len(f.Evidence)-1 && s.data.Face(p.B).Person == f.Persons[0]:
+					note = "best in own folder"
+				case f.Kind == cleanse.Outlier:
+					note = "best in own folder"
+				}
+				rf.Matches = append(rf.Matches, s.reportMatch(ctx, p, note))
+			}
+			rs.Findings = append(rs.Findings, rf)
+		}
+		r.Sections = append(r.Sections, rs)
+	}
+	return r
 }

@@ -1,10 +1,109 @@
 package cli
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+
+	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/report"
 )
 
 func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
-	return errors.New("lookalikes: not implemented yet")
+	fs := newFlagSet(env, "lookalikes", "[flags]\n\nRanks pairs of different people by how alike they look: the 20% trimmed mean of\nthe similarities of all their face pairs (misfiled and outlying faces left out).\nPairs of folders that audit calls one person are left out.")
+	cf := addCleanseFlags(fs, "same-person similarity threshold for the audit step (default: the library's)", 50)
+	minFaces := fs.Int("min-faces", 2, "people need at least this many usable faces")
+	cands := fs.Int("candidates", 10, "nearest people per person examined exactly")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"lookalikes: takes no arguments"}
+	}
+	s, err := openCleanse(ctx, env, cf)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *cf.min != 0 {
+		s.opt.Threshold = float32(*cf.min)
+	}
+	s.printThreshold(env.Stderr, s.opt.Threshold, "lookalikes")
+	top := *cf.top
+	if top == 0 {
+		top = -1
+	}
+	res, err := s.data.Lookalikes(ctx, s.opt, cleanse.LookalikeOptions{Top: top, MinFaces: *minFaces, Candidates: *cands})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
+		res.Persons, *minFaces, res.Candidates, res.SamePerson)
+	if *cf.json {
+		type jsonLookalike struct {
+			PersonA    string         `json:"person_a"`
+			PersonB    string         `json:"person_b"`
+			Similarity float32        `json:"similarity"`
+			Median     float32        `json:"median"`
+			Max        float32        `json:"max"`
+			Pairs      int            `json:"pairs"`
+			Evidence   []jsonEvidence `json:"evidence"`
+		}
+		out := []jsonLookalike{}
+		for _, l := range res.Lookalikes {
+			out = append(out, jsonLookalike{l.Persons[0], l.Persons[1], l.Similarity, l.Median, l.Max, l.Pairs, evidenceJSON(s, l.Evidence)})
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("lookalikes: write json: %w", err)
+		}
+	} else {
+		bw := bufio.NewWriter(env.Stdout)
+		fmt.Fprintf(bw, "%4s  %6s %6s %6s %6s  %s\n", "rank", "score", "median", "max", "pairs", "people")
+		for k, l := range res.Lookalikes {
+			fmt.Fprintf(bw, "%4d  %6.3f %6.3f %6.3f %6d  %s ~ %s\n", k+1, l.Similarity, l.Median, l.Max, l.Pairs, validUTF8(l.Persons[0]), validUTF8(l.Persons[1]))
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	if *cf.html != "" {
+		sec := report.Section{
+			Title: "Look-alikes",
+			Intro: "Pairs of different people, most alike first. Score: the 20% trimmed mean of the similarities of all their face pairs. Shown: the most similar pair and a typical pair.",
+		}
+		for k, l := range res.Lookalikes {
+			f := report.Finding{
+				Title: fmt.Sprintf("%d. %s ~ %s", k+1, validUTF8(l.Persons[0]), validUTF8(l.Persons[1])),
+				Metrics: []report.Item{
+					{Label: "score (trimmed mean)", Value: fmt.Sprintf("%.3f", l.Similarity)},
+					{Label: "median / max", Value: fmt.Sprintf("%.3f / %.3f", l.Median, l.Max)},
+					{Label: "face pairs", Value: fmt.Sprintf("%d (%d x %d faces)", l.Pairs, l.Faces[0], l.Faces[1])},
+				},
+			}
+			for n, p := range l.Evidence {
+				note := "most similar"
+				if n > 0 {
+					note = "typical"
+				}
+				f.Matches = append(f.Matches, s.reportMatch(ctx, p, note))
+			}
+			sec.Findings = append(sec.Findings, f)
+		}
+		r := &report.Report{
+			Title: "facesearch lookalikes",
+			Summary: []report.Item{
+				{Label: "Library", Value: s.lib.Dir()}, {Label: "People", Value: fmt.Sprint(res.Persons)},
+				{Label: "Same-person threshold", Value: fmt.Sprintf("%.2f", s.opt.Threshold)},
+			},
+			Sections: []report.Section{sec},
+		}
+		if err := writeHTML(*cf.html, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "lookalikes: report written to %s\n", *cf.html)
+	}
+	return nil
 }

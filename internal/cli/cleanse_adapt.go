@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/report"
+)
+
+// cleanseFaiss returns a cleanse.IndexBuilder over faiss: factory "Flat" is
+// exact (range searches go through BLAS); "IVF" builds an IVF index with
+// about 4*sqrt(n) lists, searched with nprobe lists.
+func cleanseFaiss(factory string, nprobe int) cleanse.IndexBuilder {
+	return func(dim int, vecs []float32, ids []int64) (cleanse.Index, error) {
+		f := factory
+		n := len(ids)
+		if f == "IVF" {
+			lists := max(1, min(n/39, int(4*math.Sqrt(float64(n)))))
+			f = fmt.Sprintf("IVF%d,Flat", lists)
+		}
+		x, err := faiss.New(dim, f, faiss.InnerProduct)
+		if err != nil {
+			return nil, err
+		}
+		if !x.IsTrained() {
+			if err := x.Train(vecs); err != nil {
+				x.Close()
+				return nil, fmt.Errorf("train %s on %d vectors: %w", f, n, err)
+			}
+		}
+		if err := x.Add(vecs, ids); err != nil {
+			x.Close()
+			return nil, fmt.Errorf("add %d vectors to %s: %w", n, f, err)
+		}
+		return &cleanseFaissIndex{x: x, p: &faiss.SearchParams{NProbe: nprobe}}, nil
+	}
+}
+
+// cleanseFaissIndex adapts *faiss.Index to cleanse.Index.
+type cleanseFaissIndex struct {
+	x *faiss.Index
+	p *faiss.SearchParams
+}
+
+func (c *cleanseFaissIndex) RangeSearch(q []float32, radius float32) ([]int, []float32, []int64, error) {
+	r, err := c.x.RangeSearch(q, radius, c.p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r.Lims, r.Scores, r.IDs, nil
+}
+
+func (c *cleanseFaissIndex) Search(q []float32, k int) ([]float32, []int64, error) {
+	return c.x.Search(q, k, c.p)
+}
+
+func (c *cleanseFaissIndex) Close() error { return c.x.Close() }
+
+// cleanseFlags are the flags shared by pairs, audit and lookalikes.
+type cleanseFlags struct {
+	library  *string
+	min      *float64
+	top      *int
+	json     *bool
+	html     *string
+	allFaces *bool
+}
+
+func addCleanseFlags(fs *flag.FlagSet, minHelp string, top int) *cleanseFlags {
+	return &cleanseFlags{
+		library:  fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)"),
+		min:      fs.Float64("min", 0, minHelp),
+		top:      fs.Int("top", top, "show only the best N results (0: all)"),
+		json:     fs.Bool("json", false, "write JSON instead of text/CSV"),
+		html:     fs.String("html", "", "also write a self-contained HTML report with the face crops to `FILE`"),
+		allFaces: fs.Bool("all-faces", false, "use every detected face, not only each image's primary face"),
+	}
+}
+
+// cleanseSession is an open library loaded as a cleanse dataset.
+type cleanseSession struct {
+	lib       *library.Library
+	root      string
+	data      *cleanse.Dataset
+	threshold float32 // the library's same-person threshold
+	source    string  // where it came from
+	opt       cleanse.Options
+}
+
+// openCleanse opens the library read-only and loads its faces.
+func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSession, error) {
+	if *cf.min != 0 && (*cf.min <= -1 || *cf.min >= 1) {
+		return nil, usageError{fmt.Sprintf("--min %v must be a cosine similarity in (-1, 1)", *cf.min)}
+	}
+	l, err := library.Open(ctx, library.Options{Dir: library.Dir(*cf.library, env.Getenv), Log: env.Log, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	s := &cleanseSession{lib: l}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+	if s.root, err = l.Root(ctx); err != nil {
+		return nil, err
+	}
+	if s.threshold, s.source, err = l.Threshold(ctx, nil); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	faces, err := loadFaces(ctx, l.Catalog(), s.root, *cf.allFaces)
+	if err != nil {
+		return nil, err
+	}
+	if s.data, err = cleanse.Prepare(faces); err != nil {
+		return nil, fmt.Errorf("library %s: %w", l.Dir(), err)
+	}
+	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "took", time.Since(start))
+	s.opt = cleanse.Options{
+		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),
+		Progress: newStageProgress(env.Stderr).update, Log: env.Log,
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *cleanseSession) Close() error { return s.lib.Close() }
+
+// loadFaces reads the faces of every image (primary faces only unless all).
+func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all bool) ([]cleanse.Face, error) {
+	ims, err := cat.Images(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var faces []cleanse.Face
+	for _, im := range ims {
+		for _, f := range im.Faces {
+			if !all && !f.Primary {
+				continue
+			}
+			faces = append(faces, cleanse.Face{
+				ID: f.ID, Person: im.Person, File: filepath.Join(root, filepath.FromSlash(im.Path)),
+				Hash: hex.EncodeToString(im.SHA256), Vec: f.Embedding,
+			})
+		}
+	}
+	return faces, nil
+}
+
+// rel shows a file relative to the dataset root.
+func (s *cleanseSession) rel(file string) string {
+	if r, err := filepath.Rel(s.root, file); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return file
+}
+
+// reportFace returns face i for an HTML report, with its crop.
+func (s *cleanseSession) reportFace(ctx context.Context, i int) report.Face {
+	f := s.data.Face(i)
+	crop, err := s.lib.Catalog().Crop(ctx, f.ID)
+	if err != nil {
+		crop = nil // shown as a placeholder
+	}
+	return report.Face{Crop: crop, Person: validUTF8(f.Person), File: validUTF8(s.rel(f.File))}
+}
+
+// reportMatch turns a cleanse pair into a report row.
+func (s *cleanseSession) reportMatch(ctx context.Context, p cleanse.Pair, note string) report.Match {
+	return report.Match{
+		Faces:      []report.Face{s.reportFace(ctx, p.A), s.reportFace(ctx, p.B)},
+		Similarity: p.Similarity, Note: note,
+	}
+}
+
+// writeHTML writes the report to file.
+func writeHTML(file string, r *report.Report) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	if err := report.Write(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("html report %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("html report %s: %w", file, err)
+	}
+	return nil
+}
+
+// printThreshold says which threshold a command uses.
+func (s *cleanseSession) printThreshold(w io.Writer, used float32, what string) {
+	src := "from the " + s.source
+	if used != s.threshold {
+		src = fmt.Sprintf("--min; the library's is %.2f", s.threshold)
+	}
+	fmt.Fprintf(w, "%s: %d faces of %d folders, %s %.2f (%s)\n", what, s.data.Len(), len(s.data.Persons()), "similarity threshold", used, src)
+}
+
+// stageProgress shows cleanse progress: a bar per stage on a terminal,
+// otherwise a line every 10 seconds for long stages.
+type stageProgress struct {
+	w     io.Writer
+	tty   bool
+	mu    sync.Mutex
+	stage string
+	bar   *progressbar.ProgressBar
+	start time.Time
+	last  time.Time
+}
+
+func newStageProgress(w io.Writer) *stageProgress {
+	p := &stageProgress{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *stageProgress) update(stage string, done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if stage != p.stage {
+		if p.bar != nil {
+			p.bar.Exit()
+			p.bar = nil
+		}
+		p.stage, p.start, p.last = stage, time.Now(), time.Now()
+		if p.tty {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(stage),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+	}
+	if p.bar != nil {
+		p.bar.Set(done)
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= 10*time.Second && done < total {
+		p.last = now
+		fmt.Fprintf(p.w, "%s: %d/%d (%.0f%%, %s)\n", stage, done, total, 100*float64(done)/float64(max(total, 1)), now.Sub(p.start).Round(time.Second))
+	}
+}
+
+// validUTF8 replaces invalid UTF-8 (file names are raw bytes) for display.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

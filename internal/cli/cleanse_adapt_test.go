@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/facesearch/facesearch/internal/cleanse"
+)
+
+// clustered returns faces of people with random unit centres plus noise
+// (same-person cosine about 0.65 in 128 dimensions).
+func clustered(people, per int, seed uint64) []cleanse.Face {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	const dim = 128
+	sigma := math.Sqrt(0.54 / dim)
+	var faces []cleanse.Face
+	for p := range people {
+		c := make([]float64, dim)
+		var ss float64
+		for k := range c {
+			c[k] = rng.NormFloat64()
+			ss += c[k] * c[k]
+		}
+		for n := range per {
+			v := make([]float32, dim)
+			for k := range v {
+				v[k] = float32(c[k]/math.Sqrt(ss) + sigma*rng.NormFloat64())
+			}
+			name := fmt.Sprintf("person %02d", p)
+			if p%7 == 3 && n%2 == 1 {
+				name += " (2)" // one person in two folders
+			}
+			faces = append(faces, cleanse.Face{ID: int64(len(faces)), Person: name, File: fmt.Sprintf("%s/%d.jpg", name, n), Vec: v})
+		}
+	}
+	return faces
+}
+
+// TestFaissMatchesBruteForce runs pairs and audit with the real faiss Flat
+// index and with cleanse's pure-Go brute force: same results.
+func TestFaissMatchesBruteForce(t *testing.T) {
+	d, err := cleanse.Prepare(clustered(120, 8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exact := cleanse.Options{Threshold: 0.29, BlockSize: 100, Index: cleanse.BruteForce}
+	viaFaiss := exact
+	viaFaiss.Index = cleanseFaiss("Flat", 0)
+	for _, min := range []float32{0.29, 0.6} {
+		want, err := d.Pairs(ctx, exact, cleanse.PairsOptions{Min: min})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Pairs(ctx, viaFaiss, cleanse.PairsOptions{Min: min})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(p cleanse.Pair) [2]int { return [2]int{p.A, p.B} }
+		gm := map[[2]int]float32{}
+		for _, p := range got.Pairs {
+			gm[key(p)] = p.Similarity
+		}
+		missing := 0
+		for _, p := range want.Pairs {
+			s, ok := gm[key(p)]
+			if !ok && p.Similarity > min+1e-4 {
+				missing++
+			}
+			if ok && math.Abs(float64(s-p.Similarity)) > 1e-4 {
+				t.Errorf("pair %v: faiss %v, Go %v", key(p), s, p.Similarity)
+			}
+		}
+		t.Logf("min %.2f: %d pairs via faiss, %d by brute force", min, len(got.Pairs), len(want.Pairs))
+		if missing > 0 || len(want.Pairs) == 0 || absInt(len(got.Pairs)-len(want.Pairs)) > 2 {
+			t.Errorf("min %.2f: faiss found %d pairs, brute force %d, %d missing", min, len(got.Pairs), len(want.Pairs), missing)
+		}
+	}
+	wa, err := d.Audit(ctx, exact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, err := d.Audit(ctx, viaFaiss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wa.Findings) != len(ga.Findings) || wa.Count(cleanse.High) != ga.Count(cleanse.High) || wa.Count(cleanse.High) == 0 {
+		t.Errorf("audit: faiss %d findings (%d high), brute force %d (%d high)", len(ga.Findings), ga.Count(cleanse.High), len(wa.Findings), wa.Count(cleanse.High))
+	}
+	// Approximate search reports a measured recall.
+	ap, err := d.Pairs(ctx, viaFaiss, cleanse.PairsOptions{Approx: cleanseFaiss("IVF", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("IVF nprobe 1: %d pairs, measured recall %.3f over %d faces", ap.Total, ap.Recall, ap.RecallQueries)
+	if ap.Exact || ap.Recall <= 0 || ap.Recall > 1 {
+		t.Errorf("approximate pairs: exact=%v recall=%v", ap.Exact, ap.Recall)
+	}
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
