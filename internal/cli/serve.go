@@ -2,9 +2,468 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"image"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/embed"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/server"
 )
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
-	return errors.New("serve: not implemented yet")
+	fs := newFlagSet(env, "serve", "[flags]\n\nServes the web page and the JSON API (docs/API.md) of a library. It listens on\nloopback by default; another address needs --token (or $FACESEARCH_TOKEN), or\n--insecure given knowingly. Stop it with Ctrl-C or SIGTERM.")
+	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	addr := fs.String("addr", server.DefaultAddr, "listen address host:port (port 0 picks a free one)")
+	token := fs.String("token", "", "bearer token required on /api/ (default $FACESEARCH_TOKEN)")
+	insecure := fs.Bool("insecure", false, "allow a non-loopback address without a token")
+	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
+	searches := fs.Int("searches", 0, "photo searches run at once (default: CPUs / threads)")
+	maxUpload := fs.Int64("max-upload", server.DefaultMaxUpload>>20, "largest upload in MiB")
+	maxPixels := fs.Int64("max-pixels", server.DefaultMaxPixels, "largest uploaded image in pixels")
+	timeout := fs.Duration("timeout", server.DefaultRequestTimeout, "time limit of one request")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"serve: takes no arguments"}
+	}
+	if *token == "" {
+		*token = env.Getenv("FACESEARCH_TOKEN")
+	}
+	if *threads < 1 || *maxUpload < 1 || *maxPixels < 1 || *timeout <= 0 {
+		return usageError{"serve: --threads, --max-upload, --max-pixels and --timeout must be positive"}
+	}
+	if err := server.CheckBind(*addr, *token, *insecure); err != nil {
+		return usageError{"serve: " + err.Error()}
+	}
+	l, err := openLibrary(ctx, env, *lib, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	b, err := newLibraryBackend(ctx, env, l, *threads)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if *searches <= 0 {
+		*searches = max(1, b.cpus / *threads)
+	}
+	srv, err := server.New(server.Options{
+		Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
+		MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
+		Log: env.Log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return server.Serve(ctx, ln, logRequests(env, srv), server.ListenOptions{
+		WriteTimeout: *timeout + 10*time.Second,
+		Ready: func(a net.Addr) {
+			fmt.Fprintf(env.Stdout, "serving %s (%d faces) on http://%s/\n", l.Dir(), b.snap.nfaces, a)
+		},
+	})
+}
+
+// logRequests logs each request at debug level.
+func logRequests(env *Env, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		env.Log.Debug("http", "method", r.Method, "path", r.URL.Path, "ms", time.Since(t0).Milliseconds())
+	})
+}
+
+// libraryBackend implements the server's interfaces over a library, the
+// face pipeline and the cleansing audit.
+type libraryBackend struct {
+	lib       *library.Library
+	cat       *catalog.Catalog
+	pipe      *embed.Pipeline
+	search    *library.Searcher
+	root      string
+	threshold float32
+	cpus      int
+	snap      *snapshot
+	log       func(msg string, args ...any)
+
+	auditMu sync.Mutex
+	audit   *auditState
+}
+
+// snapshot is the catalog's images and faces in memory (the catalog does not
+// change while a read-only server runs).
+type snapshot struct {
+	images  map[int64]*catalog.Image
+	faces   map[int64]server.FaceRecord
+	vecs    map[int64][]float32
+	hashes  map[int64]string // face id -> image content hash
+	persons []server.Person
+	byName  map[string][]int64 // person -> face ids, by file
+	nfaces  int
+}
+
+func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
+	root, err := l.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := loadSnapshot(ctx, l.Catalog())
+	if err != nil {
+		return nil, err
+	}
+	if snap.nfaces == 0 {
+		return nil, library.ErrEmpty
+	}
+	m, err := l.Manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		if m, err = model.Builtin(model.DefaultName); err != nil {
+			return nil, err
+		}
+	}
+	th, _, err := l.Threshold(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.Searcher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(env, m, threads)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, threshold: th,
+		cpus: runtime.NumCPU(), snap: snap, log: env.Log.Info}, nil
+}
+
+func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
+	imgs, err := cat.Images(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	s := &snapshot{images: map[int64]*catalog.Image{}, faces: map[int64]server.FaceRecord{},
+		vecs: map[int64][]float32{}, hashes: map[int64]string{}, byName: map[string][]int64{}}
+	count := map[string]*server.Person{}
+	for i := range imgs {
+		im := &imgs[i]
+		s.images[im.ID] = im
+		p := count[im.Person]
+		if p == nil {
+			p = &server.Person{Name: im.Person}
+			count[im.Person] = p
+		}
+		p.Images++
+		for _, f := range im.Faces {
+			s.faces[f.ID] = server.FaceRecord{ID: f.ID, ImageID: im.ID, File: im.Path, Person: im.Person,
+				Box: f.Box, Score: f.Score, Primary: f.Primary}
+			s.vecs[f.ID] = f.Embedding
+			s.hashes[f.ID] = hex.EncodeToString(im.SHA256)
+			s.byName[im.Person] = append(s.byName[im.Person], f.ID)
+			p.Faces++
+			s.nfaces++
+		}
+		im.Faces = nil // kept in s.faces; drop the embeddings
+	}
+	for _, p := range count {
+		s.persons = append(s.persons, *p)
+	}
+	sort.Slice(s.persons, func(i, j int) bool { return s.persons[i].Name < s.persons[j].Name })
+	return s, nil
+}
+
+// Close releases the index and the pipeline.
+func (b *libraryBackend) Close() error {
+	return errors.Join(b.search.Close(), b.pipe.Close())
+}
+
+// Faces implements server.Detector.
+func (b *libraryBackend) Faces(ctx context.Context, img *image.RGBA) ([]server.QueryFace, int, error) {
+	fs, err := b.pipe.Faces(ctx, img)
+	if err != nil {
+		return nil, -1, err
+	}
+	out := make([]server.QueryFace, len(fs))
+	for i, f := range fs {
+		out[i] = server.QueryFace{Box: f.Box, Score: f.Score, Embedding: f.Embedding}
+	}
+	return out, embed.Primary(fs, img.Bounds()), nil
+}
+
+// Dim implements server.Searcher.
+func (b *libraryBackend) Dim() int { return b.search.Info().Dim }
+
+// Search implements server.Searcher.
+func (b *libraryBackend) Search(ctx context.Context, vec []float32, k int) ([]server.Match, error) {
+	hits, err := b.search.Search(ctx, vec, library.SearchOptions{K: k, Min: -1})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.Match, len(hits))
+	for i, h := range hits {
+		out[i] = server.Match{FaceID: h.FaceID, ImageID: b.snap.faces[h.FaceID].ImageID, Similarity: h.Similarity,
+			File: h.Path, Person: h.Person, Box: h.Box}
+	}
+	return out, nil
+}
+
+// Persons implements server.Catalog.
+func (b *libraryBackend) Persons(ctx context.Context) ([]server.Person, error) {
+	return b.snap.persons, nil
+}
+
+// PersonFaces implements server.Catalog.
+func (b *libraryBackend) PersonFaces(ctx context.Context, name string) ([]server.FaceRecord, error) {
+	ids, ok := b.snap.byName[name]
+	if !ok {
+		return nil, server.ErrNotFound
+	}
+	out := make([]server.FaceRecord, len(ids))
+	for i, id := range ids {
+		out[i] = b.snap.faces[id]
+	}
+	return out, nil
+}
+
+// Face implements server.Catalog.
+func (b *libraryBackend) Face(ctx context.Context, id int64) (server.FaceRecord, error) {
+	f, ok := b.snap.faces[id]
+	if !ok {
+		return f, server.ErrNotFound
+	}
+	return f, nil
+}
+
+// FaceCrop implements server.Catalog.
+func (b *libraryBackend) FaceCrop(ctx context.Context, id int64) ([]byte, string, error) {
+	if _, ok := b.snap.faces[id]; !ok {
+		return nil, "", server.ErrNotFound
+	}
+	c, err := b.cat.Crop(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, http.DetectContentType(c), nil
+}
+
+// Image implements server.Catalog.
+func (b *libraryBackend) Image(ctx context.Context, id int64) (server.ImageRecord, error) {
+	im, ok := b.snap.images[id]
+	if !ok {
+		return server.ImageRecord{}, server.ErrNotFound
+	}
+	r := server.ImageRecord{ID: im.ID, File: im.Path, Person: im.Person, Width: im.Width, Height: im.Height,
+		Status: im.Status, Error: im.Error, Faces: []server.FaceRecord{}}
+	for _, fid := range b.snap.byName[im.Person] {
+		if f := b.snap.faces[fid]; f.ImageID == id {
+			r.Faces = append(r.Faces, f)
+		}
+	}
+	return r, nil
+}
+
+// ImageFile implements server.Catalog: the catalog's relative path under the
+// library's root.
+func (b *libraryBackend) ImageFile(ctx context.Context, id int64) (string, error) {
+	im, ok := b.snap.images[id]
+	if !ok {
+		return "", server.ErrNotFound
+	}
+	rel := filepath.FromSlash(im.Path)
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("image %d: catalog path %q is not inside the dataset", id, im.Path)
+	}
+	return filepath.Join(b.root, rel), nil
+}
+
+// Stats implements server.Catalog.
+func (b *libraryBackend) Stats(ctx context.Context) (server.Stats, error) {
+	r, err := b.lib.Stats(ctx)
+	if err != nil {
+		return server.Stats{}, err
+	}
+	c := r.Catalog
+	return server.Stats{Persons: c.Persons, Images: c.Images, ImagesOK: c.ImagesOK, Faces: c.Faces,
+		PrimaryFaces: c.PrimaryFaces, ByStatus: c.ByStatus, Model: r.ModelID, Index: r.Index.Resolved,
+		IndexState: r.IndexState, Threshold: b.threshold}, nil
+}
+
+// ---- cleansing ----
+
+// keyDismissed is the catalog setting holding the dismissed finding keys.
+const keyDismissed = "dismissed_findings"
+
+type auditState struct {
+	data     *cleanse.Dataset
+	ids      []int64 // dataset index -> face id
+	findings []server.Finding
+}
+
+// audited runs the audit once (primary faces, exact index) and keeps it.
+func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
+	b.auditMu.Lock()
+	defer b.auditMu.Unlock()
+	if b.audit != nil {
+		return b.audit, nil
+	}
+	var faces []cleanse.Face
+	var ids []int64
+	for id, f := range b.snap.faces {
+		if f.Primary {
+			faces = append(faces, cleanse.Face{ID: id, Person: f.Person, File: f.File, Hash: b.snap.hashes[id], Vec: b.snap.vecs[id]})
+		}
+	}
+	sort.Slice(faces, func(i, j int) bool { return faces[i].ID < faces[j].ID })
+	for _, f := range faces {
+		ids = append(ids, f.ID)
+	}
+	d, err := cleanse.Prepare(faces)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	t0 := time.Now()
+	res, err := d.Audit(ctx, cleanse.Options{Threshold: b.threshold})
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	b.log("audit done", "faces", len(faces), "findings", len(res.Findings), "seconds", time.Since(t0).Seconds())
+	st := &auditState{data: d, ids: ids}
+	for _, f := range res.Findings {
+		sev, _ := f.Severity.MarshalText()
+		out := server.Finding{Kind: string(f.Kind), Severity: string(sev), Score: f.Score, Persons: f.Persons,
+			Similarity: f.Similarity, Baseline: f.Baseline, Reason: f.Reason, Faces: []int64{}, Evidence: []server.FacePair{}}
+		for _, i := range f.Faces {
+			out.Faces = append(out.Faces, ids[i])
+		}
+		for _, p := range f.Evidence {
+			out.Evidence = append(out.Evidence, server.FacePair{A: b.snap.faces[ids[p.A]], B: b.snap.faces[ids[p.B]], Similarity: p.Similarity})
+		}
+		out.Key = findingKey(out)
+		st.findings = append(st.findings, out)
+	}
+	b.audit = st
+	return st, nil
+}
+
+// findingKey names a finding by its kind, folders and faces, so that a
+// dismissal survives a rerun of the same audit.
+func findingKey(f server.Finding) string {
+	ps := append([]string(nil), f.Persons...)
+	sort.Strings(ps)
+	ids := make([]string, len(f.Faces))
+	for i, id := range f.Faces {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	sort.Strings(ids)
+	h := sha256.Sum256([]byte(f.Kind + "\x00" + strings.Join(ps, "\x00") + "\x00" + strings.Join(ids, ",")))
+	return f.Kind + "-" + hex.EncodeToString(h[:6])
+}
+
+func (b *libraryBackend) dismissed(ctx context.Context) (map[string]bool, error) {
+	v, ok, err := b.cat.Setting(ctx, keyDismissed)
+	if err != nil || !ok {
+		return map[string]bool{}, err
+	}
+	var keys []string
+	if err := json.Unmarshal([]byte(v), &keys); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", keyDismissed, err)
+	}
+	m := map[string]bool{}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m, nil
+}
+
+// Findings implements server.Cleanser.
+func (b *libraryBackend) Findings(ctx context.Context) ([]server.Finding, error) {
+	st, err := b.audited(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dis, err := b.dismissed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.Finding, len(st.findings))
+	for i, f := range st.findings {
+		f.Dismissed = dis[f.Key]
+		out[i] = f
+	}
+	return out, nil
+}
+
+// Pairs implements server.Cleanser.
+func (b *libraryBackend) Pairs(ctx context.Context, min float32, top int) ([]server.FacePair, error) {
+	st, err := b.audited(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.data.Pairs(ctx, cleanse.Options{Threshold: b.threshold}, cleanse.PairsOptions{Min: min, Top: top})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.FacePair, len(res.Pairs))
+	for i, p := range res.Pairs {
+		out[i] = server.FacePair{A: b.snap.faces[st.ids[p.A]], B: b.snap.faces[st.ids[p.B]], Similarity: p.Similarity}
+	}
+	return out, nil
+}
+
+// SetDismissed implements server.Cleanser; the decision is a catalog
+// setting, the dataset is not touched.
+func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) error {
+	st, err := b.audited(ctx)
+	if err != nil {
+		return err
+	}
+	known := false
+	for _, f := range st.findings {
+		known = known || f.Key == key
+	}
+	if !known {
+		return server.ErrNotFound
+	}
+	b.auditMu.Lock()
+	defer b.auditMu.Unlock()
+	dis, err := b.dismissed(ctx)
+	if err != nil {
+		return err
+	}
+	if d {
+		dis[key] = true
+	} else {
+		delete(dis, key)
+	}
+	keys := make([]string, 0, len(dis))
+	for k := range dis {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	v, _ := json.Marshal(keys)
+	return b.cat.SetSetting(ctx, keyDismissed, string(v))
 }
