@@ -25,13 +25,15 @@ import (
 
 // Image statuses.
 const (
-	StatusOK        = "ok"         // decoded, at least one face
-	StatusNoFace    = "no_face"    // decoded, no face found
-	StatusNotImage  = "not_image"  // not a decodable image
-	StatusTruncated = "truncated"  // image data cut short
-	StatusTooLarge  = "too_large"  // refused: too many pixels
-	StatusEmpty     = "empty"      // zero-length file
-	StatusError     = "error"      // other error (I/O, pipeline); retried by every run
+	StatusOK          = "ok"          // decoded, at least one face
+	StatusNoFace      = "no_face"     // decoded, no face found
+	StatusNotImage    = "not_image"   // not a decodable image
+	StatusTruncated   = "truncated"   // image data cut short
+	StatusTooLarge    = "too_large"   // refused: too many pixels
+	StatusEmpty       = "empty"       // zero-length file
+	StatusCorrupt     = "corrupt"     // invalid data in a supported format
+	StatusUnsupported = "unsupported" // a format feature the decoder lacks
+	StatusError       = "error"       // other error (I/O, pipeline); retried by every run
 )
 
 // Setting keys used by facesearch.

@@ -3,8 +3,263 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/embed"
+	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/imgio"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
 )
 
 func cmdIndex(ctx context.Context, env *Env, args []string) error {
-	return errors.New("index: not implemented yet")
+	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.")
+	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	workers := fs.Int("workers", 0, "images processed at once (default: CPUs / threads)")
+	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
+	factory := fs.String("index", "", "faiss index type, e.g. Flat (exact, default), IVF,Flat, IVF256,PQ32, HNSW32 (default: keep the library's)")
+	nprobe := fs.Int("nprobe", 0, "default IVF lists visited per search (default 16)")
+	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default 64)")
+	batch := fs.Int("batch", 64, "images per catalog transaction")
+	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	modelName := fs.String("model", model.DefaultName, "face model")
+	roots, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(roots) != 1 {
+		return usageError{"index: give exactly one dataset ROOT"}
+	}
+	ncpu := runtime.NumCPU()
+	if *threads < 1 {
+		return usageError{"index: --threads must be ≥ 1"}
+	}
+	if *workers <= 0 {
+		*workers = max(1, ncpu / *threads)
+	} else if *workers**threads > ncpu {
+		w := max(1, ncpu / *threads)
+		env.Log.Warn("workers × threads exceeds the CPUs; reducing workers", "workers", *workers, "threads", *threads, "cpus", ncpu, "now", w)
+		*workers = w
+	}
+	m, err := model.Builtin(*modelName)
+	if err != nil {
+		return usageError{"index: " + err.Error()}
+	}
+	l, err := openLibrary(ctx, env, *lib, false)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	p, err := newPipeline(env, m, *threads)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	rep, err := l.Index(ctx, library.IndexOptions{
+		Root: roots[0], Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
+		Workers: *workers, BatchSize: *batch, Factory: *factory,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
+		Progress: newProgress(env.Stderr),
+	})
+	if rep != nil {
+		printIndexReport(env.Stdout, l.Dir(), rep, err == nil)
+	}
+	return err
 }
+
+// openLibrary opens the library named by the flag value (or
+// FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
+func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
+	return library.Open(ctx, library.Options{
+		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Log: env.Log, ReadOnly: readOnly,
+	})
+}
+
+// newPipeline loads the face models of m from FACESEARCH_HOME.
+func newPipeline(env *Env, m *model.Manifest, threads int) (*embed.Pipeline, error) {
+	p, err := embed.New(embed.Options{
+		Home: model.Home(env.Getenv), Manifest: m, LibPath: model.RuntimeLibrary(env.Getenv),
+		Threads: threads, Log: env.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (run 'make setup' to install the models)", err)
+	}
+	return p, nil
+}
+
+// pipelineDetector adapts embed.Pipeline to library.Detector.
+type pipelineDetector struct{ p *embed.Pipeline }
+
+func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]library.DetectedFace, int, error) {
+	faces, err := d.p.Faces(ctx, img)
+	if err != nil {
+		return nil, -1, err
+	}
+	out := make([]library.DetectedFace, len(faces))
+	for i, f := range faces {
+		out[i] = library.DetectedFace{Box: f.Box, Score: f.Score, Landmarks: f.Landmarks, Embedding: f.Embedding}
+		if f.Crop != nil {
+			out[i].Crop = f.Crop
+		}
+	}
+	return out, embed.Primary(faces, img.Bounds()), nil
+}
+
+func (d pipelineDetector) ModelID() string { return d.p.ModelID() }
+
+// decodeImage decodes with imgio, classifying the file's own faults.
+func decodeImage(path string) (image.Image, error) {
+	img, _, err := imgio.DecodeFile(path, imgio.Options{})
+	if err == nil {
+		return img, nil
+	}
+	for _, c := range []struct {
+		err    error
+		status string
+	}{
+		{imgio.ErrEmpty, catalog.StatusEmpty}, {imgio.ErrTruncated, catalog.StatusTruncated},
+		{imgio.ErrTooLarge, catalog.StatusTooLarge}, {imgio.ErrNotImage, catalog.StatusNotImage},
+		{imgio.ErrCorrupt, catalog.StatusCorrupt}, {imgio.ErrUnsupported, catalog.StatusUnsupported},
+	} {
+		if errors.Is(err, c.err) {
+			return nil, &library.DecodeError{Status: c.status, Err: err}
+		}
+	}
+	return nil, err
+}
+
+// faissBackend adapts package faiss to library.IndexBackend (inner product).
+type faissBackend struct{}
+
+func (faissBackend) New(dim int, factory string) (library.VectorIndex, error) {
+	x, err := faiss.New(dim, factory, faiss.InnerProduct)
+	if err != nil {
+		return nil, err
+	}
+	return faissIndex{x}, nil
+}
+
+func (faissBackend) Read(path string) (library.VectorIndex, error) {
+	x, err := faiss.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return faissIndex{x}, nil
+}
+
+type faissIndex struct{ *faiss.Index }
+
+func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float32, []int64, error) {
+	return x.Index.Search(q, k, &faiss.SearchParams{NProbe: p.NProbe, EfSearch: p.EfSearch})
+}
+
+// show makes raw path bytes printable (invalid UTF-8 → U+FFFD).
+func show(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete bool) {
+	verb := "indexed"
+	if !complete {
+		verb = "partly indexed (interrupted)"
+	}
+	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
+		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
+	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	if len(r.Failed) > 0 {
+		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
+		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
+		for _, f := range r.Failed {
+			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+		}
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
+		}
+	}
+	if complete {
+		printIndexInfo(w, r.Index, r.Rebuilt)
+	}
+}
+
+func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
+	state := "up to date"
+	if rebuilt {
+		state = fmt.Sprintf("rebuilt in %.2fs", info.BuildTime)
+	}
+	if info.Count == 0 {
+		fmt.Fprintf(w, "  index: empty (no faces)\n")
+		return
+	}
+	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	if !info.Exact() {
+		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries, nprobe %d, efSearch %d)\n",
+			info.RecallAt10, info.Queries, info.NProbe, info.EfSearch)
+	}
+}
+
+// newProgress returns a progress bar on a terminal, periodic lines otherwise.
+func newProgress(w io.Writer) library.Progress {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &barProgress{w: w}
+	}
+	return &lineProgress{w: w, every: 10 * time.Second}
+}
+
+type barProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (p *barProgress) Start(total int) {
+	p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription("indexing"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }))
+}
+func (p *barProgress) Add(n int) { p.bar.Add(n) }
+func (p *barProgress) Finish()   { p.bar.Exit() }
+
+type lineProgress struct {
+	w           io.Writer
+	every       time.Duration
+	mu          sync.Mutex
+	total, done int
+	start, last time.Time
+}
+
+func (p *lineProgress) Start(total int) {
+	p.total, p.start, p.last = total, time.Now(), time.Now()
+	if total > 0 {
+		fmt.Fprintf(p.w, "indexing %d images\n", total)
+	}
+}
+
+func (p *lineProgress) Add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	if time.Since(p.last) < p.every {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := float64(p.done) / el
+	eta := time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(p.w, "indexed %d/%d images (%.1f img/s, ETA %s)\n", p.done, p.total, rate, eta)
+}
+
+func (p *lineProgress) Finish() {}

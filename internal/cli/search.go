@@ -2,9 +2,481 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"codeberg.org/sbinet/npyio/npy"
+	"golang.org/x/text/width"
+
+	"github.com/facesearch/facesearch/internal/embed"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
 )
 
+// SearchSchema names the JSON document printed by 'search --json'
+// (documented in docs/LIBRARY.md).
+const SearchSchema = "facesearch.search/v1"
+
+type searchJSON struct {
+	Schema          string      `json:"schema"`
+	Model           string      `json:"model"`
+	Threshold       float64     `json:"threshold"`
+	ThresholdSource string      `json:"threshold_source"`
+	Index           indexJSON   `json:"index"`
+	K               int         `json:"k"`
+	Min             *float64    `json:"min"`
+	AllFaces        bool        `json:"all_faces"`
+	ByPerson        bool        `json:"by_person"`
+	Queries         []queryJSON `json:"queries"`
+	ElapsedSeconds  float64     `json:"elapsed_seconds"`
+}
+
+type indexJSON struct {
+	Type     string `json:"type"`
+	Faces    int64  `json:"faces"`
+	Exact    bool   `json:"exact"`
+	NProbe   int    `json:"nprobe,omitempty"`
+	EfSearch int    `json:"ef_search,omitempty"`
+}
+
+type queryJSON struct {
+	Source  string       `json:"source"`
+	Face    *qfaceJSON   `json:"face"`
+	Error   string       `json:"error,omitempty"`
+	Results []resultJSON `json:"results"`
+	Persons []personJSON `json:"persons,omitempty"`
+}
+
+type qfaceJSON struct {
+	Index int        `json:"index"` // 1-based, detection order
+	Of    int        `json:"of"`
+	Box   [4]float64 `json:"box"`
+	Score float64    `json:"score"`
+}
+
+type resultJSON struct {
+	Rank       int        `json:"rank"`
+	FaceID     int64      `json:"face_id"`
+	Similarity float64    `json:"similarity"`
+	SamePerson bool       `json:"same_person"`
+	Person     string     `json:"person"`
+	File       string     `json:"file"`
+	Path       string     `json:"path"`
+	PathB64    string     `json:"path_b64,omitempty"`
+	PersonB64  string     `json:"person_b64,omitempty"`
+	Primary    bool       `json:"primary"`
+	Box        [4]float64 `json:"box"`
+}
+
+type personJSON struct {
+	Rank           int     `json:"rank"`
+	Person         string  `json:"person"`
+	PersonB64      string  `json:"person_b64,omitempty"`
+	BestSimilarity float64 `json:"best_similarity"`
+	SamePerson     bool    `json:"same_person"`
+	Count          int     `json:"count"`
+	BestPath       string  `json:"best_path"`
+}
+
+func r4(x float32) float64 { return math.Round(float64(x)*1e4) / 1e4 }
+
+func box1(b [4]float32) [4]float64 {
+	var o [4]float64
+	for i, v := range b {
+		o[i] = math.Round(float64(v)*10) / 10
+	}
+	return o
+}
+
+func b64IfInvalid(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
+}
+
 func cmdSearch(ctx context.Context, env *Env, args []string) error {
-	return errors.New("search: not implemented yet")
+	start := time.Now()
+	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy).")
+	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	k := fs.Int("k", 10, "results per query (persons with --by-person)")
+	faceSel := fs.String("face", "largest", "which face of each photo: largest, all, or N (1-based, detection order)")
+	asJSON := fs.Bool("json", false, "print JSON (schema "+SearchSchema+", docs/LIBRARY.md)")
+	byPerson := fs.Bool("by-person", false, "rank persons by their best face, with face counts")
+	vector := fs.String("vector", "", "search the embedding(s) in this .npy file (float32/float64, shape (dim) or (n, dim))")
+	minSim := fs.Float64("min", -1, "drop results below this cosine similarity")
+	allFaces := fs.Bool("all-faces", false, "include non-primary faces (other faces of group photos)")
+	nprobe := fs.Int("nprobe", 0, "IVF lists visited (default: the index's)")
+	ef := fs.Int("ef-search", 0, "HNSW efSearch (default: the index's)")
+	threads := fs.Int("threads", 1, "onnxruntime threads")
+	photos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(photos) == 0 && *vector == "" {
+		return usageError{"search: give at least one PHOTO or --vector FILE.npy"}
+	}
+	if *k < 1 {
+		return usageError{"search: -k must be ≥ 1"}
+	}
+	sel := strings.ToLower(*faceSel)
+	selN := 0
+	if sel != "largest" && sel != "all" {
+		n, err := strconv.Atoi(sel)
+		if err != nil || n < 1 {
+			return usageError{fmt.Sprintf("search: --face %q: want largest, all or a face number ≥ 1", *faceSel)}
+		}
+		selN = n
+	}
+	l, err := openLibrary(ctx, env, *lib, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	m, err := l.Manifest(ctx)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		if m, err = model.Builtin(model.DefaultName); err != nil {
+			return err
+		}
+	}
+	thr, thrSrc, err := l.Threshold(ctx, m)
+	if err != nil {
+		return err
+	}
+	s, err := l.Searcher(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	info := s.Info()
+	msg := messagesFor(env.Getenv)
+	out := searchJSON{
+		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc,
+		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
+		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{},
+	}
+	if *minSim > -1 {
+		v := *minSim
+		out.Min = &v
+	}
+	opt := library.SearchOptions{K: *k, Min: float32(*minSim), AllFaces: *allFaces,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}}
+	if *byPerson {
+		opt.K = max(10**k, 100)
+	}
+	run := func(q queryJSON, vec []float32) queryJSON {
+		hits, err := s.Search(ctx, vec, opt)
+		if err != nil {
+			q.Error = err.Error()
+			return q
+		}
+		q.Results = []resultJSON{}
+		if *byPerson {
+			for i, p := range library.ByPerson(hits) {
+				if i == *k {
+					break
+				}
+				q.Persons = append(q.Persons, personJSON{Rank: i + 1, Person: show(p.Person), PersonB64: b64IfInvalid(p.Person),
+					BestSimilarity: r4(p.Best.Similarity), SamePerson: p.Best.Similarity >= thr, Count: p.Count, BestPath: show(p.Best.Path)})
+			}
+			hits = hits[:min(len(hits), *k)]
+		}
+		for i, h := range hits {
+			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
+				SamePerson: h.Similarity >= thr, Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
+				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
+		}
+		return q
+	}
+	if *vector != "" {
+		vecs, err := readNpy(*vector, info.Dim)
+		if err != nil {
+			return err
+		}
+		for i, v := range vecs {
+			src := *vector
+			if len(vecs) > 1 {
+				src = fmt.Sprintf("%s[%d]", *vector, i)
+			}
+			out.Queries = append(out.Queries, run(queryJSON{Source: src}, v))
+		}
+	}
+	if len(photos) > 0 {
+		p, err := newPipeline(env, m, *threads)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		if p.ModelID() != info.Model {
+			return fmt.Errorf("search: the library was built with model %s, not %s: re-run 'facesearch index'", info.Model, p.ModelID())
+		}
+		for _, photo := range photos {
+			img, err := decodeImage(photo)
+			if err != nil {
+				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: err.Error()})
+				continue
+			}
+			faces, err := p.Faces(ctx, img)
+			if err != nil {
+				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: fmt.Sprintf("face pipeline: %v", err)})
+				continue
+			}
+			if len(faces) == 0 {
+				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: msg.noFace})
+				continue
+			}
+			for _, i := range pickFaces(faces, sel, selN) {
+				if i >= len(faces) {
+					out.Queries = append(out.Queries, queryJSON{Source: photo, Error: fmt.Sprintf("no face %d: the photo has %d", selN, len(faces))})
+					continue
+				}
+				f := faces[i]
+				q := queryJSON{Source: photo, Face: &qfaceJSON{Index: i + 1, Of: len(faces), Box: box1(f.Box), Score: r4(f.Score)}}
+				out.Queries = append(out.Queries, run(q, f.Embedding))
+			}
+		}
+	}
+	for i := range out.Queries {
+		if out.Queries[i].Results == nil {
+			out.Queries[i].Results = []resultJSON{}
+		}
+	}
+	out.ElapsedSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printSearch(env.Stdout, &out, msg)
+	}
+	for _, q := range out.Queries {
+		if q.Error != "" {
+			return fmt.Errorf("search: %d of %d queries failed", countFailed(out.Queries), len(out.Queries))
+		}
+	}
+	return nil
+}
+
+func countFailed(qs []queryJSON) int {
+	n := 0
+	for _, q := range qs {
+		if q.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// pickFaces returns the indexes of the faces to search with.
+func pickFaces(faces []embed.Face, sel string, n int) []int {
+	switch sel {
+	case "all":
+		idx := make([]int, len(faces))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	case "largest":
+		best, bestA := 0, float32(-1)
+		for i, f := range faces {
+			if a := (f.Box[2] - f.Box[0]) * (f.Box[3] - f.Box[1]); a > bestA {
+				best, bestA = i, a
+			}
+		}
+		return []int{best}
+	}
+	return []int{n - 1}
+}
+
+// readNpy reads float32 or float64 vectors of dimension dim from a .npy file
+// and normalises them.
+func readNpy(file string, dim int) ([][]float32, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--vector: %w", err)
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("--vector %s: %w", file, err)
+	}
+	shape := r.Header.Descr.Shape
+	rows := 1
+	switch {
+	case len(shape) == 1 && shape[0] == dim:
+	case len(shape) == 2 && shape[1] == dim && shape[0] > 0:
+		rows = shape[0]
+	default:
+		return nil, fmt.Errorf("--vector %s: shape %v, want (%d) or (n, %d)", file, shape, dim, dim)
+	}
+	var flat []float32
+	switch strings.TrimLeft(r.Header.Descr.Type, "<>|=") {
+	case "f4":
+		if err := r.Read(&flat); err != nil {
+			return nil, fmt.Errorf("--vector %s: %w", file, err)
+		}
+	case "f8":
+		var d []float64
+		if err := r.Read(&d); err != nil {
+			return nil, fmt.Errorf("--vector %s: %w", file, err)
+		}
+		flat = make([]float32, len(d))
+		for i, x := range d {
+			flat[i] = float32(x)
+		}
+	default:
+		return nil, fmt.Errorf("--vector %s: dtype %s, want float32 or float64", file, r.Header.Descr.Type)
+	}
+	if r.Header.Descr.Fortran && rows > 1 {
+		return nil, fmt.Errorf("--vector %s: Fortran-order arrays are not supported", file)
+	}
+	out := make([][]float32, rows)
+	for i := range out {
+		out[i] = flat[i*dim : (i+1)*dim]
+		if err := library.Normalize(out[i]); err != nil {
+			return nil, fmt.Errorf("--vector %s row %d: %w", file, i, err)
+		}
+	}
+	return out, nil
+}
+
+// messages is the small table of labels printed by search.
+type messages struct {
+	rank, similarity, same, person, file, count, yes, no, noFace, threshold, time, face, of, score, manifest, calibrated string
+}
+
+var messagesEN = messages{"rank", "similarity", "same person", "person", "file", "faces", "yes", "no", "no face found",
+	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library"}
+
+var messagesJA = messages{"順位", "類似度", "同一人物", "人物", "ファイル", "顔の数", "はい", "いいえ", "顔が見つかりません",
+	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み"}
+
+// messagesFor picks Japanese labels when LC_ALL, LC_MESSAGES or LANG is ja_*.
+func messagesFor(getenv func(string) string) messages {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := getenv(k); v != "" {
+			if strings.HasPrefix(v, "ja") {
+				return messagesJA
+			}
+			return messagesEN
+		}
+	}
+	return messagesEN
+}
+
+func printSearch(w io.Writer, out *searchJSON, msg messages) {
+	for qi, q := range out.Queries {
+		if qi > 0 {
+			fmt.Fprintln(w)
+		}
+		head := q.Source
+		if q.Face != nil {
+			head += fmt.Sprintf(" — %s %d %s %d, box (%.0f,%.0f)-(%.0f,%.0f), %s %.2f", msg.face, q.Face.Index, msg.of, q.Face.Of,
+				q.Face.Box[0], q.Face.Box[1], q.Face.Box[2], q.Face.Box[3], msg.score, q.Face.Score)
+		}
+		fmt.Fprintln(w, head)
+		if q.Error != "" {
+			fmt.Fprintf(w, "  %s\n", q.Error)
+			continue
+		}
+		yn := func(b bool) string {
+			if b {
+				return msg.yes
+			}
+			return msg.no
+		}
+		var rows [][]string
+		if out.ByPerson {
+			rows = append(rows, []string{msg.rank, msg.similarity, msg.same, msg.person, msg.count, msg.file})
+			for _, p := range q.Persons {
+				rows = append(rows, []string{strconv.Itoa(p.Rank), fmt.Sprintf("%.4f", p.BestSimilarity), yn(p.SamePerson), p.Person, strconv.Itoa(p.Count), path.Base(p.BestPath)})
+			}
+		} else {
+			rows = append(rows, []string{msg.rank, msg.similarity, msg.same, msg.file, msg.person})
+			for _, r := range q.Results {
+				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), yn(r.SamePerson), r.File, r.Person})
+			}
+		}
+		printTable(w, rows)
+	}
+	src := msg.manifest
+	if out.ThresholdSource == library.ThresholdCalibrated {
+		src = msg.calibrated
+	}
+	fmt.Fprintf(w, "\n%s %.4f (%s, %s)\n", msg.threshold, out.Threshold, out.Model, src)
+	fmt.Fprintf(w, "%s %.3f s\n", msg.time, out.ElapsedSeconds)
+}
+
+// parseInterspersed parses flags that may appear after positional arguments
+// ("search photo.jpg --json") and returns the positional arguments. "--"
+// ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// printTable prints rows in columns padded by display width (East Asian
+// wide characters count two), indented by two spaces.
+func printTable(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], dispWidth(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-dispWidth(c)+2))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+func dispWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
