@@ -185,4 +185,3 @@ func printFaces(env *Env, r facesJSON) {
 		fmt.Fprintln(env.Stdout)
 	}
 }
-
