@@ -92,6 +92,9 @@ func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxInputBytes+1)); err != nil {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", path, err)
 	}
+	if buf.Len() > maxInputBytes { // the file grew since Stat
+		return nil, Info{}, fmt.Errorf("decode %q: %w: more than %d MiB of data", path, ErrTooLarge, maxInputBytes>>20)
+	}
 	return decodeBytes(buf.Bytes(), path, opt)
 }
 
@@ -107,27 +110,37 @@ func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
 // over white (a transparent background reads as white, as in a viewer, rather
 // than as black, which would give a face detector a hard false edge).
 //
-// Decode never panics: a panic inside a decoder is returned as ErrCorrupt.
+// Decode never panics: a panic inside a decoder is returned as ErrCorrupt. On
+// error the image is nil and Info holds at most the detected Format.
 func Decode(r io.Reader, name string, opt Options) (*image.RGBA, Info, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	data, err := readCapped(r, maxInputBytes)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("decode %q: read: %w", name, err)
+		return nil, Info{}, fmt.Errorf("decode %q: %w", name, err)
 	}
 	return decodeBytes(data, name, opt)
+}
+
+// readCapped reads all of r, refusing with ErrTooLarge more than limit bytes.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: more than %d MiB of data", ErrTooLarge, limit>>20)
+	}
+	return data, nil
 }
 
 func decodeBytes(data []byte, name string, opt Options) (img *image.RGBA, info Info, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("decode %q: %w %s: decoder panic: %v", name, ErrCorrupt, upper(info.Format), p)
-			img, info = nil, Info{}
+			img, info = nil, Info{Format: info.Format}
 		}
 	}()
 	if len(data) == 0 {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", name, ErrEmpty)
-	}
-	if len(data) > maxInputBytes {
-		return nil, Info{}, fmt.Errorf("decode %q: %w: more than %d MiB of data", name, ErrTooLarge, maxInputBytes>>20)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -368,15 +369,55 @@ func badHuffman(j []byte) []byte {
 	return out
 }
 
-// TestTruncatedRealJPEG cuts a real photo in half.
-func TestTruncatedRealJPEG(t *testing.T) {
-	data := readFile(t, face(t, "face_recognition/obama/obama-240p.jpg"))
-	_, _, err := Decode(bytes.NewReader(data[:len(data)/2]), "obama-half.jpg", Options{})
-	if !errors.Is(err, ErrTruncated) {
-		t.Fatalf("error %v, want ErrTruncated", err)
+// TestTruncatedEveryFormat cuts generated files of each format at several
+// points: every cut is reported as truncated, naming the format.
+func TestTruncatedEveryFormat(t *testing.T) {
+	m := pattern(64, 48)
+	encode := func(f func(*bytes.Buffer) error) []byte {
+		var b bytes.Buffer
+		if err := f(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
 	}
-	if want := `decode "obama-half.jpg": truncated JPEG`; err.Error() != want {
-		t.Errorf("error %q, want %q", err, want)
+	files := []struct {
+		name, format string
+		data         []byte
+	}{
+		{"a.jpg", "JPEG", encodeJPEG(t, m, 90)},
+		{"a.png", "PNG", encodePNG(t, m)},
+		{"a.gif", "GIF", encode(func(b *bytes.Buffer) error { return gif.Encode(b, m, nil) })},
+		{"a.bmp", "BMP", encode(func(b *bytes.Buffer) error { return bmp.Encode(b, m) })},
+		{"a.tif", "TIFF", encode(func(b *bytes.Buffer) error { return tiff.Encode(b, m, nil) })},
+		{"deflate.tif", "TIFF", encode(func(b *bytes.Buffer) error {
+			return tiff.Encode(b, m, &tiff.Options{Compression: tiff.Deflate})
+		})},
+	}
+	for _, f := range files {
+		for _, frac := range []float64{0.1, 0.5, 0.9, 0.99} {
+			n := int(float64(len(f.data)) * frac)
+			img, _, err := Decode(bytes.NewReader(f.data[:n]), f.name, Options{})
+			want := fmt.Sprintf("decode %q: truncated %s", f.name, f.format)
+			if img != nil || !errors.Is(err, ErrTruncated) || err.Error() != want {
+				t.Errorf("%s cut to %d of %d bytes: %v, want %q", f.name, n, len(f.data), err, want)
+			}
+		}
+	}
+}
+
+// TestTruncatedShared cuts real files in half: a baseline JPEG, a progressive
+// JPEG and a WebP.
+func TestTruncatedShared(t *testing.T) {
+	for _, tc := range []struct{ rel, format string }{
+		{"face_recognition/obama/obama-240p.jpg", "JPEG"},
+		{"registry_samples/grace_hopper/grace_hopper_512x512.jpg", "JPEG"},
+		{"deepface/person_03/img47.jpg", "WebP"},
+	} {
+		data := readFile(t, face(t, tc.rel))
+		_, _, err := Decode(bytes.NewReader(data[:len(data)/2]), "half.jpg", Options{})
+		if want := `decode "half.jpg": truncated ` + tc.format; !errors.Is(err, ErrTruncated) || err.Error() != want {
+			t.Errorf("%s: error %v, want %q", tc.rel, err, want)
+		}
 	}
 }
 
@@ -445,5 +486,32 @@ func TestGIFFrameOnScreen(t *testing.T) {
 	r, g, bl, _ := frame.At(5, 4).RGBA()
 	if c := img.RGBAAt(5, 4); c != (color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}) {
 		t.Errorf("frame corner: %v", c)
+	}
+}
+
+// errReader fails after its data, like a broken disk or connection.
+type errReader struct{ data []byte }
+
+func (r *errReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, errors.New("connection reset")
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadCapped(t *testing.T) {
+	const mib = 1 << 20
+	big := bytes.Repeat([]byte{1}, mib+1)
+	if _, err := readCapped(bytes.NewReader(big), mib); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "more than 1 MiB") {
+		t.Errorf("over the cap: %v, want ErrTooLarge", err)
+	}
+	if data, err := readCapped(bytes.NewReader(big[:mib]), mib); err != nil || len(data) != mib {
+		t.Errorf("at the cap: %d bytes, %v", len(data), err)
+	}
+	_, _, err := Decode(&errReader{[]byte("\x89PNG")}, "net.png", Options{})
+	if err == nil || err.Error() != `decode "net.png": read: connection reset` {
+		t.Errorf("reader error: %v", err)
 	}
 }
