@@ -45,7 +45,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON (with 68 landmarks and embeddings)")
 	crops := fs.String("crops", "", "write each aligned 112x112 face as PNG into `DIR`")
 	minScore := fs.Float64("min-score", 0, "detector score threshold (default 0.7)")
-	minSize := fs.Int("min-size", 0, "smallest face side in pixels (default 20)")
+	minSize := fs.Int("min-size", 0, "smallest face side in pixels (default 32)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model")
 	var photos []string
 	for {

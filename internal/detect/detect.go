@@ -27,7 +27,7 @@ type Runner interface {
 // Defaults; see docs/PIPELINE.md for how they were chosen.
 const (
 	DefaultMinScore    = 0.7
-	DefaultMinFaceSize = 20
+	DefaultMinFaceSize = 32
 	DefaultNMSIoU      = 0.4
 	// DefaultTileMinScore is the score a face found only in a tile needs:
 	// at finer scales the detector sees hands, knees, prints and parts of
@@ -45,7 +45,7 @@ const detMin = 20
 // Options tune detection. Zero values take the defaults.
 type Options struct {
 	MinScore    float32 // keep faces scoring at least this (default 0.7)
-	MinFaceSize int     // drop faces whose box side is smaller, in image pixels (default 20)
+	MinFaceSize int     // drop faces whose box side is smaller, in image pixels (default 32)
 	NMSIoU      float32 // suppress boxes overlapping a better one by more than this IoU (default 0.4)
 	// TileMinScore is the score needed by faces found in tiles (default
 	// max(MinScore, 0.95)).

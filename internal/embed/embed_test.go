@@ -256,7 +256,11 @@ func TestConcurrentFacesMatchSerial(t *testing.T) {
 		all = append(all, files...)
 	}
 	forEach(t, all, 4, func(rel string) error {
-		fs, err := p.Faces(context.Background(), load(t, faces, rel))
+		img, err := decode(faces, rel)
+		if err != nil {
+			return err
+		}
+		fs, err := p.Faces(context.Background(), img)
 		if err != nil {
 			return err
 		}

@@ -119,7 +119,10 @@ func primaryEmbeddings(tb testing.TB, p *Pipeline, root string, list []string, w
 	var mu sync.Mutex
 	out := map[string][]float32{}
 	forEach(tb, list, workers, func(rel string) error {
-		img := load(tb, root, rel)
+		img, err := decode(root, rel)
+		if err != nil {
+			return err
+		}
 		faces, err := p.Faces(context.Background(), img)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)

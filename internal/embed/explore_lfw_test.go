@@ -46,7 +46,10 @@ func TestExploreLFW(t *testing.T) {
 	all := map[string][]exFace{}
 	bounds := map[string]image.Rectangle{}
 	forEach(t, images(pairs), 2, func(rel string) error {
-		img := load(t, lfw, rel)
+		img, err := decode(lfw, rel)
+		if err != nil {
+			return err
+		}
 		p := pipes["BGR"]
 		dets, err := p.Detect(context.Background(), img)
 		if err != nil {

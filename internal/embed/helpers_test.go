@@ -24,12 +24,19 @@ func newPipeline(tb testing.TB, opts Options) *Pipeline {
 	return p
 }
 
-// load decodes a photo below the shared faces directory.
+// load decodes a photo below the shared faces directory (test goroutine
+// only: it calls Fatal).
 func load(tb testing.TB, faces, rel string) *image.RGBA {
 	tb.Helper()
-	img, _, err := imgio.DecodeFile(filepath.Join(faces, rel), imgio.Options{})
+	img, err := decode(faces, rel)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return img
+}
+
+// decode is load for worker goroutines.
+func decode(faces, rel string) (*image.RGBA, error) {
+	img, _, err := imgio.DecodeFile(filepath.Join(faces, rel), imgio.Options{})
+	return img, err
 }

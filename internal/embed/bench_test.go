@@ -1,0 +1,97 @@
+package embed
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/facesearch/facesearch/internal/align"
+	"github.com/facesearch/facesearch/internal/imgio"
+	"github.com/facesearch/facesearch/internal/ort/orttest"
+)
+
+// lfwSample returns n LFW image paths (the first image of the first n
+// people, sorted by name).
+func lfwSample(b *testing.B, n int) []string {
+	lfw := filepath.Join(orttest.Faces(b), "lfw")
+	dirs, _ := filepath.Glob(filepath.Join(lfw, "*", "*_0001.jpg"))
+	sort.Strings(dirs)
+	if len(dirs) < n {
+		orttest.Missing(b, "LFW has %d images, want %d", len(dirs), n)
+	}
+	return dirs[:n]
+}
+
+// BenchmarkStages times each stage on one LFW image, 1 onnxruntime thread.
+func BenchmarkStages(b *testing.B) {
+	p := newPipeline(b, Options{Threads: 1})
+	img, _, err := imgio.DecodeFile(lfwSample(b, 1)[0], imgio.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	dets, err := p.Detect(ctx, img)
+	if err != nil || len(dets) == 0 {
+		b.Fatalf("no face: %v", err)
+	}
+	lm, err := p.Landmarks(img, dets[0].Box)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pts, _ := align.FivePoints(lm)
+	crop, _, err := align.Crop(img, pts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("detect", func(b *testing.B) {
+		for b.Loop() {
+			p.Detect(ctx, img)
+		}
+	})
+	b.Run("landmark", func(b *testing.B) {
+		for b.Loop() {
+			p.Landmarks(img, dets[0].Box)
+		}
+	})
+	b.Run("align", func(b *testing.B) {
+		for b.Loop() {
+			align.Crop(img, pts)
+		}
+	})
+	b.Run("embed", func(b *testing.B) {
+		for b.Loop() {
+			p.Embed(ctx, crop)
+		}
+	})
+}
+
+// BenchmarkPipeline decodes and runs Faces on LFW images with several
+// workers sharing one Pipeline; reports images/s.
+func BenchmarkPipeline(b *testing.B) {
+	files := lfwSample(b, 64)
+	for _, c := range []struct{ workers, threads int }{{1, 1}, {1, 2}, {2, 1}} {
+		b.Run(fmt.Sprintf("workers=%d/threads=%d", c.workers, c.threads), func(b *testing.B) {
+			p := newPipeline(b, Options{Threads: c.threads})
+			var n atomic.Int64
+			start := time.Now()
+			for b.Loop() {
+				forEach(b, files, c.workers, func(path string) error {
+					img, _, err := imgio.DecodeFile(path, imgio.Options{})
+					if err != nil {
+						return err
+					}
+					if _, err := p.Faces(context.Background(), img); err != nil {
+						return err
+					}
+					n.Add(1)
+					return nil
+				})
+			}
+			b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "images/s")
+		})
+	}
+}
