@@ -12,16 +12,50 @@ import (
 func toRGBA(src image.Image, o int) *image.RGBA {
 	b := src.Bounds()
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if p, ok := src.(*image.Paletted); ok {
+		drawPaletted(dst, p)
+	} else {
+		drawOverWhite(dst, src)
+	}
+	if o < 2 || o > 8 {
+		return dst
+	}
+	return orient(dst, o)
+}
+
+// drawOverWhite draws src onto dst (same size, origin (0,0)) composited over
+// white.
+func drawOverWhite(dst *image.RGBA, src image.Image) {
 	if !isOpaque(src) {
 		draw.Draw(dst, dst.Rect, image.NewUniform(color.White), image.Point{}, draw.Src)
 	}
 	// Over on an opaque white canvas composites; for opaque sources draw
 	// treats it as Src and uses its fast paths (YCbCr, Gray, CMYK, RGBA, NRGBA).
-	draw.Draw(dst, dst.Rect, src, b.Min, draw.Over)
-	if o < 2 || o > 8 {
-		return dst
+	draw.Draw(dst, dst.Rect, src, src.Bounds().Min, draw.Over)
+}
+
+// drawPaletted converts a paletted image (GIF, palette PNG) through a
+// 256-entry table of its colours composited over white; image/draw has no
+// fast path for it.
+func drawPaletted(dst *image.RGBA, p *image.Paletted) {
+	var lut [256][4]uint8
+	for i := range lut {
+		c := color.RGBA64{A: 0xffff} // black for indexes past the palette (the decoders reject those)
+		if i < len(p.Palette) {
+			r, g, b, a := p.Palette[i].RGBA()
+			c = color.RGBA64{uint16(r), uint16(g), uint16(b), uint16(a)}
+		}
+		w := uint32(0xffff - c.A)
+		lut[i] = [4]uint8{uint8((uint32(c.R) + w) >> 8), uint8((uint32(c.G) + w) >> 8), uint8((uint32(c.B) + w) >> 8), 255}
 	}
-	return orient(dst, o)
+	b := p.Rect
+	for y := range b.Dy() {
+		src := p.Pix[y*p.Stride : y*p.Stride+b.Dx()]
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*b.Dx()]
+		for x, idx := range src {
+			copy(row[4*x:4*x+4], lut[idx][:])
+		}
+	}
 }
 
 // isOpaque reports whether src is known to be fully opaque without scanning

@@ -45,6 +45,9 @@ func sharedImages(tb testing.TB, step int) []string {
 // lfw: each must decode to an opaque, non-blank RGBA image of its header's
 // size.
 func TestDecodeAllShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the full decode of ~340 shared photos")
+	}
 	paths := sharedImages(t, 100)
 	if len(paths) < 300 {
 		t.Fatalf("only %d shared images found", len(paths))
