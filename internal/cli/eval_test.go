@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 )
@@ -197,6 +198,85 @@ func TestFloat32Above(t *testing.T) {
 		f := float32Above(x)
 		if float64(f) < x || float64(f)-x > 1e-7 {
 			t.Errorf("float32Above(%v) = %v", x, f)
+		}
+	}
+}
+
+// TestCalibrateHeldOutRealLFW checks the calibration on real photos: on a
+// subset of LFW (people with at least 2 images, at most 6 each), the
+// threshold calibrated on half the people must give a false-accept rate
+// within a factor 2 of the target on the other half, also on the harder
+// subset (the half of the folders with the most varied photos, 2% of the
+// calibration images misfiled).
+func TestCalibrateHeldOutRealLFW(t *testing.T) {
+	orttest.Manifest(t)
+	if testing.Short() {
+		t.Skip("embeds about 1,100 real photos")
+	}
+	lfw := filepath.Join(orttest.Faces(t), "lfw")
+	ents, err := os.ReadDir(lfw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	people := 0
+	for _, e := range ents {
+		if !e.IsDir() || people == 300 {
+			continue
+		}
+		n := e.Name()
+		if _, err := os.Stat(filepath.Join(lfw, n, n+"_0002.jpg")); err != nil {
+			continue
+		}
+		people++
+		os.Mkdir(filepath.Join(dir, n), 0o755)
+		for i := 1; i <= 6; i++ {
+			f := fmt.Sprintf("%s_%04d.jpg", n, i)
+			if _, err := os.Stat(filepath.Join(lfw, n, f)); err != nil {
+				break
+			}
+			if err := os.Symlink(filepath.Join(lfw, n, f), filepath.Join(dir, n, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	lib := filepath.Join(t.TempDir(), "lib")
+	if _, stderr, err := runEvalCmd(t, "index", "--library", lib, dir); err != nil {
+		t.Fatalf("index: %v\n%s", err, stderr)
+	}
+	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissBackend{}, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := libraryFaces(context.Background(), l.Catalog())
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := folderGroups(faces)
+	t.Logf("%d people, %d images with a face", len(groups), countVecs(groups))
+	for _, far := range []float64{1e-3, 1e-2} {
+		for _, tc := range []struct {
+			name   string
+			groups []eval.Group
+			dirty  bool
+		}{{"all", groups, false}, {"hardest half, misfiled", eval.Hardest(groups, 0.5), true}} {
+			prep := func(g []eval.Group) []eval.Group {
+				if !tc.dirty {
+					return g
+				}
+				out, _ := eval.Misfile(g, 0.02, 7)
+				return out
+			}
+			h, err := eval.CheckCalibration(context.Background(), tc.groups, eval.CalibrateOptions{FAR: far, Seed: 1}, prep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("FAR %g, %s: threshold %.4f, held-out FAR %.2e over %d pairs, TAR %.2f%%",
+				far, tc.name, h.Calibration.Threshold, h.FAR, h.DiffPairs, 100*h.TAR)
+			if !h.Within(2) {
+				t.Errorf("FAR %g, %s: held-out FAR %.2e not within a factor 2", far, tc.name, h.FAR)
+			}
 		}
 	}
 }
