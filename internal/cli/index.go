@@ -134,7 +134,9 @@ func decodeImage(path string) (image.Image, error) {
 		{imgio.ErrCorrupt, catalog.StatusCorrupt}, {imgio.ErrUnsupported, catalog.StatusUnsupported},
 	} {
 		if errors.Is(err, c.err) {
-			return nil, &library.DecodeError{Status: c.status, Err: err}
+			// The catalog records the reason; the path is shown beside it.
+			reason := strings.TrimPrefix(err.Error(), fmt.Sprintf("decode %q: ", path))
+			return nil, &library.DecodeError{Status: c.status, Reason: reason, Err: err}
 		}
 	}
 	return nil, err

@@ -325,7 +325,7 @@ func readNpy(file string, dim int) ([][]float32, error) {
 		return nil, fmt.Errorf("--vector %s: shape %v, want (%d) or (n, %d)", file, shape, dim, dim)
 	}
 	var flat []float32
-	switch strings.TrimLeft(r.Header.Descr.Type, "<>|=") {
+	switch strings.Trim(r.Header.Descr.Type, "'\"<>|=") {
 	case "f4":
 		if err := r.Read(&flat); err != nil {
 			return nil, fmt.Errorf("--vector %s: %w", file, err)

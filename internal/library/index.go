@@ -292,11 +292,10 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
-			im.Status = de.Status
+			im.Status, im.Error = de.Status, de.reason()
 		} else {
-			im.Status = catalog.StatusError
+			im.Status, im.Error = catalog.StatusError, err.Error()
 		}
-		im.Error = err.Error()
 		return result{put: im}, nil
 	}
 	b := img.Bounds()

@@ -69,10 +69,18 @@ type Detector interface {
 // Status is one of the catalog statuses (catalog.StatusNotImage, ...).
 type DecodeError struct {
 	Status string
+	Reason string // recorded in the catalog; Err's text when empty
 	Err    error
 }
 
 func (e *DecodeError) Error() string { return e.Err.Error() }
+
+func (e *DecodeError) reason() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return e.Err.Error()
+}
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Decoder reads an image file. Errors that are the file's fault should be

@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/facesearch/facesearch/internal/blasenv"
+	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/ort/orttest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+var (
+	regexpElapsed = regexp.MustCompile(`"elapsed_seconds": [0-9.e+-]+`)
+	regexpFaceID  = regexp.MustCompile(`"face_id": [0-9]+`)
+)
+
+// TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
+// OpenBLAS fell back to slow kernels on this CPU (see package blasenv).
+func TestMain(m *testing.M) {
+	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+		fmt.Fprintln(os.Stderr, "cli test:", err)
+	}
+	os.Exit(m.Run())
+}
+
+// libEnv is a CLI environment for library tests: FACESEARCH_HOME from the
+// test's manifest, a fixed English locale, output captured.
+func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
+	tb.Helper()
+	m, home := orttest.Manifest(tb)
+	builtin, _ := model.Builtin(model.DefaultName)
+	if m.Files["feature"].Path != builtin.Files["feature"].Path {
+		orttest.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
+	}
+	var out bytes.Buffer
+	return &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Getenv: func(k string) string {
+			switch k {
+			case "FACESEARCH_HOME":
+				return home
+			case "LANG", "LC_ALL", "LC_MESSAGES", "FACESEARCH_LIBRARY":
+				return ""
+			}
+			return os.Getenv(k)
+		}}, &out
+}
+
+// libRun runs a facesearch command and returns its stdout.
+func libRun(tb testing.TB, args ...string) string {
+	tb.Helper()
+	env, out := libEnv(tb)
+	if err := RunEnv(context.Background(), env, args); err != nil {
+		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// libOpen opens a library read-only for inspection.
+func libOpen(tb testing.TB, dir string) *library.Library {
+	tb.Helper()
+	l, err := library.Open(context.Background(), library.Options{Dir: dir, Backend: faissBackend{}, ReadOnly: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	return l
+}
+
+// libCopyTree copies a dataset directory (read-only source) to dst.
+func libCopyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		copyFile(tb, p, filepath.Join(dst, rel))
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestLibraryDatasets indexes the shared datasets and checks that every
+// image's best match other than itself is the same person, that exact
+// search equals brute force over the catalog, and the JSON output.
+func TestLibraryDatasets(t *testing.T) {
+	faces := orttest.Faces(t)
+	for _, ds := range []string{"deepface", "face_recognition"} {
+		t.Run(ds, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "lib")
+			out := libRun(t, "index", "--library", dir, filepath.Join(faces, ds))
+			t.Logf("index:\n%s", out)
+			l := libOpen(t, dir)
+			libCheckMatches(t, l)
+			if ds == "deepface" {
+				libCheckGolden(t, dir, faces)
+				libCheckVector(t, l, dir)
+			}
+		})
+	}
+}
+
+func libCheckMatches(t *testing.T, l *library.Library) {
+	ctx := context.Background()
+	ims, err := l.Catalog().Images(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vecs []float32
+	var ids []int64
+	for _, im := range ims {
+		for _, f := range im.Faces {
+			if f.Primary {
+				vecs, ids = append(vecs, f.Embedding...), append(ids, f.ID)
+			}
+		}
+	}
+	s, err := l.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	queries, same := 0, 0
+	for _, im := range ims {
+		for _, f := range im.Faces {
+			if !f.Primary {
+				continue
+			}
+			hits, err := s.Search(ctx, f.Embedding, library.SearchOptions{K: 10, Min: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := library.BruteForce(vecs, ids, len(f.Embedding), f.Embedding, 10)
+			if len(hits) != len(want) {
+				t.Fatalf("%s: %d hits, brute force %d", im.Path, len(hits), len(want))
+			}
+			for i := range want {
+				if math.Abs(float64(hits[i].Similarity-want[i].Score)) > 1e-4 {
+					t.Errorf("%s rank %d: faiss %d %.5f, brute force %d %.5f", im.Path, i, hits[i].FaceID, hits[i].Similarity, want[i].ID, want[i].Score)
+				}
+			}
+			for _, h := range hits {
+				if h.FaceID != f.ID {
+					queries++
+					if h.Person == im.Person {
+						same++
+					}
+					break
+				}
+			}
+		}
+	}
+	rate := float64(same) / float64(queries)
+	t.Logf("best match other than itself is the same person for %d of %d images (%.1f%%)", same, queries, 100*rate)
+	if rate < 0.95 {
+		t.Errorf("same-person rate %.3f < 0.95", rate)
+	}
+}
+
+// libCheckGolden compares 'search --json' with testdata (refresh: -update).
+func libCheckGolden(t *testing.T, dir, faces string) {
+	photo := filepath.Join(faces, "deepface", "person_01", "img1.jpg")
+	group := filepath.Join(faces, "_extras", "deepface", "unlabeled", "couple.jpg")
+	got := libRun(t, "search", "--library", dir, "--json", "-k", "5", "--face", "all", photo, group)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(got), &doc); err != nil {
+		t.Fatalf("search --json: %v\n%s", err, got)
+	}
+	if doc["schema"] != SearchSchema {
+		t.Errorf("schema %v", doc["schema"])
+	}
+	got = strings.ReplaceAll(got, faces, "<faces>")
+	got = regexpElapsed.ReplaceAllString(got, `"elapsed_seconds": 0`)
+	got = regexpFaceID.ReplaceAllString(got, `"face_id": 0`) // ids depend on the workers' order
+	golden := filepath.Join("testdata", "search_deepface.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("search --json differs from %s (run with -update if intended):\n%s", golden, got)
+	}
+}
+
+// libCheckVector searches a stored embedding given as a float64 .npy file.
+func libCheckVector(t *testing.T, l *library.Library, dir string) {
+	ims, err := l.Catalog().Images(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ims[len(ims)/2].Faces[0]
+	v := make([]float64, len(f.Embedding))
+	for i, x := range f.Embedding {
+		v[i] = 3 * float64(x) // not unit: search normalises
+	}
+	file := filepath.Join(t.TempDir(), "q.npy")
+	w, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.Write(w, v); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var doc searchJSON
+	out := libRun(t, "search", "--library", dir, "--json", "--all-faces", "-k", "1", "--vector", file)
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Queries) != 1 || len(doc.Queries[0].Results) != 1 || doc.Queries[0].Results[0].FaceID != f.ID || doc.Queries[0].Results[0].Similarity < 0.9999 {
+		t.Errorf("--vector of face %d: %s", f.ID, out)
+	}
+}
+
+// libSame compares two catalogs: same images, statuses, persons and faces;
+// boxes within a pixel, embeddings with cosine ≥ 0.999.
+func libSame(t *testing.T, what string, a, b []catalog.Image) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%s: %d images vs %d", what, len(a), len(b))
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Path != y.Path || x.Person != y.Person || x.Status != y.Status || !bytes.Equal(x.SHA256, y.SHA256) || len(x.Faces) != len(y.Faces) {
+			t.Errorf("%s: %q %q %s %d faces vs %q %q %s %d faces", what, x.Path, x.Person, x.Status, len(x.Faces), y.Path, y.Person, y.Status, len(y.Faces))
+			continue
+		}
+		for j := range x.Faces {
+			f, g := x.Faces[j], y.Faces[j]
+			var dot float32
+			for k := range f.Embedding {
+				dot += f.Embedding[k] * g.Embedding[k]
+			}
+			if f.Primary != g.Primary || dot < 0.999 || math.Abs(float64(f.Box[0]-g.Box[0])) > 1 || math.Abs(float64(f.Box[3]-g.Box[3])) > 1 {
+				t.Errorf("%s: %q face %d differs: primary %v/%v cos %.4f box %v/%v", what, x.Path, j, f.Primary, g.Primary, dot, f.Box, g.Box)
+			}
+		}
+	}
+}
+
+func libImages(tb testing.TB, dir string) []catalog.Image {
+	tb.Helper()
+	ims, err := libOpen(tb, dir).Catalog().Images(context.Background(), false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ims
+}
+
+const crashChildEnv = "FACESEARCH_TEST_INDEX_CHILD"
+
+// TestIndexChild is the subprocess of TestIndexCrashIncremental.
+func TestIndexChild(t *testing.T) {
+	args := os.Getenv(crashChildEnv)
+	if args == "" {
+		t.Skip("subprocess of TestIndexCrashIncremental")
+	}
+	libRun(t, strings.Split(args, "\x1f")...)
+}
+
+// TestIndexCrashIncremental SIGKILLs an index run, resumes it and compares
+// with a clean run; then changes the dataset and checks that only the
+// changed files are processed and that the result equals a fresh index.
+// Bad files and Japanese / non-UTF-8 names are part of the dataset.
+func TestIndexCrashIncremental(t *testing.T) {
+	faces := orttest.Faces(t)
+	libEnv(t) // skip early without models
+	root := filepath.Join(t.TempDir(), "data")
+	libCopyTree(t, filepath.Join(faces, "face_recognition"), root)
+	if err := os.Rename(filepath.Join(root, "biden"), filepath.Join(root, "ジョー・バイデン")); err != nil {
+		t.Fatal(err)
+	}
+	sjis := "\x83o\x83C\x83f\x83\x93.jpg" // "バイデン" in Shift-JIS: not UTF-8
+	copyFile(t, filepath.Join(faces, "deepface", "person_01", "img1.jpg"), filepath.Join(root, "ジョー・バイデン", sjis))
+	jpg, err := os.ReadFile(filepath.Join(faces, "deepface", "person_02", "img12.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "obama", "truncated.jpg"), jpg[:len(jpg)/3], 0o644)
+	os.WriteFile(filepath.Join(root, "obama", "notes.jpg"), []byte("not a photo\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "obama", "empty.png"), nil, 0o644)
+
+	// 1. SIGKILL a run once a few images are committed.
+	crashed := filepath.Join(t.TempDir(), "crashed")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIndexChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+strings.Join([]string{"index", "--library", crashed, "--batch", "2", "--workers", "1", root}, "\x1f"))
+	var childOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	committed := 0
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline) && committed < 6; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("child ended before being killed (%v):\n%s", err, childOut.String())
+		default:
+		}
+		if _, err := os.Stat(filepath.Join(crashed, "catalog.db")); err != nil {
+			continue
+		}
+		c, err := catalog.Open(context.Background(), filepath.Join(crashed, "catalog.db"))
+		if err != nil {
+			continue
+		}
+		if st, err := c.Stats(context.Background()); err == nil {
+			committed = st.Images
+		}
+		c.Close()
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	if committed < 6 {
+		t.Fatalf("child committed %d images before the deadline", committed)
+	}
+	partial := len(libImages(t, crashed))
+	t.Logf("killed the index run after %d committed images", partial)
+
+	// 2. Resume, and compare with a clean run.
+	out := libRun(t, "index", "--library", crashed, root)
+	t.Logf("resumed:\n%s", out)
+	if !strings.Contains(out, fmt.Sprintf("%d unchanged", partial)) {
+		t.Errorf("resumed run did not skip the %d committed images:\n%s", partial, out)
+	}
+	clean := filepath.Join(t.TempDir(), "clean")
+	out = libRun(t, "index", "--library", clean, root)
+	t.Logf("clean:\n%s", out)
+	libSame(t, "resumed vs clean", libImages(t, crashed), libImages(t, clean))
+	for _, want := range []string{`truncated +obama/truncated.jpg: truncated`, `not_image +obama/notes.jpg: not an image`, `empty +obama/empty.png: empty`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("index summary lacks %q", want)
+		}
+	}
+	stats := libRun(t, "stats", "--library", clean)
+	for _, want := range []string{"failures  3", "truncated: 1", "obama/truncated.jpg", "persons   6"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("stats lacks %q:\n%s", want, stats)
+		}
+	}
+	found := false
+	for _, im := range libImages(t, clean) {
+		if im.Path == "ジョー・バイデン/"+sjis && im.Status == catalog.StatusOK {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("non-UTF-8 file name did not round-trip")
+	}
+
+	// 3. Add, change, delete: only those are processed.
+	copyFile(t, filepath.Join(faces, "deepface", "person_03", "img48.jpg"), filepath.Join(root, "newcomer", "a.jpg"))
+	copyFile(t, filepath.Join(faces, "deepface", "person_04", "img13.jpg"), filepath.Join(root, "obama", "truncated.jpg")) // now whole
+	if err := os.Remove(filepath.Join(root, "ジョー・バイデン", sjis)); err != nil {
+		t.Fatal(err)
+	}
+	out = libRun(t, "index", "--library", clean, root)
+	t.Logf("incremental:\n%s", out)
+	if !strings.Contains(out, "2 processed") || !strings.Contains(out, "1 deleted") {
+		t.Errorf("incremental run: want 2 processed, 1 deleted:\n%s", out)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	libRun(t, "index", "--library", fresh, root)
+	libSame(t, "incremental vs fresh", libImages(t, clean), libImages(t, fresh))
+}
