@@ -4,8 +4,26 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime returns the CPU time (user + system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds a cpu-ms/op metric from the CPU time used since start: on a
+// shared machine wall time depends on the other load, CPU time much less
+// (it does include OpenBLAS threads spin-waiting).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
 
 // The benchmark corpus: as many 512-d unit vectors as the face dataset has
 // faces, searched by inner product (cosine). Run with
@@ -34,6 +52,7 @@ func benchFlat(b *testing.B) (*Index, []float32) {
 // BenchmarkBuildFlat measures creating an exact index and adding every vector.
 func BenchmarkBuildFlat(b *testing.B) {
 	db, ids := benchData()
+	start := cpuTime()
 	for b.Loop() {
 		x, err := New(benchDim, "Flat", InnerProduct)
 		if err != nil {
@@ -44,6 +63,7 @@ func BenchmarkBuildFlat(b *testing.B) {
 		}
 		x.Close()
 	}
+	reportCPU(b, start)
 }
 
 // BenchmarkSearchOne measures one exact top-10 query, through BLAS sgemm
@@ -58,6 +78,7 @@ func BenchmarkSearchOne(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			SetBLASThreshold(tc.threshold)
 			i := 0
+			start := cpuTime()
 			for b.Loop() {
 				q := db[(i%benchN)*benchDim : (i%benchN+1)*benchDim]
 				if _, _, err := x.Search(q, 10, nil); err != nil {
@@ -65,6 +86,7 @@ func BenchmarkSearchOne(b *testing.B) {
 				}
 				i += 997
 			}
+			reportCPU(b, start)
 		})
 	}
 }
@@ -73,11 +95,13 @@ func BenchmarkSearchOne(b *testing.B) {
 func BenchmarkSearchBatch1000(b *testing.B) {
 	x, db := benchFlat(b)
 	q := db[:1000*benchDim]
+	start := cpuTime()
 	for b.Loop() {
 		if _, _, err := x.Search(q, 10, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, start)
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/query")
 }
 
@@ -85,11 +109,13 @@ func BenchmarkSearchBatch1000(b *testing.B) {
 // the others: the whole dataset as one batch of queries.
 func BenchmarkAllPairsTop10(b *testing.B) {
 	x, db := benchFlat(b)
+	start := cpuTime()
 	for b.Loop() {
 		if _, _, err := x.Search(db, 10, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, start)
 }
 
 // BenchmarkIVFSearchOne measures one IVF100 top-10 query at several nprobe.
@@ -106,6 +132,7 @@ func BenchmarkIVFSearchOne(b *testing.B) {
 		b.Run(fmt.Sprintf("nprobe%d", nprobe), func(b *testing.B) {
 			p := &SearchParams{NProbe: nprobe}
 			i := 0
+			start := cpuTime()
 			for b.Loop() {
 				q := db[(i%benchN)*benchDim : (i%benchN+1)*benchDim]
 				if _, _, err := x.Search(q, 10, p); err != nil {
@@ -113,6 +140,7 @@ func BenchmarkIVFSearchOne(b *testing.B) {
 				}
 				i += 997
 			}
+			reportCPU(b, start)
 		})
 	}
 }
