@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -22,7 +23,8 @@ const (
 	// Misfiled: a face that matches another folder far better than its own.
 	Misfiled Kind = "misfiled"
 	// Duplicate: the same photo more than once (similarity >= DuplicateSim or
-	// byte-identical files).
+	// byte-identical files). Copies between two folders already found to be
+	// one person are counted in that same-person finding instead.
 	Duplicate Kind = "duplicate"
 	// Outlier: a face far from the other faces of its own coherent folder.
 	Outlier Kind = "outlier"
@@ -145,6 +147,8 @@ type auditor struct {
 	same     map[int64]bool
 	res      *AuditResult
 	misfiled map[int32]bool
+	// sameCopies counts duplicate photos per same-person folder pair.
+	sameCopies map[int64]int
 }
 
 // Audit looks for folders that are one person, misfiled faces, duplicates
@@ -155,7 +159,7 @@ func (d *Dataset) Audit(ctx context.Context, opt Options) (*AuditResult, error) 
 		return nil, err
 	}
 	a := &auditor{
-		d: d, opt: opt, same: map[int64]bool{}, misfiled: map[int32]bool{},
+		d: d, opt: opt, same: map[int64]bool{}, misfiled: map[int32]bool{}, sameCopies: map[int64]int{},
 		res: &AuditResult{Threshold: opt.Threshold, DuplicateSim: opt.DuplicateSim, Faces: d.Len(), Persons: len(d.persons)},
 	}
 	idx, err := d.buildIndex(opt.Index)
@@ -194,6 +198,16 @@ func (d *Dataset) Audit(ctx context.Context, opt Options) (*AuditResult, error) 
 	}
 	a.duplicates(dups)
 	a.outliers()
+	for k := range a.res.Findings {
+		f := &a.res.Findings[k]
+		if f.Kind != SamePerson {
+			continue
+		}
+		pa, pb := int32(sort.SearchStrings(d.persons, f.Persons[0])), int32(sort.SearchStrings(d.persons, f.Persons[1]))
+		if n := a.sameCopies[pairKey(pa, pb)]; n > 0 {
+			f.Reason += fmt.Sprintf("; %d photos are in both folders", n)
+		}
+	}
 	slices.SortStableFunc(a.res.Findings, func(x, y Finding) int {
 		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(y.Score, x.Score),
 			cmp.Compare(y.Similarity, x.Similarity), slices.Compare(x.Persons, y.Persons),
@@ -535,8 +549,14 @@ func (a *auditor) duplicates(dups []edge) {
 			f.Severity = Medium
 			f.Reason = fmt.Sprintf("the same photo %d times in %q (%s): %s", len(files), f.Persons[0], how, strings.Join(files, ", "))
 		case explained:
-			f.Severity = Low
-			f.Reason = fmt.Sprintf("the same photo %d times in folders already found to be one person (%s): %s", len(files), how, strings.Join(files, ", "))
+			// Copies between folders already found to be one person add
+			// to that finding instead of listing every copy.
+			for x := range ps {
+				for y := x + 1; y < len(ps); y++ {
+					a.sameCopies[pairKey(ps[x], ps[y])]++
+				}
+			}
+			continue
 		default:
 			f.Severity = High
 			f.Reason = fmt.Sprintf("the same photo %d times under different people %s (%s): %s", len(files), quoteList(f.Persons), how, strings.Join(files, ", "))

@@ -107,3 +107,66 @@ func absInt(x int) int {
 	}
 	return x
 }
+
+// clustered512 mimics the 57,637-face benchmark set: people with about 11.5
+// faces each, 512-d, same-person cosine about 0.68.
+func clustered512(n int, seed uint64) []cleanse.Face {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	const dim = 512
+	sigma := math.Sqrt(0.47 / dim)
+	var faces []cleanse.Face
+	for p := 0; len(faces) < n; p++ {
+		c := make([]float64, dim)
+		var ss float64
+		for k := range c {
+			c[k] = rng.NormFloat64()
+			ss += c[k] * c[k]
+		}
+		for range min(1+rng.IntN(22), n-len(faces)) {
+			v := make([]float32, dim)
+			for k := range v {
+				v[k] = float32(c[k]/math.Sqrt(ss) + sigma*rng.NormFloat64())
+			}
+			name := fmt.Sprintf("person%05d", p)
+			faces = append(faces, cleanse.Face{ID: int64(len(faces)), Person: name, File: fmt.Sprintf("%s/%d.jpg", name, len(faces)), Vec: v})
+		}
+	}
+	return faces
+}
+
+// BenchmarkCleanse57k measures pairs, audit and lookalikes over 57,637
+// synthetic faces with the faiss Flat index (run with -benchtime=1x; set
+// OPENBLAS_CORETYPE on CPUs OpenBLAS 0.3.21 misdetects).
+func BenchmarkCleanse57k(b *testing.B) {
+	d, err := cleanse.Prepare(clustered512(57637, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := cleanse.Options{Threshold: 0.29, Index: cleanseFaiss("Flat", 0)}
+	ctx := context.Background()
+	b.Run("pairs", func(b *testing.B) {
+		for b.Loop() {
+			r, err := d.Pairs(ctx, opt, cleanse.PairsOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(r.Total), "pairs")
+		}
+	})
+	var a *cleanse.AuditResult
+	b.Run("audit", func(b *testing.B) {
+		for b.Loop() {
+			if a, err = d.Audit(ctx, opt); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(a.Findings)), "findings")
+		}
+	})
+	b.Run("lookalikes", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.Lookalikes(ctx, opt, cleanse.LookalikeOptions{Audit: a}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
