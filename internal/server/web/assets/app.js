@@ -56,10 +56,16 @@ function showTab() {
 window.addEventListener("hashchange", showTab);
 
 // ---- boxes over an image ----
+// The layer is sized to the image as rendered (max-height may make it
+// narrower than its container), and re-placed when the image resizes.
+const layers = new WeakMap();
+
 function drawBoxes(layer, img, boxes, chosen, onPick) {
-  layer.replaceChildren();
   const place = () => {
     const W = img.naturalWidth, H = img.naturalHeight;
+    if (!W || !H) return;
+    layer.style.width = img.offsetWidth + "px";
+    layer.style.height = img.offsetHeight + "px";
     layer.replaceChildren();
     boxes.forEach((b, i) => {
       const [x1, y1, x2, y2] = b.box;
@@ -77,7 +83,14 @@ function drawBoxes(layer, img, boxes, chosen, onPick) {
       layer.append(d);
     });
   };
-  if (img.complete && img.naturalWidth) place(); else img.onload = place;
+  layer.replaceChildren();
+  layers.set(img, place);
+  if (!img.dataset.observed) {
+    img.dataset.observed = "1";
+    new ResizeObserver(() => { const f = layers.get(img); if (f) f(); }).observe(img);
+    img.addEventListener("load", () => { const f = layers.get(img); if (f) f(); });
+  }
+  if (img.complete && img.naturalWidth) place();
 }
 
 // ---- search ----
@@ -130,7 +143,7 @@ function faceCard(f, sim, same) {
     el("img", { src: f.crop_url, alt: "face " + (f.face_id || f.id), loading: "lazy" }),
     sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
       same ? el("span", { class: "badge same", text: "same person" }) : null) : null,
-    el("div", { class: "person", text: f.person }),
+    el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: "not the main face", title: "another face in this image" }) : null),
     el("div", { class: "file", text: f.file }));
   const open = () => openImage(f.image_id, f.face_id || f.id);
   c.addEventListener("click", open);
@@ -218,7 +231,7 @@ async function loadCleansing() {
     res = await api("/api/findings?" + q);
   } catch (e) {
     $("cleansing-body").hidden = true;
-    setStatus("cleansing-status", e.code === "unavailable" ? "No audit available: run `facesearch audit` on this library." : e.message, e.code !== "unavailable");
+    setStatus("cleansing-status", e.message, e.code !== "unavailable");
     return;
   }
   setStatus("cleansing-status", "");
