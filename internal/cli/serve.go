@@ -107,8 +107,15 @@ type libraryBackend struct {
 	snap      *snapshot
 	log       func(msg string, args ...any)
 
-	auditMu sync.Mutex
-	audit   *auditState
+	ctx       context.Context // the server's lifetime, for the background audit
+	auditMu   sync.Mutex      // guards auditDone; serialises dismissals
+	auditDone chan struct{}   // closed when audit and auditErr are set
+	audit     *auditState
+	auditErr  error
+}
+
+func (b *libraryBackend) cleanseOptions() cleanse.Options {
+	return cleanse.Options{Threshold: b.threshold, Index: cleanseFaiss("Flat", 0)}
 }
 
 // snapshot is the catalog's images and faces in memory (the catalog does not
@@ -158,7 +165,7 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 		return nil, err
 	}
 	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, threshold: th,
-		cpus: runtime.NumCPU(), snap: snap, log: env.Log.Info}, nil
+		cpus: runtime.NumCPU(), snap: snap, log: env.Log.Info, ctx: ctx}, nil
 }
 
 func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
@@ -323,13 +330,30 @@ type auditState struct {
 	findings []server.Finding
 }
 
-// audited runs the audit once (primary faces, exact index) and keeps it.
+// audited returns the audit, starting it on first use in the background (it
+// may take longer than one request on a large library); a request that runs
+// out of time before it is done gets "unavailable".
 func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 	b.auditMu.Lock()
-	defer b.auditMu.Unlock()
-	if b.audit != nil {
-		return b.audit, nil
+	if b.auditDone == nil {
+		b.auditDone = make(chan struct{})
+		go func() {
+			defer close(b.auditDone)
+			b.audit, b.auditErr = b.runAudit(b.ctx)
+		}()
 	}
+	done := b.auditDone
+	b.auditMu.Unlock()
+	select {
+	case <-done:
+		return b.audit, b.auditErr
+	case <-ctx.Done():
+		return nil, &server.Error{Kind: server.KindUnavailable, Msg: "the audit of the library is still running; try again in a moment", Err: ctx.Err()}
+	}
+}
+
+// runAudit audits the primary faces with an exact faiss index.
+func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	var faces []cleanse.Face
 	var ids []int64
 	for id, f := range b.snap.faces {
@@ -346,7 +370,7 @@ func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	t0 := time.Now()
-	res, err := d.Audit(ctx, cleanse.Options{Threshold: b.threshold})
+	res, err := d.Audit(ctx, b.cleanseOptions())
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -365,7 +389,6 @@ func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 		out.Key = findingKey(out)
 		st.findings = append(st.findings, out)
 	}
-	b.audit = st
 	return st, nil
 }
 
@@ -423,7 +446,7 @@ func (b *libraryBackend) Pairs(ctx context.Context, min float32, top int) ([]ser
 	if err != nil {
 		return nil, err
 	}
-	res, err := st.data.Pairs(ctx, cleanse.Options{Threshold: b.threshold}, cleanse.PairsOptions{Min: min, Top: top})
+	res, err := st.data.Pairs(ctx, b.cleanseOptions(), cleanse.PairsOptions{Min: min, Top: top})
 	if err != nil {
 		return nil, err
 	}
