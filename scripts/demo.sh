@@ -26,6 +26,7 @@ if [[ "${FACESEARCH_DEMO_SOURCE:-}" != npm && -d ../shared/faces/deepface ]]; th
   data=$(cd ../shared/faces/deepface && pwd)
   query=$data/person_01/img1.jpg
   name=deepface
+  flags=()
 else
   command -v npm >/dev/null || die "npm is not on PATH (needed to fetch the demo photos)"
   spec=@vladmandic/face-api@1.7.15
@@ -45,6 +46,7 @@ else
   fi
   query=$data/sample1/sample1.jpg
   name=face-api
+  flags=(--all-faces) # group photos: search every face, not only each photo's primary one
 fi
 
 lib=${FACESEARCH_LIBRARY:-$home/demo-library/$name}
@@ -54,4 +56,4 @@ echo
 bin/facesearch stats --library "$lib"
 echo
 say "searching with $query"
-bin/facesearch search --library "$lib" -k 5 "$query"
+bin/facesearch search --library "$lib" -k 5 "${flags[@]}" "$query"

@@ -193,14 +193,23 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		}
 		return rep, fmt.Errorf("index %s: %w", root, runErr)
 	}
-	idx, info, rebuilt, err := l.ensureIndex(ctx, opt.Params)
+	info, state, err := l.IndexStatus(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("index %s: %w", root, err)
 	}
-	if idx != nil {
-		idx.Close()
+	paramsChanged := (opt.Params.NProbe > 0 && info.NProbe > 0 && opt.Params.NProbe != info.NProbe) ||
+		(opt.Params.EfSearch > 0 && info.EfSearch > 0 && opt.Params.EfSearch != info.EfSearch)
+	if state != IndexFresh || paramsChanged {
+		idx, newInfo, err := l.Rebuild(ctx, opt.Params)
+		if err != nil {
+			return rep, fmt.Errorf("index %s: %w", root, err)
+		}
+		if idx != nil {
+			idx.Close()
+		}
+		info, rep.Rebuilt = newInfo, true
 	}
-	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Index = info
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
