@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,11 @@ Subcommands:
                        then verify every file; safe to run again
   verify [NAME]        check the sha256 of every file of model NAME;
                        exits with status 1 when one is missing or differs
-  add PROFILE FILE     not supported yet (model profiles are planned)
+  add PROFILE FILE     install a user-supplied model file for PROFILE
+                       (japanese-face-v1: FACE01's efficientnetv2_arcface.onnx;
+                       arcface-112: an insightface-style ArcFace .onnx): checks
+                       its input/output shapes and sha256, copies it under
+                       FACESEARCH_HOME and records its sha256
 
 Model files live under FACESEARCH_HOME (now %[2]s).
 `
@@ -45,7 +50,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	case "verify":
 		return modelsVerify(env, home, args[1:])
 	case "add":
-		return modelsAdd(env, args[1:])
+		return modelsAdd(env, home, args[1:])
 	}
 	usage()
 	return usageError{fmt.Sprintf("models: unknown subcommand %q (list, prepare, verify, add)", args[0])}
@@ -62,7 +67,7 @@ func modelsList(env *Env, home string, args []string) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDIM\tTHRESHOLD\tFILES")
 	for _, name := range model.BuiltinNames() {
-		m, err := model.Builtin(name)
+		m, err := model.Load(home, name)
 		if err != nil {
 			return err
 		}
@@ -86,6 +91,8 @@ func filesState(st []model.FileStatus) string {
 		var mm *model.MismatchError
 		switch {
 		case s.Err == nil:
+		case errors.Is(s.Err, model.ErrNotAdded):
+			differ = append(differ, s.Role+" (no record: run 'models add')")
 		case errors.Is(s.Err, fs.ErrNotExist):
 			missing = append(missing, s.Role)
 		case errors.As(s.Err, &mm):
@@ -108,7 +115,7 @@ func filesState(st []model.FileStatus) string {
 }
 
 // modelArg returns the manifest named by the optional NAME argument.
-func modelArg(cmd string, args []string) (*model.Manifest, error) {
+func modelArg(home, cmd string, args []string) (*model.Manifest, error) {
 	name := model.DefaultName
 	switch len(args) {
 	case 0:
@@ -121,7 +128,7 @@ func modelArg(cmd string, args []string) (*model.Manifest, error) {
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("models %s: %v (built-in: %s)", cmd, err, strings.Join(model.BuiltinNames(), ", "))}
 	}
-	return m, nil
+	return model.Load(home, m.Name)
 }
 
 func modelsPrepare(env *Env, home string, args []string) error {
@@ -129,7 +136,7 @@ func modelsPrepare(env *Env, home string, args []string) error {
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
-	m, err := modelArg("prepare", flags.Args())
+	m, err := modelArg(home, "prepare", flags.Args())
 	if err != nil {
 		return err
 	}
@@ -145,7 +152,7 @@ func modelsVerify(env *Env, home string, args []string) error {
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
-	m, err := modelArg("verify", flags.Args())
+	m, err := modelArg(home, "verify", flags.Args())
 	if err != nil {
 		return err
 	}
@@ -166,13 +173,29 @@ func modelsVerify(env *Env, home string, args []string) error {
 
 // withSetupHint tells the user how to get missing or damaged model files.
 func withSetupHint(err error) error {
-	return fmt.Errorf("%w\n(run scripts/setup.sh to download the model files and 'facesearch models prepare' to derive the others)", err)
+	if errors.Is(err, model.ErrNotAdded) {
+		return err
+	}
+	return fmt.Errorf("%w\n(run scripts/setup.sh to download the model files and 'facesearch models prepare' to derive the others; a user-supplied file is installed with 'facesearch models add PROFILE FILE.onnx')", err)
 }
 
-func modelsAdd(env *Env, args []string) error {
-	flags := newFlagSet(env, "models add", "PROFILE FILE.onnx\n\nNot supported yet: model profiles are planned.")
+func modelsAdd(env *Env, home string, args []string) error {
+	flags := newFlagSet(env, "models add", "PROFILE FILE.onnx\n\nInstalls a user-supplied model file for PROFILE (see 'facesearch models list'):\nchecks its input/output shapes and sha256 against the profile, copies it\nunder FACESEARCH_HOME and records its sha256 for 'models verify'.")
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
-	return usageError{"models add: not supported yet (model profiles are planned); the built-in models are listed by 'facesearch models list'"}
+	if flags.NArg() != 2 {
+		return usageError{"models add: give PROFILE and FILE.onnx"}
+	}
+	name, src := flags.Arg(0), flags.Arg(1)
+	if _, err := model.Builtin(name); err != nil {
+		return usageError{fmt.Sprintf("models add: %v (built-in: %s)", err, strings.Join(model.BuiltinNames(), ", "))}
+	}
+	r, err := model.Add(home, name, src)
+	if err != nil {
+		return fmt.Errorf("models add: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "model %s: %s file installed at %s\n  sha256 %s\n  input  %s\n  output %s\n",
+		name, r.Role, filepath.Join(home, r.Path), r.SHA256, r.Input, r.Output)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/model/onnxtest"
 )
 
 // runModelsCmd runs facesearch with args and FACESEARCH_HOME=home, and
@@ -99,7 +100,7 @@ func TestModelsCommand(t *testing.T) {
 			stdout: []string{"FAIL  detect    %HOME%/" + detectRel},
 			stderr: []string{"model faceplugin-v1, detect file: ", "no such file", "scripts/setup.sh"}},
 		{name: "verify unknown model", args: []string{"models", "verify", "nope"}, code: 2,
-			stderr: []string{`model "nope": no such built-in manifest`, "built-in: faceplugin-v1"}},
+			stderr: []string{`model "nope": no such built-in manifest`, "built-in: arcface-112, faceplugin-v1, japanese-face-v1"}},
 		{name: "prepare", originals: true, args: []string{"models", "prepare"}, code: 0,
 			stdout: []string{"model faceplugin-v1: 3 files verified under %HOME%"},
 			stderr: []string{"flushed denormal weights", "denormals=8938"}},
@@ -126,8 +127,26 @@ func TestModelsCommand(t *testing.T) {
 		}, args: []string{"models", "prepare"}, code: 0, stderr: []string{"denormals=8938"}},
 		{name: "prepare without downloads", args: []string{"models", "prepare"}, code: 1,
 			stderr: []string{"source of %HOME%/" + flushedRel, "fr_feature.onnx: no such file", "scripts/setup.sh"}},
-		{name: "add", args: []string{"models", "add", "p", "x.onnx"}, code: 2,
-			stderr: []string{"models add: not supported yet"}},
+		{name: "add unknown profile", args: []string{"models", "add", "p", "x.onnx"}, code: 2,
+			stderr: []string{`models add: model "p": no such built-in manifest`}},
+		{name: "add one argument", args: []string{"models", "add", "japanese-face-v1"}, code: 2,
+			stderr: []string{"give PROFILE and FILE.onnx"}},
+		{name: "add", setup: userModel(224, 512), args: []string{"models", "add", "japanese-face-v1", "%HOME%/src/m.onnx"}, code: 0,
+			stdout: []string{"model japanese-face-v1: feature file installed at %HOME%/user-models/japanese-face-v1/feature.onnx", "input  input [1,3,224,224]", "output output [1,512]"}},
+		{name: "add wrong size", setup: userModel(112, 512), args: []string{"models", "add", "japanese-face-v1", "%HOME%/src/m.onnx"}, code: 1,
+			stderr: []string{"%HOME%/src/m.onnx does not fit profile japanese-face-v1: input input [1,3,112,112], want [1,3,224,224]"}},
+		{name: "add to the default", setup: userModel(112, 512), args: []string{"models", "add", "faceplugin-v1", "%HOME%/src/m.onnx"}, code: 1,
+			stderr: []string{"model faceplugin-v1 has no user-supplied file"}},
+		{name: "list after add", setup: func(tb testing.TB, home string) {
+			userModel(112, 512)(tb, home)
+			if _, stderr, code := runModelsCmd(tb, home, "models", "add", "arcface-112", home+"/src/m.onnx"); code != 0 {
+				tb.Fatal(stderr)
+			}
+		}, args: []string{"models", "list"}, code: 0,
+			stdout: []string{"arcface-112              512  0.30       missing: detect, landmark\n", "japanese-face-v1         512  0.40       missing: detect, feature, landmark"}},
+		{name: "verify not added", args: []string{"models", "verify", "japanese-face-v1"}, code: 1,
+			stdout: []string{"FAIL  feature   %HOME%/user-models/japanese-face-v1/feature.onnx"},
+			stderr: []string{"no such file"}},
 		{name: "add help", args: []string{"models", "add", "-h"}, code: 0,
 			stderr: []string{"Usage: facesearch models add PROFILE FILE.onnx"}},
 	}
@@ -140,7 +159,11 @@ func TestModelsCommand(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, home)
 			}
-			stdout, stderr, code := runModelsCmd(t, home, tt.args...)
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "%HOME%", home)
+			}
+			stdout, stderr, code := runModelsCmd(t, home, args...)
 			if code != tt.code {
 				t.Errorf("exit status %d, want %d", code, tt.code)
 			}
@@ -184,6 +207,19 @@ func TestModelsPrepareIdempotent(t *testing.T) {
 	}
 	if !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
 		t.Error("second prepare replaced the flushed file")
+	}
+}
+
+// userModel writes a tiny ONNX model taking [1,3,side,side] and giving
+// [1,dim] to home/src/m.onnx.
+func userModel(side, dim int64) func(tb testing.TB, home string) {
+	return func(tb testing.TB, home string) {
+		tb.Helper()
+		dir := filepath.Join(home, "src")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		onnxtest.Write(tb, dir, "m.onnx", onnxtest.FirstValues("input", "output", side, side, dim, false))
 	}
 }
 

@@ -19,6 +19,13 @@ type File struct {
 	// DerivedFrom, when set, says that Prepare makes this file from another
 	// one (for example by flushing denormal weights).
 	DerivedFrom *Derivation `json:"derived_from,omitempty"`
+	// User marks a file the user supplies with `facesearch models add`
+	// (it may not be redistributed). Its SHA256 is empty in the built-in
+	// manifest; Load fills it from the record that `models add` wrote.
+	User bool `json:"user,omitempty"`
+	// AcceptSHA256 lists the hex sha256s `models add` accepts for a User
+	// file; empty means any file whose input and output shapes fit.
+	AcceptSHA256 []string `json:"accept_sha256,omitempty"`
 }
 
 // Derivation describes how Prepare makes a file from a source file.
@@ -34,12 +41,43 @@ const TransformFlushDenormals = "flush-denormals"
 
 // Input describes how an image crop becomes the model's input tensor:
 // value = (pixel - Mean) / Std, NCHW, channels in ColorOrder ("RGB" or "BGR").
+// MeanRGB and StdRGB, when set, give a mean and std per channel instead
+// (indexed R, G, B whatever ColorOrder is; pixel scale 0-255), as ImageNet
+// normalisation needs.
 type Input struct {
-	Width      int     `json:"width"`
-	Height     int     `json:"height"`
-	Mean       float32 `json:"mean"`
-	Std        float32 `json:"std"`
-	ColorOrder string  `json:"color_order"`
+	Width      int       `json:"width"`
+	Height     int       `json:"height"`
+	Mean       float32   `json:"mean"`
+	Std        float32   `json:"std"`
+	ColorOrder string    `json:"color_order"`
+	MeanRGB    []float32 `json:"mean_rgb,omitempty"`
+	StdRGB     []float32 `json:"std_rgb,omitempty"`
+}
+
+// Channels returns the mean and std of the R, G and B channels: MeanRGB and
+// StdRGB when set, else Mean and Std for all three.
+func (in Input) Channels() (mean, std [3]float32, err error) {
+	for c := range 3 {
+		mean[c], std[c] = in.Mean, in.Std
+	}
+	if in.MeanRGB != nil {
+		if len(in.MeanRGB) != 3 {
+			return mean, std, fmt.Errorf("mean_rgb has %d values, want 3", len(in.MeanRGB))
+		}
+		copy(mean[:], in.MeanRGB)
+	}
+	if in.StdRGB != nil {
+		if len(in.StdRGB) != 3 {
+			return mean, std, fmt.Errorf("std_rgb has %d values, want 3", len(in.StdRGB))
+		}
+		copy(std[:], in.StdRGB)
+	}
+	for c := range 3 {
+		if std[c] == 0 {
+			return mean, std, fmt.Errorf("std of channel %d is 0", c)
+		}
+	}
+	return mean, std, nil
 }
 
 // Manifest describes one face model: detector, landmarks and embedding.

@@ -142,8 +142,15 @@ func writeAtomic(path string, b []byte) (err error) {
 	return nil
 }
 
-// checkFile returns nil when the file at path has the sha256 want.
+// checkFile returns nil when the file at path has the sha256 want. An empty
+// want (a user-supplied file without a record) gives ErrNotAdded.
 func checkFile(path, want string) error {
+	if want == "" {
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s: %w (no sha256 recorded by 'facesearch models add')", path, ErrNotAdded)
+	}
 	got, err := hashFile(path)
 	if err != nil {
 		return err

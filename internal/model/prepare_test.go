@@ -234,6 +234,12 @@ func TestBuiltinManifests(t *testing.T) {
 			t.Errorf("manifest %s.json names itself %q", n, m.Name)
 		}
 		for role, f := range m.Files {
+			if f.User {
+				if f.SHA256 != "" {
+					t.Errorf("%s %s: user file with a fixed sha256 %q (use accept_sha256)", n, role, f.SHA256)
+				}
+				continue
+			}
 			if len(f.SHA256) != 64 {
 				t.Errorf("%s %s: sha256 %q is not 64 hex digits", n, role, f.SHA256)
 			}
