@@ -410,3 +410,35 @@ func TestRootMismatch(t *testing.T) {
 		t.Errorf("reroot: %d detections, %d unchanged", f.det.calls.Load(), rep.Unchanged)
 	}
 }
+
+func TestWalkLinksAndSniff(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"a/1.jpg":        "x",
+		"a/noext":        "\xff\xd8\xff\xe0 jpeg data",
+		"a/readme":       "plain text",
+		"a/.DS_Store":    "x",
+		"outside/2.jpg":  "x",
+		"b/sub/deep.PNG": "x",
+	})
+	other := t.TempDir()
+	writeTree(t, other, map[string]string{"linked/3.jpg": "x", "4.jpg": "x"})
+	if err := os.Symlink(filepath.Join(other, "4.jpg"), filepath.Join(root, "a", "link.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(other, "linked"), filepath.Join(root, "c")); err != nil {
+		t.Fatal(err)
+	}
+	files, skipped, err := Walk(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Person+":"+f.Rel)
+	}
+	want := []string{"a:a/1.jpg", "a:a/link.jpg", "a:a/noext", "b:b/sub/deep.PNG", "outside:outside/2.jpg"}
+	if !reflect.DeepEqual(got, want) || len(skipped) != 0 {
+		t.Errorf("Walk = %q (skipped %v), want %q", got, skipped, want)
+	}
+}

@@ -108,7 +108,12 @@ func Walk(root string) ([]File, []Skipped, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		info, err := os.Stat(path) // follows a symlink
+		var info fs.FileInfo
+		if d.Type()&fs.ModeSymlink != 0 {
+			info, err = os.Stat(path) // follow links to files
+		} else {
+			info, err = d.Info()
+		}
 		if err != nil {
 			skipped = append(skipped, Skipped{rel, err.Error()})
 			return nil
