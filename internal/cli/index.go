@@ -208,8 +208,7 @@ func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
 	}
 	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
 	if !info.Exact() {
-		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries, nprobe %d, efSearch %d)\n",
-			info.RecallAt10, info.Queries, info.NProbe, info.EfSearch)
+		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}
 }
 
@@ -265,3 +264,15 @@ func (p *lineProgress) Add(n int) {
 }
 
 func (p *lineProgress) Finish() {}
+
+// searchParamsText names the search parameters an approximate index uses.
+func searchParamsText(info library.IndexInfo) string {
+	var b strings.Builder
+	if info.NProbe > 0 {
+		fmt.Fprintf(&b, ", nprobe %d", info.NProbe)
+	}
+	if info.EfSearch > 0 {
+		fmt.Fprintf(&b, ", efSearch %d", info.EfSearch)
+	}
+	return b.String()
+}

@@ -42,10 +42,17 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 	case library.IndexFresh:
 		fmt.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
 		if !r.Index.Exact() && r.Index.Count > 0 {
-			fmt.Fprintf(w, "          recall@10 vs exact %.3f (nprobe %d, efSearch %d)\n", r.Index.RecallAt10, r.Index.NProbe, r.Index.EfSearch)
+			fmt.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
 		}
 	case library.IndexStale:
-		fmt.Fprintf(w, "index     %s requested, stale (built from generation %d, catalog at %d): the next index or search rebuilds it\n", r.Factory, r.Index.Generation, r.Generation)
+		why := fmt.Sprintf("built from catalog generation %d, catalog at %d", r.Index.Generation, r.Generation)
+		switch {
+		case r.Index.Factory != r.Factory:
+			why = fmt.Sprintf("built as %s", r.Index.Factory)
+		case r.Index.Model != r.ModelID:
+			why = fmt.Sprintf("built with model %s", r.Index.Model)
+		}
+		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, why)
 	default:
 		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}

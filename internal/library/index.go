@@ -134,9 +134,6 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		if _, err := resolveFactory(opt.Factory, 1<<30, 0); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
-		if err := l.cat.SetSetting(ctx, catalog.KeyIndex, opt.Factory); err != nil {
-			return nil, err
-		}
 	}
 
 	files, skipped, err := Walk(root)
@@ -199,8 +196,8 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 	}
 	paramsChanged := (opt.Params.NProbe > 0 && info.NProbe > 0 && opt.Params.NProbe != info.NProbe) ||
 		(opt.Params.EfSearch > 0 && info.EfSearch > 0 && opt.Params.EfSearch != info.EfSearch)
-	if state != IndexFresh || paramsChanged {
-		idx, newInfo, err := l.Rebuild(ctx, opt.Params)
+	if state != IndexFresh || paramsChanged || (opt.Factory != "" && opt.Factory != info.Factory) {
+		idx, newInfo, err := l.rebuild(ctx, opt.Factory, opt.Params)
 		if err != nil {
 			return rep, fmt.Errorf("index %s: %w", root, err)
 		}

@@ -349,6 +349,9 @@ func TestIndexStaleness(t *testing.T) {
 	if _, err := f.index(t, ctx, func(o *IndexOptions) { o.Factory = "IVF4096,Flat" }); err == nil || !strings.Contains(err.Error(), "needs at least 4096") {
 		t.Errorf("IVF4096 on 11 faces: err %v", err)
 	}
+	if info, s, err := f.lib.IndexStatus(ctx); err != nil || s != IndexFresh || info.Factory != "IVF,Flat" {
+		t.Errorf("after a refused index type: %s %q %v, want the previous index kept", s, info.Factory, err)
+	}
 }
 
 func TestResolveFactory(t *testing.T) {

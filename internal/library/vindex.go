@@ -123,14 +123,23 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 // re-embedding), measures recall@10 against exact search for approximate
 // types, and writes it with its description.
 func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex, IndexInfo, error) {
+	return l.rebuild(ctx, "", params)
+}
+
+// rebuild builds an index of type factory ("" for the library's), and makes
+// that type the library's once the index is written.
+func (l *Library) rebuild(ctx context.Context, factory string, params SearchParams) (VectorIndex, IndexInfo, error) {
 	start := time.Now()
 	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves the index stale, never wrong
 	if err != nil {
 		return nil, IndexInfo{}, err
 	}
-	factory, err := l.factory(ctx)
+	stored, err := l.factory(ctx)
 	if err != nil {
 		return nil, IndexInfo{}, err
+	}
+	if factory == "" {
+		factory = stored
 	}
 	modelID, err := l.ModelID(ctx)
 	if err != nil {
@@ -191,11 +200,19 @@ func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex
 		os.Remove(filepath.Join(l.dir, IndexFile))
 	}
 	info.BuildTime = time.Since(start).Seconds()
-	if err := writeJSONAtomic(filepath.Join(l.dir, IndexMetaFile), info); err != nil {
+	fail := func(err error) (VectorIndex, IndexInfo, error) {
 		if idx != nil {
 			idx.Close()
 		}
 		return nil, info, err
+	}
+	if factory != stored {
+		if err := l.cat.SetSetting(ctx, catalog.KeyIndex, factory); err != nil {
+			return fail(err)
+		}
+	}
+	if err := writeJSONAtomic(filepath.Join(l.dir, IndexMetaFile), info); err != nil {
+		return fail(err)
 	}
 	return idx, info, nil
 }
