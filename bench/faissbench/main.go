@@ -1,0 +1,330 @@
+// Command faissbench measures facesearch's faiss binding (internal/faiss) on a
+// generated dataset for scripts/bench.sh:
+//
+//	go run ./bench/faissbench env
+//	go run ./bench/faissbench modes -data DIR [-queries DIR/queries.npy] [-passes 5]
+//	go run ./bench/faissbench index -index LIBRARY/index.faiss -queries Q.npy [-passes 5]
+//
+// env prints the BLAS setup as KEY=VALUE lines. modes builds exact (Flat),
+// IVF and HNSW indexes over every face of DIR/<person>/npKnown.npz and times
+// single top-10 queries at several nprobe / efSearch settings, with recall@10
+// against the exact index; it prints a markdown table. index times single
+// queries on an existing index file (a library's) and prints one table row.
+// Nothing here is part of the facesearch binary.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/facesearch/facesearch/internal/blasenv"
+	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/npz"
+)
+
+// nativeCoreVar carries OpenBLAS's own kernel choice across blasenv's re-exec.
+const nativeCoreVar = "FACESEARCH_BENCH_NATIVE_CORE"
+
+func main() {
+	if os.Getenv(nativeCoreVar) == "" {
+		os.Setenv(nativeCoreVar, faiss.BLASCoreName())
+	}
+	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+		fmt.Fprintln(os.Stderr, "faissbench: warning:", err)
+	}
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: faissbench env | modes -data DIR | index -index FILE -queries Q.npy")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "env":
+		err = cmdEnv(os.Stdout)
+	case "modes":
+		err = cmdModes(os.Stdout, os.Args[2:])
+	case "index":
+		err = cmdIndex(os.Stdout, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "faissbench:", err)
+		os.Exit(1)
+	}
+}
+
+// cmdEnv prints the kernels OpenBLAS picked by itself, the OPENBLAS_CORETYPE
+// facesearch sets (empty: none needed), and the kernels in use.
+func cmdEnv(w io.Writer) error {
+	native := os.Getenv(nativeCoreVar)
+	set := ""
+	if os.Getenv(blasenv.GuardVar) != "" {
+		set = os.Getenv(blasenv.CoreTypeVar)
+	}
+	fmt.Fprintf(w, "native_core=%s\n", native)
+	fmt.Fprintf(w, "coretype_set=%s\n", set)
+	fmt.Fprintf(w, "coretype_env=%s\n", os.Getenv(blasenv.CoreTypeVar))
+	fmt.Fprintf(w, "core=%s\n", faiss.BLASCoreName())
+	fmt.Fprintf(w, "faiss_compile=%s\n", strings.TrimSpace(faiss.CompileOptions()))
+	return nil
+}
+
+// loadDataset reads every DIR/<person>/npKnown.npz in sorted folder order,
+// as the Python scripts do, and returns L2-normalised rows.
+func loadDataset(dir string) ([]float32, int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dataset: %w", err)
+	}
+	var vecs []float32
+	dim := 0
+	for _, e := range ents { // ReadDir sorts by name
+		if !e.IsDir() {
+			continue
+		}
+		p, err := npz.ReadFile(filepath.Join(dir, e.Name(), "npKnown.npz"), "")
+		if err != nil {
+			return nil, 0, err
+		}
+		if dim == 0 {
+			dim = p.Dim
+		} else if p.Dim != dim {
+			return nil, 0, fmt.Errorf("dataset %s: folder %s has dimension %d, others %d", dir, e.Name(), p.Dim, dim)
+		}
+		vecs = append(vecs, p.Vectors...)
+	}
+	if dim == 0 {
+		return nil, 0, fmt.Errorf("dataset %s: no <person>/npKnown.npz", dir)
+	}
+	normalize(vecs, dim)
+	return vecs, dim, nil
+}
+
+// loadQueries reads a float32 or float64 .npy of shape (Q, dim) or (dim).
+func loadQueries(path string, dim int) ([]float32, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("queries: %w", err)
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("queries %s: %w", path, err)
+	}
+	var q []float32
+	if r.Header.Descr.Type == "<f8" {
+		var d []float64
+		if err := r.Read(&d); err != nil {
+			return nil, fmt.Errorf("queries %s: %w", path, err)
+		}
+		for _, v := range d {
+			q = append(q, float32(v))
+		}
+	} else if err := r.Read(&q); err != nil {
+		return nil, fmt.Errorf("queries %s: %w", path, err)
+	}
+	if len(q) == 0 || len(q)%dim != 0 {
+		return nil, fmt.Errorf("queries %s: %d values are not rows of %d", path, len(q), dim)
+	}
+	normalize(q, dim)
+	return q, nil
+}
+
+func normalize(v []float32, dim int) {
+	for i := 0; i+dim <= len(v); i += dim {
+		var s float64
+		for _, x := range v[i : i+dim] {
+			s += float64(x) * float64(x)
+		}
+		if s == 0 {
+			continue
+		}
+		inv := float32(1 / math.Sqrt(s))
+		for j := i; j < i+dim; j++ {
+			v[j] *= inv
+		}
+	}
+}
+
+// timing holds per-query latencies and the ids found.
+type timing struct {
+	lat []time.Duration
+	ids [][]int64 // per query, from the first pass
+}
+
+// run searches every query alone, passes times over, after one warm-up pass.
+func run(x *faiss.Index, q []float32, dim, k, passes int, p *faiss.SearchParams) (timing, error) {
+	nq := len(q) / dim
+	t := timing{ids: make([][]int64, nq)}
+	for pass := -1; pass < passes; pass++ {
+		for i := range nq {
+			start := time.Now()
+			_, ids, err := x.Search(q[i*dim:(i+1)*dim], k, p)
+			d := time.Since(start)
+			if err != nil {
+				return t, err
+			}
+			if pass == -1 {
+				t.ids[i] = ids
+			} else {
+				t.lat = append(t.lat, d)
+			}
+		}
+	}
+	return t, nil
+}
+
+func pct(lat []time.Duration, q float64) float64 {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return float64(s[max(i, 0)].Microseconds()) / 1000
+}
+
+// recall is the mean fraction of the exact top-k found.
+func recall(exact, got [][]int64) float64 {
+	var sum float64
+	for i := range exact {
+		want := map[int64]bool{}
+		for _, id := range exact[i] {
+			if id >= 0 {
+				want[id] = true
+			}
+		}
+		n := 0
+		for _, id := range got[i] {
+			if want[id] {
+				n++
+			}
+		}
+		sum += float64(n) / float64(len(want))
+	}
+	return sum / float64(len(exact))
+}
+
+func cmdModes(w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("modes", flag.ContinueOnError)
+	data := fs.String("data", "", "dataset root holding <person>/npKnown.npz")
+	queries := fs.String("queries", "", "query .npy (default DATA/queries.npy)")
+	passes := fs.Int("passes", 5, "timed passes over the queries")
+	hnswM := fs.Int("hnsw-m", 32, "HNSW neighbours per node")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("modes: -data is required")
+	}
+	if *queries == "" {
+		*queries = filepath.Join(*data, "queries.npy")
+	}
+	db, dim, err := loadDataset(*data)
+	if err != nil {
+		return err
+	}
+	q, err := loadQueries(*queries, dim)
+	if err != nil {
+		return err
+	}
+	n := len(db) / dim
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(i)
+	}
+	const k = 10
+	nlistLib := max(1, min(int(math.Round(4*math.Sqrt(float64(n)))), n/39))
+	fmt.Fprintf(w, "%d faces, %d queries (each searched alone, %d timed passes after a warm-up pass), k = %d.\n\n", n, len(q)/dim, *passes, k)
+	fmt.Fprintln(w, "| index | setting | build s | p50 ms | p99 ms | recall@10 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+
+	type mode struct {
+		factory string
+		label   string
+		train   bool
+		params  []faiss.SearchParams
+	}
+	modes := []mode{
+		{"Flat", "Flat (exact, facesearch default)", false, []faiss.SearchParams{{}}},
+		{"IVF100,Flat", "IVF100,Flat (the original's index)", true, []faiss.SearchParams{{NProbe: 1}, {NProbe: 8}, {NProbe: 32}}},
+		{fmt.Sprintf("IVF%d,Flat", nlistLib), fmt.Sprintf("IVF%d,Flat (`--index IVF,Flat`)", nlistLib), true, []faiss.SearchParams{{NProbe: 1}, {NProbe: 8}, {NProbe: 32}}},
+		{fmt.Sprintf("HNSW%d", *hnswM), fmt.Sprintf("HNSW%d", *hnswM), false, []faiss.SearchParams{{EfSearch: 16}, {EfSearch: 64}, {EfSearch: 256}}},
+	}
+	var exact [][]int64
+	for _, m := range modes {
+		start := time.Now()
+		x, err := faiss.New(dim, m.factory, faiss.InnerProduct)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.factory, err)
+		}
+		if m.train {
+			if err := x.Train(db); err != nil {
+				x.Close()
+				return fmt.Errorf("%s: train: %w", m.factory, err)
+			}
+		}
+		if err := x.Add(db, ids); err != nil {
+			x.Close()
+			return fmt.Errorf("%s: add: %w", m.factory, err)
+		}
+		build := time.Since(start).Seconds()
+		for _, p := range m.params {
+			t, err := run(x, q, dim, k, *passes, &p)
+			if err != nil {
+				x.Close()
+				return fmt.Errorf("%s: search: %w", m.factory, err)
+			}
+			setting := "—"
+			switch {
+			case p.NProbe > 0:
+				setting = fmt.Sprintf("nprobe %d", p.NProbe)
+			case p.EfSearch > 0:
+				setting = fmt.Sprintf("efSearch %d", p.EfSearch)
+			}
+			if exact == nil {
+				exact = t.ids
+			}
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %.3f |\n", m.label, setting, build, pct(t.lat, 0.5), pct(t.lat, 0.99), recall(exact, t.ids))
+		}
+		x.Close()
+	}
+	return nil
+}
+
+func cmdIndex(w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("index", flag.ContinueOnError)
+	path := fs.String("index", "", "faiss index file (a library's index.faiss)")
+	queries := fs.String("queries", "", "query .npy")
+	passes := fs.Int("passes", 5, "timed passes over the queries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" || *queries == "" {
+		return errors.New("index: -index and -queries are required")
+	}
+	start := time.Now()
+	x, err := faiss.Read(*path)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	read := time.Since(start).Seconds()
+	q, err := loadQueries(*queries, x.Dim())
+	if err != nil {
+		return err
+	}
+	t, err := run(x, q, x.Dim(), 10, *passes, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "faces=%d\nqueries=%d\nread_s=%.3f\np50_ms=%.2f\np99_ms=%.2f\n", x.Ntotal(), len(t.lat), read, pct(t.lat, 0.5), pct(t.lat, 0.99))
+	return nil
+}
