@@ -12,8 +12,6 @@ import (
 	"math"
 	"sort"
 
-	"golang.org/x/image/draw"
-
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort"
 )
@@ -179,12 +177,12 @@ func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) 
 	return out, nil
 }
 
-// Input returns the detector's input tensor for region r of img.
+// Input returns the detector's input tensor for region r of img, squashed
+// to the input size (bilinear when enlarging, area average when shrinking).
 func (d *Detector) Input(img *image.RGBA, r image.Rectangle) ort.Tensor {
 	w, h := d.in.Width, d.in.Height
-	small := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.BiLinear.Scale(small, small.Bounds(), img, r, draw.Src, nil)
-	return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: Planar(small, d.in)}
+	data := resizePlanar(img, r, w, h, d.in.Mean, d.in.Std, d.in.ColorOrder == "BGR")
+	return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data}
 }
 
 // Planar converts img to NCHW float32 (value-Mean)/Std in the colour order
