@@ -69,8 +69,14 @@ func New(opts Options) (p *Pipeline, err error) {
 	if m.Alignment != "arcface112" {
 		return nil, fmt.Errorf("embed: model %s: alignment %q not supported (arcface112)", m.Name, m.Alignment)
 	}
-	if m.Feature.Width != align.Size || m.Feature.Height != align.Size {
-		return nil, fmt.Errorf("embed: model %s: feature input %dx%d, want %dx%d", m.Name, m.Feature.Width, m.Feature.Height, align.Size, align.Size)
+	if m.Feature.Width <= 0 || m.Feature.Height <= 0 {
+		return nil, fmt.Errorf("embed: model %s: feature input %dx%d", m.Name, m.Feature.Width, m.Feature.Height)
+	}
+	if _, _, err := m.Feature.Channels(); err != nil {
+		return nil, fmt.Errorf("embed: model %s: feature input: %w", m.Name, err)
+	}
+	if err := model.Available(opts.Home, m); err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
 	}
 	if m.Landmark.Width <= 0 || m.Landmark.Height <= 0 || m.Landmark.Std == 0 {
 		return nil, fmt.Errorf("embed: model %s: bad landmark input %+v", m.Name, m.Landmark)
@@ -111,7 +117,20 @@ func New(opts Options) (p *Pipeline, err error) {
 	if p.lmk, err = open("landmark", []string{"input"}, []string{"output"}); err != nil {
 		return nil, err
 	}
-	if p.feat, err = open("feature", []string{"input"}, []string{"output"}); err != nil {
+	// User-supplied feature models name their tensors as they like
+	// ("input.1", "683", ...): take the graph's own names.
+	featPath, err := m.Path(opts.Home, "feature")
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	sig, err := model.ReadSignature(featPath)
+	if err != nil {
+		return nil, fmt.Errorf("embed: feature model: %w", err)
+	}
+	if len(sig.Inputs) != 1 || len(sig.Outputs) == 0 {
+		return nil, fmt.Errorf("embed: feature model %s: %d inputs and %d outputs, want 1 and at least 1", featPath, len(sig.Inputs), len(sig.Outputs))
+	}
+	if p.feat, err = open("feature", []string{sig.Inputs[0].Name}, []string{sig.Outputs[0].Name}); err != nil {
 		return nil, err
 	}
 	p.det, err = detect.New(ds, m.Detect, detect.Options{MinScore: opts.MinScore, MinFaceSize: opts.MinFaceSize, NoTiling: opts.NoTiling})
@@ -168,10 +187,25 @@ func (p *Pipeline) Faces(ctx context.Context, img image.Image) ([]Face, error) {
 		if f.Points5, err = align.FivePoints(f.Landmarks); err != nil {
 			return nil, err
 		}
-		if f.Crop, _, err = align.Crop(rgba, f.Points5); err != nil {
+		var t align.Transform
+		if f.Crop, t, err = align.Crop(rgba, f.Points5); err != nil {
 			return nil, fmt.Errorf("embed: align: %w", err)
 		}
-		if f.Embedding, err = p.Embed(ctx, f.Crop); err != nil {
+		in := f.Crop
+		if w, h := p.m.Feature.Width, p.m.Feature.Height; w != align.Size || h != align.Size {
+			// Align straight to the template scaled to the input size (as
+			// insightface's estimate_norm does for 224), not by resizing
+			// the 112 crop: the model sees the image's own detail.
+			sx, sy := float64(w)/align.Size, float64(h)/align.Size
+			ts := align.Transform{A: t.A * sx, B: t.B * sx, TX: t.TX * sx, TY: t.TY * sy}
+			if sx != sy {
+				return nil, fmt.Errorf("embed: model %s: non-square feature input %dx%d not supported", p.m.Name, w, h)
+			}
+			if in, err = align.Warp(rgba, ts, w, h); err != nil {
+				return nil, fmt.Errorf("embed: align: %w", err)
+			}
+		}
+		if f.Embedding, err = p.Embed(ctx, in); err != nil {
 			return nil, err
 		}
 		faces = append(faces, f)
@@ -228,16 +262,21 @@ func Grey(img *image.RGBA, in model.Input) []float32 {
 	return out
 }
 
-// Embed returns the unit-length embedding of an aligned 112x112 crop.
+// Embed returns the unit-length embedding of an aligned crop of the
+// feature model's input size; a 112x112 crop is resized to it (bilinear).
 func (p *Pipeline) Embed(ctx context.Context, crop *image.RGBA) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	in := p.m.Feature
-	if crop == nil || crop.Bounds().Dx() != in.Width || crop.Bounds().Dy() != in.Height {
-		return nil, fmt.Errorf("embed: crop must be %dx%d", in.Width, in.Height)
+	if crop != nil && crop.Bounds().Dx() == align.Size && crop.Bounds().Dy() == align.Size && (in.Width != align.Size || in.Height != align.Size) {
+		crop = resize(crop, in.Width, in.Height)
 	}
-	out, err := p.feat.Run([]ort.Tensor{{Shape: []int64{1, 3, int64(in.Height), int64(in.Width)}, Data: detect.Planar(crop, in)}})
+	data, err := FeatureInput(crop, in)
+	if err != nil {
+		return nil, fmt.Errorf("embed: model %s: %w", p.m.Name, err)
+	}
+	out, err := p.feat.Run([]ort.Tensor{{Shape: []int64{1, 3, int64(in.Height), int64(in.Width)}, Data: data}})
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
@@ -249,6 +288,78 @@ func (p *Pipeline) Embed(ctx context.Context, crop *image.RGBA) ([]float32, erro
 		return nil, fmt.Errorf("embed: model %s: %w", p.m.Name, err)
 	}
 	return v, nil
+}
+
+// resize scales src to w x h bilinearly, pixel centres to pixel centres,
+// clamping at the edges (as PIL and torchvision resize).
+func resize(src *image.RGBA, w, h int) *image.RGBA {
+	b := src.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	coord := func(o, n, sn int) (int, int, float64) {
+		f := (float64(o)+0.5)*float64(sn)/float64(n) - 0.5
+		f = min(max(f, 0), float64(sn-1))
+		i := int(f)
+		j := min(i+1, sn-1)
+		return i, j, f - float64(i)
+	}
+	for y := range h {
+		y0, y1, fy := coord(y, h, sh)
+		for x := range w {
+			x0, x1, fx := coord(x, w, sw)
+			o := out.PixOffset(x, y)
+			for c := range 3 {
+				p := func(xx, yy int) float64 { return float64(src.Pix[src.PixOffset(b.Min.X+xx, b.Min.Y+yy)+c]) }
+				v := (p(x0, y0)*(1-fx)+p(x1, y0)*fx)*(1-fy) + (p(x0, y1)*(1-fx)+p(x1, y1)*fx)*fy
+				out.Pix[o+c] = uint8(math.Round(v))
+			}
+			out.Pix[o+3] = 255
+		}
+	}
+	return out
+}
+
+// FeatureInput returns the feature model's input tensor (NCHW, 1x3xHxW) for
+// a crop of the input's size: channels in in.ColorOrder ("RGB" or "BGR"),
+// each (pixel - mean) / std with the per-channel values of in.Channels.
+func FeatureInput(crop *image.RGBA, in model.Input) ([]float32, error) {
+	if crop == nil || crop.Bounds().Dx() != in.Width || crop.Bounds().Dy() != in.Height {
+		return nil, fmt.Errorf("crop must be %dx%d", in.Width, in.Height)
+	}
+	mean, std, err := in.Channels()
+	if err != nil {
+		return nil, err
+	}
+	// order[k] is the RGBA byte offset of the k-th input plane.
+	order := [3]int{0, 1, 2}
+	switch in.ColorOrder {
+	case "RGB", "":
+	case "BGR":
+		order = [3]int{2, 1, 0}
+	default:
+		return nil, fmt.Errorf("colour order %q not supported (RGB or BGR)", in.ColorOrder)
+	}
+	var lut [3][256]float32
+	for k, c := range order {
+		for v := range 256 {
+			lut[k][v] = (float32(v) - mean[c]) / std[c]
+		}
+	}
+	b := crop.Bounds()
+	w, h := b.Dx(), b.Dy()
+	n := w * h
+	out := make([]float32, 3*n)
+	for y := 0; y < h; y++ {
+		row := crop.Pix[crop.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			px := row[4*x : 4*x+3]
+			i := y*w + x
+			out[i] = lut[0][px[order[0]]]
+			out[n+i] = lut[1][px[order[1]]]
+			out[2*n+i] = lut[2][px[order[2]]]
+		}
+	}
+	return out, nil
 }
 
 // Normalize scales v to unit length in place.
