@@ -242,7 +242,7 @@ func cmdModes(w io.Writer, args []string) error {
 	}
 	const k = 10
 	nlistLib := max(1, min(int(math.Round(4*math.Sqrt(float64(n)))), n/39))
-	fmt.Fprintf(w, "%d faces, %d queries (each searched alone, %d timed passes after a warm-up pass), k = %d.\n\n", n, len(q)/dim, *passes, k)
+	fmt.Fprintf(w, "%d faces, %d queries, each searched alone (one warm-up pass, then %d timed), k = %d.\n\n", n, len(q)/dim, *passes, k)
 	fmt.Fprintln(w, "| index | setting | build s | p50 ms | p99 ms | recall@10 |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 
