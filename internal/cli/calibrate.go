@@ -37,7 +37,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	groups := folderGroups(faces)
+	groups, paths := folderGroupPaths(faces)
 	c, err := eval.Calibrate(ctx, groups, eval.CalibrateOptions{FAR: *far, Seed: *seed})
 	if err != nil {
 		return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
@@ -48,7 +48,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
-	printCalibration(w, c, groups)
+	printCalibration(w, c, paths)
 	t := float32Above(c.Threshold)
 	switch {
 	case *dry:
@@ -81,17 +81,17 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 }
 
 // printCalibration prints a calibration: threshold, rates, trimming, curve.
-func printCalibration(w io.Writer, c *eval.Calibration, groups []eval.Group) {
+func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string) {
 	fmt.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
 		c.Threshold, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
-	fmt.Fprintf(w, "trimmed: %d images set aside as probably misfiled, %d folder pairs that look like one person\n",
+	fmt.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
 		len(c.Outliers), c.MergedGroupPairs)
 	for i, o := range c.Outliers {
 		if i == 10 {
 			fmt.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		fmt.Fprintf(w, "  outlier: folder %s, image %d\n", show(groups[o.Group].Name), o.Index+1)
+		fmt.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
 	}
 	fmt.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}
@@ -150,8 +150,15 @@ func libraryFaces(ctx context.Context, cat *catalog.Catalog) ([]libFace, error) 
 
 // folderGroups groups the images with a face by folder (person).
 func folderGroups(faces []libFace) []eval.Group {
+	gs, _ := folderGroupPaths(faces)
+	return gs
+}
+
+// folderGroupPaths is folderGroups plus the path of every vector.
+func folderGroupPaths(faces []libFace) ([]eval.Group, [][]string) {
 	idx := map[string]int{}
 	var gs []eval.Group
+	var paths [][]string
 	for _, f := range faces {
 		if f.Vec == nil {
 			continue
@@ -161,10 +168,12 @@ func folderGroups(faces []libFace) []eval.Group {
 			i = len(gs)
 			idx[f.Person] = i
 			gs = append(gs, eval.Group{Name: f.Person})
+			paths = append(paths, nil)
 		}
 		gs[i].Vectors = append(gs[i].Vectors, f.Vec)
+		paths[i] = append(paths[i], f.Path)
 	}
-	return gs
+	return gs, paths
 }
 
 func countVecs(gs []eval.Group) int {

@@ -174,7 +174,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	s.DiffPairMean, s.DiffPairStd = evalMeanStd(diff)
 
 	// Calibration on the folders (every image, no pairs file).
-	groups := folderGroups(faces)
+	groups, paths := folderGroupPaths(faces)
 	c, err := eval.Calibrate(ctx, groups, eval.CalibrateOptions{FAR: *far, Seed: 1})
 	if err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
@@ -226,7 +226,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	}
 	s.Ident.Queries, s.Ident.Gallery, s.Ident.Rank1, s.Ident.Rank5 = id.Queries, gallery, id.Rank(1), id.Rank(5)
 
-	printLFW(env.Stdout, &s, c, groups)
+	printLFW(env.Stdout, &s, c, groups, paths)
 	if *out != "" {
 		if err := writeLFWOutputs(*out, &s, v, c, same, diff, *far); err != nil {
 			return err
@@ -308,7 +308,7 @@ func identifyAll(ctx context.Context, faces []libFace) (eval.Identification, int
 	return id, len(ids), err
 }
 
-func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Group) {
+func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Group, paths [][]string) {
 	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", s.Dataset, s.Model, s.Images, s.Library)
 	fmt.Fprintf(w, "verification, %d pairs, %d folds: accuracy %.2f%% ± %.2f%% (population std of the fold accuracies)\n",
 		s.Pairs, len(s.FoldAcc), 100*s.Accuracy, 100*s.AccStd)
@@ -324,7 +324,7 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 		fmt.Fprintf(w, "    %s\n", show(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
-	printCalibration(indentWriter{w}, c, groups)
+	printCalibration(indentWriter{w}, c, paths)
 	fmt.Fprintf(w, "  at that threshold on the pairs file: FAR %.2e (of only %d different-person pairs), accuracy %.2f%%\n", s.Calib.PairsFAR, s.Calib.PairsNeg, 100*s.Calib.PairsAcc)
 	for _, h := range s.HeldOut {
 		extra := ""

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -66,7 +67,6 @@ func PlotROC(w io.Writer, format string, curves []Curve, markFAR float64, o Plot
 	p.X.Label.Text = "false-accept rate (different-person pairs accepted)"
 	p.Y.Label.Text = "true-accept rate (same-person pairs accepted)"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
 	// The log axis cannot show FAR = 0: start one decade below the smallest
 	// non-zero FAR of any curve (at most 1e-4).
@@ -80,17 +80,21 @@ func PlotROC(w io.Writer, format string, curves []Curve, markFAR float64, o Plot
 	}
 	minFAR = math.Pow(10, math.Floor(math.Log10(minFAR)))
 	p.X.Min, p.X.Max = minFAR, 1
-	// Good models keep TAR near 1: zoom the TAR axis to the visible range,
-	// rounded down to a multiple of 0.05.
+	p.X.Tick.Marker = decadeTicks{}
+	// Good models keep TAR near 1: zoom the TAR axis to start 0.05 below
+	// the lowest TAR of any curve at the marked FAR (1e-3 if none), rounded
+	// down to a multiple of 0.05. Lower parts of the curves are clipped.
+	at := markFAR
+	if at <= 0 {
+		at = 1e-3
+	}
 	minTAR := 1.0
 	for _, c := range curves {
-		for _, pt := range c.Points {
-			if pt.FAR >= minFAR {
-				minTAR = math.Min(minTAR, pt.TAR)
-			}
+		if len(c.Points) > 0 {
+			minTAR = math.Min(minTAR, ROCAt(c.Points, []float64{at})[0].TAR)
 		}
 	}
-	p.Y.Min, p.Y.Max = math.Max(0, math.Floor(minTAR*20-1e-9)/20), 1
+	yMin := math.Max(0, math.Floor((minTAR-0.05)*20+1e-9)/20)
 	for i, c := range curves {
 		var xy plotter.XYs
 		for _, pt := range c.Points {
@@ -113,7 +117,7 @@ func PlotROC(w io.Writer, format string, curves []Curve, markFAR float64, o Plot
 		}
 	}
 	if markFAR > 0 {
-		m, err := plotter.NewLine(plotter.XYs{{X: markFAR, Y: p.Y.Min}, {X: markFAR, Y: 1}})
+		m, err := plotter.NewLine(plotter.XYs{{X: markFAR, Y: yMin}, {X: markFAR, Y: 1}})
 		if err != nil {
 			return err
 		}
@@ -122,6 +126,9 @@ func PlotROC(w io.Writer, format string, curves []Curve, markFAR float64, o Plot
 		p.Add(m)
 		p.Legend.Add(fmt.Sprintf("FAR %g", markFAR), m)
 	}
+	// Adding plotters widens the axes to their data: set the range last.
+	p.X.Min, p.X.Max = minFAR, 1
+	p.Y.Min, p.Y.Max = yMin, 1
 	p.Legend.Top = false
 	p.Legend.Left = false
 	p.Legend.XOffs = -vg.Points(6)
@@ -187,6 +194,30 @@ func PlotHistograms(w io.Writer, format string, same, diff []float64, threshold 
 	p.Legend.XOffs = vg.Points(6)
 	p.Legend.YOffs = -vg.Points(6)
 	return write(p, w, format, o)
+}
+
+// decadeTicks labels the powers of ten of a log axis ("1e-04") and marks
+// the values in between.
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(min, max float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		d := math.Pow(10, e)
+		if d >= min*(1-1e-9) && d <= max*(1+1e-9) {
+			label := strconv.FormatFloat(d, 'g', -1, 64)
+			if e < -2 {
+				label = fmt.Sprintf("1e%d", int(e))
+			}
+			ts = append(ts, plot.Tick{Value: d, Label: label})
+		}
+		for k := 2.0; k < 10; k++ {
+			if v := k * d; v > min && v < max {
+				ts = append(ts, plot.Tick{Value: v})
+			}
+		}
+	}
+	return ts
 }
 
 func bins(v []float64, lo, hi float64, n int) []plotter.HistogramBin {
