@@ -3,17 +3,21 @@
 //
 //	go run ./bench/faissbench env
 //	go run ./bench/faissbench modes -data DIR [-queries DIR/queries.npy] [-passes 5]
+//	go run ./bench/faissbench modes -library LIB [-holdout 200] [-passes 5]
 //	go run ./bench/faissbench index -index LIBRARY/index.faiss -queries Q.npy [-passes 5]
 //
 // env prints the BLAS setup as KEY=VALUE lines. modes builds exact (Flat),
 // IVF and HNSW indexes over every face of DIR/<person>/npKnown.npz and times
 // single top-10 queries at several nprobe / efSearch settings, with recall@10
-// against the exact index; it prints a markdown table. index times single
+// against the exact index; it prints a markdown table. With -library it reads
+// the faces of a facesearch library instead (real embeddings, e.g. LFW) and
+// holds some primary faces out as queries. index times single
 // queries on an existing index file (a library's) and prints one table row.
 // Nothing here is part of the facesearch binary.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +32,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/facesearch/facesearch/internal/blasenv"
+	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/npz"
 )
@@ -108,6 +113,74 @@ func loadDataset(dir string) ([]float32, int, error) {
 	}
 	normalize(vecs, dim)
 	return vecs, dim, nil
+}
+
+// loadLibrary reads every face embedding of a facesearch library from a copy
+// of its catalog (the library is left untouched) and holds out about holdout
+// evenly spaced primary faces as queries.
+func loadLibrary(dir string, holdout int) (db, q []float32, dim int, err error) {
+	tmp, err := os.MkdirTemp("", "faissbench")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, name := range []string{"catalog.db", "catalog.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) && name != "catalog.db" {
+			continue
+		}
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("library %s: %w", dir, err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o600); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	ctx := context.Background()
+	c, err := catalog.Open(ctx, filepath.Join(tmp, "catalog.db"))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer c.Close()
+	type face struct {
+		primary bool
+		v       []float32
+	}
+	var faces []face
+	primaries := 0
+	err = c.EachEmbedding(ctx, func(_ int64, primary bool, v []float32) error {
+		if dim == 0 {
+			dim = len(v)
+		} else if len(v) != dim {
+			return fmt.Errorf("library %s: embeddings of dimension %d and %d", dir, dim, len(v))
+		}
+		faces = append(faces, face{primary, v})
+		if primary {
+			primaries++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if primaries < 2 {
+		return nil, nil, 0, fmt.Errorf("library %s: %d primary faces, too few", dir, primaries)
+	}
+	step := max(1, primaries/max(1, holdout))
+	p := 0
+	for _, f := range faces {
+		if f.primary {
+			p++
+			if p%step == 0 && len(q)/dim < holdout {
+				q = append(q, f.v...)
+				continue
+			}
+		}
+		db = append(db, f.v...)
+	}
+	normalize(db, dim)
+	normalize(q, dim)
+	return db, q, dim, nil
 }
 
 // loadQueries reads a float32 or float64 .npy of shape (Q, dim) or (dim).
@@ -215,23 +288,32 @@ func recall(exact, got [][]int64) float64 {
 func cmdModes(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("modes", flag.ContinueOnError)
 	data := fs.String("data", "", "dataset root holding <person>/npKnown.npz")
+	lib := fs.String("library", "", "instead of -data: a facesearch library (its catalog is copied, then read)")
+	holdout := fs.Int("holdout", 200, "with -library: primary faces held out of the index as queries")
 	queries := fs.String("queries", "", "query .npy (default DATA/queries.npy)")
 	passes := fs.Int("passes", 5, "timed passes over the queries")
 	hnswM := fs.Int("hnsw-m", 32, "HNSW neighbours per node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return errors.New("modes: -data is required")
+	var (
+		db, q []float32
+		dim   int
+		err   error
+	)
+	switch {
+	case *lib != "":
+		db, q, dim, err = loadLibrary(*lib, *holdout)
+	case *data != "":
+		if *queries == "" {
+			*queries = filepath.Join(*data, "queries.npy")
+		}
+		if db, dim, err = loadDataset(*data); err == nil {
+			q, err = loadQueries(*queries, dim)
+		}
+	default:
+		err = errors.New("modes: -data or -library is required")
 	}
-	if *queries == "" {
-		*queries = filepath.Join(*data, "queries.npy")
-	}
-	db, dim, err := loadDataset(*data)
-	if err != nil {
-		return err
-	}
-	q, err := loadQueries(*queries, dim)
 	if err != nil {
 		return err
 	}
