@@ -46,7 +46,7 @@ type IndexOptions struct {
 	// choice, "Flat" for a new library).
 	Factory string
 	// Params are the default search parameters stored with an approximate
-	// index (0: nprobe 16, efSearch 64).
+	// index (0: tuned until recall@10 reaches TargetRecall).
 	Params SearchParams
 	// Reroot accepts a Root other than the one the library was built from
 	// (the dataset moved); paths are relative, so nothing is re-embedded.

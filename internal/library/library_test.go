@@ -343,13 +343,29 @@ func TestIndexStaleness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Index.Resolved != "IVF1,Flat" || rep.Index.RecallAt10 <= 0 || rep.Index.RecallAt10 >= 1 || rep.Index.NProbe != 16 {
+	if rep.Index.Resolved != "IVF1,Flat" || rep.Index.RecallAt10 <= 0 || rep.Index.RecallAt10 >= 1 || rep.Index.NProbe != 1 {
 		t.Errorf("IVF index info %+v", rep.Index)
+	}
+	// HNSW: efSearch grows from 64 until the recall reaches the target.
+	rep, err = f.index(t, ctx, func(o *IndexOptions) { o.Factory = "HNSW32" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Index.EfSearch != 128 || rep.Index.RecallAt10 != 1 {
+		t.Errorf("HNSW index info %+v, want efSearch tuned to 128 and recall 1", rep.Index)
+	}
+	// A given efSearch is kept, whatever the recall.
+	rep, err = f.index(t, ctx, func(o *IndexOptions) { o.Params.EfSearch = 100 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Index.EfSearch != 100 || rep.Index.RecallAt10 >= 1 {
+		t.Errorf("HNSW with --ef-search 100: %+v", rep.Index)
 	}
 	if _, err := f.index(t, ctx, func(o *IndexOptions) { o.Factory = "IVF4096,Flat" }); err == nil || !strings.Contains(err.Error(), "needs at least 4096") {
 		t.Errorf("IVF4096 on 11 faces: err %v", err)
 	}
-	if info, s, err := f.lib.IndexStatus(ctx); err != nil || s != IndexFresh || info.Factory != "IVF,Flat" {
+	if info, s, err := f.lib.IndexStatus(ctx); err != nil || s != IndexFresh || info.Factory != "HNSW32" {
 		t.Errorf("after a refused index type: %s %q %v, want the previous index kept", s, info.Factory, err)
 	}
 }

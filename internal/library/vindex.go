@@ -173,21 +173,8 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			idx.Close()
 			return nil, info, fmt.Errorf("add %d faces to index: %w", len(ids), err)
 		}
-		if strings.Contains(info.Resolved, "IVF") {
-			info.NProbe = params.NProbe
-			if info.NProbe <= 0 {
-				info.NProbe = 16
-			}
-		}
-		if strings.Contains(info.Resolved, "HNSW") {
-			info.EfSearch = params.EfSearch
-			if info.EfSearch <= 0 {
-				info.EfSearch = 64
-			}
-		}
 		if !info.Exact() {
-			info.RecallAt10, info.Queries, err = measureRecall(idx, vecs, ids, dim, info.params(SearchParams{}))
-			if err != nil {
+			if err := tuneSearch(idx, vecs, ids, dim, params, &info); err != nil {
 				idx.Close()
 				return nil, info, err
 			}
@@ -295,6 +282,51 @@ func resolveFactory(f string, n, dim int) (string, error) {
 		}
 	}
 	return f, nil
+}
+
+// TargetRecall is the recall@10 against exact search that automatic search
+// parameters aim for.
+const TargetRecall = 0.95
+
+// tuneSearch sets the index's default search parameters and measures its
+// recall@10. Parameters not given are chosen: nprobe doubles from 16 (up to
+// nlist) and efSearch from 64 (up to 1024) until the recall reaches
+// TargetRecall.
+func tuneSearch(idx VectorIndex, vecs []float32, ids []int64, dim int, given SearchParams, info *IndexInfo) error {
+	ivf, hnsw := strings.Contains(info.Resolved, "IVF"), strings.Contains(info.Resolved, "HNSW")
+	nlist := 1 << 30
+	if m := ivfRe.FindStringSubmatch(info.Resolved); m != nil && m[1] != "" {
+		nlist, _ = strconv.Atoi(m[1])
+	}
+	if ivf {
+		info.NProbe = given.NProbe
+		if info.NProbe <= 0 {
+			info.NProbe = min(16, nlist)
+		}
+	}
+	if hnsw {
+		info.EfSearch = given.EfSearch
+		if info.EfSearch <= 0 {
+			info.EfSearch = 64
+		}
+	}
+	for {
+		r, nq, err := measureRecall(idx, vecs, ids, dim, info.params(SearchParams{}))
+		if err != nil {
+			return err
+		}
+		info.RecallAt10, info.Queries = r, nq
+		grew := false
+		if r < TargetRecall && ivf && given.NProbe <= 0 && info.NProbe < nlist {
+			info.NProbe, grew = min(2*info.NProbe, nlist), true
+		}
+		if r < TargetRecall && hnsw && given.EfSearch <= 0 && info.EfSearch < 1024 {
+			info.EfSearch, grew = 2*info.EfSearch, true
+		}
+		if !grew {
+			return nil
+		}
+	}
 }
 
 // measureRecall compares idx with exact search on up to 200 of the vectors
