@@ -214,6 +214,13 @@ load6=$(load)
 run serve_load "FACESEARCH_LOAD_SECONDS=$load_s go test -run XXX -bench BenchmarkServerLoad -benchtime 1x ./internal/server"
 metric() { awk -v u="$1" '/^BenchmarkServerLoad/ {for (i = 3; i < NF; i++) if ($(i+1) == u) print $i}' "$W/serve_load.out"; }
 
+if ((ingest)); then
+  i1=$(calc "$lfw_n / ${WALL[index_w1]}")
+  i2=$(calc "$lfw_n / ${WALL[index_w2]}")
+  ingest_line="- Ingest (\`index\`, $lfw_n LFW photos, model loading included): $(f 1 "$i1") images/s with 1 worker, $(f 1 "$i2") with 2."
+else
+  ingest_line="- Ingest: skipped (no \`../shared/faces/lfw\`)."
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 t_total=$(($(date +%s) - t_start))
 
@@ -271,6 +278,11 @@ alone (a 1×512 \`.npy\`), \`\$W\` a work directory, \`\$FS\` = \`bin/facesearch
 | cleansing at cosine ≥ $threshold, wall time | $(f 1 "${WALL[orig_pairs]}") s | $(f 1 "${WALL[fs_pairs]}") s | $(f 1 "$(calc "${WALL[orig_pairs]} / ${WALL[fs_pairs]}")")× |
 | cleansing: recall of all exact pairs | $(f 3 "$(jf orig_pairs_recall recall)") | **$(f 3 "$(jf fs_pairs_recall recall)")** | |
 | cleansing: planted split people found | $(jf orig_pairs_recall planted_found) / $(jf orig_pairs_recall planted) | $(jf fs_pairs_recall planted_found) / $(jf fs_pairs_recall planted) | (exact search: $(jf fs_pairs_recall planted_found_exact)) |
+
+- Warm query on the library's exact index (in process): p50 $(f 2 "${warm[p50_ms]}") ms, p99 $(f 2 "${warm[p99_ms]}") ms over $faces faces.
+$ingest_line
+- Server, 8 concurrent clients uploading photos: $(f 1 "$(metric req/s)") requests/s, p50 $(f 0 "$(metric p50-ms)") ms, p99 $(f 0 "$(metric p99-ms)") ms.
+- Peak RSS on the $faces-face library: search ${RSS[fs_search]} MB, pairs ${RSS[fs_pairs]} MB, import ${RSS[import]} MB.
 
 ## 1. Search: the original method against facesearch
 
@@ -353,8 +365,6 @@ EOF
 Load average at the start: $load4.
 EOF
   if ((ingest)); then
-    i1=$(calc "$lfw_n / ${WALL[index_w1]}")
-    i2=$(calc "$lfw_n / ${WALL[index_w2]}")
     cat <<EOF
 \`facesearch index\` on $lfw_n LFW images ($lfw_people people; one image in every $step of
 \`../shared/faces/lfw\`, sorted by path, linked into \`\$W/lfw\`), a new library each
