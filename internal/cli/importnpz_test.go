@@ -176,6 +176,10 @@ func TestImportNPZ(t *testing.T) {
 	if err := l.CheckIndex(context.Background(), "faceplugin-v1"); !errors.Is(err, library.ErrMixedModels) || !strings.Contains(err.Error(), "imported from npKnown.npz files") {
 		t.Errorf("CheckIndex on an imported library: %v", err)
 	}
+	// 'index' refuses the imported library before it opens any model.
+	if out, err := npzRun(t, "index", "--library", lib, root); !errors.Is(err, library.ErrMixedModels) {
+		t.Errorf("index into an imported library: %v\n%s", err, out)
+	}
 }
 
 func TestImportNPZUsage(t *testing.T) {

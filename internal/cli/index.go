@@ -62,6 +62,9 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.Close()
+	if err := l.CheckIndex(ctx, m.Name); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	p, err := newPipeline(env, m, *threads)
 	if err != nil {
 		return err
