@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -170,8 +169,8 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 			diff = append(diff, sc.Sim)
 		}
 	}
-	s.SamePairMean, s.SamePairStd = evalMeanStd(same)
-	s.DiffPairMean, s.DiffPairStd = evalMeanStd(diff)
+	s.SamePairMean, s.SamePairStd = eval.MeanStd(same)
+	s.DiffPairMean, s.DiffPairStd = eval.MeanStd(diff)
 
 	// Calibration on the folders (every image, no pairs file).
 	groups, paths := folderGroupPaths(faces)
@@ -385,18 +384,4 @@ func writeLFWOutputs(out string, s *lfwSummary, v *eval.Verification, c *eval.Ca
 		return fmt.Errorf("eval lfw: %w", err)
 	}
 	return nil
-}
-
-func evalMeanStd(v []float64) (mean, std float64) {
-	if len(v) == 0 {
-		return 0, 0
-	}
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		std += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(std / float64(len(v)))
 }

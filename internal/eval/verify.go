@@ -144,11 +144,12 @@ func KFold(s []Score) (KFoldResult, error) {
 		r.Thresholds = append(r.Thresholds, t)
 		r.Accuracies = append(r.Accuracies, Accuracy(byFold[f], t))
 	}
-	r.Mean, r.Std = meanStd(r.Accuracies)
+	r.Mean, r.Std = MeanStd(r.Accuracies)
 	return r, nil
 }
 
-func meanStd(v []float64) (mean, std float64) {
+// MeanStd returns the mean and the population standard deviation of v.
+func MeanStd(v []float64) (mean, std float64) {
 	if len(v) == 0 {
 		return 0, 0
 	}

@@ -165,19 +165,9 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return nil, err
 	}
 	defer unlock()
-	root, err := filepath.Abs(opt.Root)
+	root, err := l.checkRoot(ctx, "import-npz", opt.Root, opt.Reroot)
 	if err != nil {
-		return nil, fmt.Errorf("import-npz %s: %w", opt.Root, err)
-	}
-	if st, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("import-npz: dataset root: %w", err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("import-npz: dataset root %s is not a directory", root)
-	}
-	if old, err := l.Root(ctx); err != nil {
 		return nil, err
-	} else if old != "" && old != root && !opt.Reroot {
-		return nil, fmt.Errorf("import-npz: library %s holds the dataset %s, not %s (use another --library, or --reroot if the dataset moved)", l.dir, old, root)
 	}
 	if err := l.checkImport(ctx, m.Name); err != nil {
 		return nil, fmt.Errorf("import-npz: %w", err)

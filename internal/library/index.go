@@ -100,19 +100,9 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		return nil, err
 	}
 	defer unlock()
-	root, err := filepath.Abs(opt.Root)
+	root, err := l.checkRoot(ctx, "index", opt.Root, opt.Reroot)
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", opt.Root, err)
-	}
-	if st, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("index: dataset root: %w", err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("index: dataset root %s is not a directory", root)
-	}
-	if old, err := l.Root(ctx); err != nil {
 		return nil, err
-	} else if old != "" && old != root && !opt.Reroot {
-		return nil, fmt.Errorf("index: library %s holds the dataset %s, not %s (use another --library, or --reroot if the dataset moved)", l.dir, old, root)
 	}
 	modelID := opt.Detector.ModelID()
 	if err := l.cat.SetSetting(ctx, catalog.KeyRoot, root); err != nil {
@@ -427,4 +417,24 @@ func (l *Library) write(ctx context.Context, results <-chan result, opt IndexOpt
 			}
 		}
 	}
+}
+
+// checkRoot resolves the dataset root given to command op and checks that it
+// is a directory and the dataset this library holds (unless reroot).
+func (l *Library) checkRoot(ctx context.Context, op, dir string, reroot bool) (string, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", op, dir, err)
+	}
+	if st, err := os.Stat(root); err != nil {
+		return "", fmt.Errorf("%s: dataset root: %w", op, err)
+	} else if !st.IsDir() {
+		return "", fmt.Errorf("%s: dataset root %s is not a directory", op, root)
+	}
+	if old, err := l.Root(ctx); err != nil {
+		return "", err
+	} else if old != "" && old != root && !reroot {
+		return "", fmt.Errorf("%s: library %s holds the dataset %s, not %s (use another --library, or --reroot if the dataset moved)", op, l.dir, old, root)
+	}
+	return root, nil
 }
