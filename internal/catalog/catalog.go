@@ -96,8 +96,10 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("catalog %s: path must not contain '?'", path)
 	}
-	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(30000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// The driver runs the _pragma list (sorted) before the _journal_mode
+	// key: page_size must come first, while a new database has no page.
+	dsn := path + "?_pragma=page_size(16384)&_journal_mode=WAL&_busy_timeout=30000" +
+		"&_foreign_keys=1&_synchronous=NORMAL&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
@@ -246,118 +248,6 @@ type Batch struct {
 // Empty reports whether the batch holds no change.
 func (b *Batch) Empty() bool {
 	return len(b.Put)+len(b.Delete)+len(b.Touch)+len(b.Move) == 0
-}
-
-// Apply writes a batch in one transaction, assigning face ids (written back
-// into b.Put[i].Faces[j].ID) and bumping the generation if faces changed.
-func (c *Catalog) Apply(ctx context.Context, b *Batch) error {
-	if b.Empty() {
-		return nil
-	}
-	tx, err := c.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("catalog: begin: %w", err)
-	}
-	defer tx.Rollback()
-	changed := false
-	for _, p := range b.Delete {
-		n, err := deleteImage(ctx, tx, p)
-		if err != nil {
-			return err
-		}
-		changed = changed || n > 0
-	}
-	for _, t := range b.Touch {
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET size=?, mtime_ns=? WHERE path=?`,
-			t.Size, t.MtimeNS, []byte(t.Path)); err != nil {
-			return fmt.Errorf("catalog: touch %q: %w", t.Path, err)
-		}
-	}
-	for _, m := range b.Move {
-		pid, err := personID(ctx, tx, m.Person)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET path=?, person_id=?, size=?, mtime_ns=? WHERE path=?`,
-			[]byte(m.To), pid, m.Size, m.MtimeNS, []byte(m.From)); err != nil {
-			return fmt.Errorf("catalog: move %q to %q: %w", m.From, m.To, err)
-		}
-	}
-	for i := range b.Put {
-		n, err := putImage(ctx, tx, &b.Put[i])
-		if err != nil {
-			return err
-		}
-		changed = changed || n > 0
-	}
-	if len(b.Delete)+len(b.Move) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM persons WHERE id NOT IN (SELECT person_id FROM images)`); err != nil {
-			return fmt.Errorf("catalog: prune persons: %w", err)
-		}
-	}
-	if changed {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key,value) VALUES(?, '1')
-			ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER)+1`, KeyGeneration); err != nil {
-			return fmt.Errorf("catalog: bump generation: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("catalog: commit: %w", err)
-	}
-	return nil
-}
-
-// deleteImage removes an image and its faces, returning the number of faces.
-func deleteImage(ctx context.Context, tx *sql.Tx, path string) (int64, error) {
-	res, err := tx.ExecContext(ctx, `DELETE FROM faces WHERE image_id=(SELECT id FROM images WHERE path=?)`, []byte(path))
-	if err != nil {
-		return 0, fmt.Errorf("catalog: delete faces of %q: %w", path, err)
-	}
-	n, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE path=?`, []byte(path)); err != nil {
-		return 0, fmt.Errorf("catalog: delete %q: %w", path, err)
-	}
-	return n, nil
-}
-
-func personID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO persons(name) VALUES(?)
-		ON CONFLICT(name) DO UPDATE SET name=excluded.name RETURNING id`, []byte(name)).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("catalog: person %q: %w", name, err)
-	}
-	return id, nil
-}
-
-// putImage replaces an image row and its faces; it returns the number of
-// faces removed plus inserted.
-func putImage(ctx context.Context, tx *sql.Tx, im *Image) (int64, error) {
-	removed, err := deleteImage(ctx, tx, im.Path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := personID(ctx, tx, im.Person)
-	if err != nil {
-		return 0, err
-	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO images(path, person_id, size, mtime_ns, sha256, width, height, status, error, model)
-		VALUES(?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		[]byte(im.Path), pid, im.Size, im.MtimeNS, im.SHA256, im.Width, im.Height, im.Status, im.Error, im.Model).Scan(&im.ID)
-	if err != nil {
-		return 0, fmt.Errorf("catalog: insert %q: %w", im.Path, err)
-	}
-	for j := range im.Faces {
-		f := &im.Faces[j]
-		err := tx.QueryRowContext(ctx, `INSERT INTO faces(image_id, ord, x1, y1, x2, y2, score, landmarks, is_primary, embedding, model, crop)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-			im.ID, j, f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Score, encodePoints(f.Landmarks),
-			f.Primary, EncodeVector(f.Embedding), f.Model, f.Crop).Scan(&f.ID)
-		if err != nil {
-			return 0, fmt.Errorf("catalog: insert face %d of %q: %w", j, im.Path, err)
-		}
-	}
-	return removed + int64(len(im.Faces)), nil
 }
 
 // EncodeVector encodes float32s as little-endian bytes.

@@ -2,7 +2,11 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -127,6 +131,198 @@ func TestSettings(t *testing.T) {
 		}
 		if got, ok, err := c.Setting(ctx, KeyThreshold); !ok || err != nil || got != v {
 			t.Errorf("setting = %q %v %v, want %q", got, ok, err, v)
+		}
+	}
+}
+
+// snapshot is a canonical form of the catalog: path → person, status and
+// the first embedding value of each face, in order.
+func snapshot(t testing.TB, c *Catalog) map[string]string {
+	t.Helper()
+	ims, err := c.Images(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, im := range ims {
+		s := im.Person + " " + im.Status
+		for _, f := range im.Faces {
+			s += fmt.Sprintf(" %g", f.Embedding[0])
+		}
+		m[im.Path] = s
+	}
+	return m
+}
+
+func TestApplyBatches(t *testing.T) {
+	img := func(path string, xs ...float32) Image {
+		im := Image{Path: path, Person: strings.Split(path, "/")[0], Status: StatusOK}
+		for i, x := range xs {
+			im.Faces = append(im.Faces, face(x, i == 0))
+		}
+		if len(xs) == 0 {
+			im.Status = StatusNoFace
+		}
+		return im
+	}
+	many := func(person string, n int) []Image {
+		var ims []Image
+		for i := range n {
+			xs := make([]float32, i%4) // 0 to 3 faces
+			for j := range xs {
+				xs[j] = float32(1000*i + j)
+			}
+			ims = append(ims, img(fmt.Sprintf("%s/%04d.jpg", person, i), xs...))
+		}
+		return ims
+	}
+	want := func(ims ...Image) map[string]string {
+		m := map[string]string{}
+		for _, im := range ims {
+			s := im.Person + " " + im.Status
+			for _, f := range im.Faces {
+				s += fmt.Sprintf(" %g", f.Embedding[0])
+			}
+			m[im.Path] = s
+		}
+		return m
+	}
+	big := many("p", 3*rowsPerInsert+5)
+	tests := []struct {
+		name  string
+		setup []Batch
+		batch Batch
+		want  map[string]string
+	}{
+		{"more rows than one insert", nil, Batch{Put: big}, want(big...)},
+		{"same path twice: the last wins", nil,
+			Batch{Put: []Image{img("a/1.jpg", 1, 2), img("a/2.jpg", 3), img("a/1.jpg", 4)}},
+			want(img("a/1.jpg", 4), img("a/2.jpg", 3))},
+		{"replace stored images", []Batch{{Put: []Image{img("a/1.jpg", 1, 2), img("a/2.jpg", 3)}}},
+			Batch{Put: []Image{img("a/2.jpg", 5, 6), img("b/1.jpg")}},
+			want(img("a/1.jpg", 1, 2), img("a/2.jpg", 5, 6), img("b/1.jpg"))},
+		{"delete then put the same path", []Batch{{Put: []Image{img("a/1.jpg", 1, 2)}}},
+			Batch{Delete: []string{"a/1.jpg"}, Put: []Image{img("a/1.jpg", 7)}},
+			want(img("a/1.jpg", 7))},
+		{"move then put over the old path", []Batch{{Put: []Image{img("a/1.jpg", 1)}}},
+			Batch{Move: []Move{{From: "a/1.jpg", To: "b/1.jpg", Person: "b"}}, Put: []Image{img("a/1.jpg", 8)}},
+			want(img("b/1.jpg", 1), img("a/1.jpg", 8))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := openTemp(t)
+			for i := range tt.setup {
+				if err := c.Apply(ctx, &tt.setup[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g0, _ := c.Generation(ctx)
+			b := tt.batch
+			b.Put = append([]Image(nil), b.Put...)
+			for i := range b.Put {
+				b.Put[i].Faces = append([]Face(nil), b.Put[i].Faces...)
+			}
+			if err := c.Apply(ctx, &b); err != nil {
+				t.Fatal(err)
+			}
+			if got := snapshot(t, c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("catalog:\n%v\nwant:\n%v", got, tt.want)
+			}
+			if g, _ := c.Generation(ctx); g != g0+1 {
+				t.Errorf("generation %d after %d, want one more", g, g0)
+			}
+			// The ids written back are the stored ones, for the surviving
+			// copy of each path; face ids grow.
+			ims, err := c.Images(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := map[string]Image{}
+			for _, im := range b.Put {
+				last[im.Path] = im
+			}
+			var prev int64
+			for _, im := range ims {
+				p, ok := last[im.Path]
+				if !ok {
+					continue
+				}
+				if p.ID != im.ID {
+					t.Errorf("%s: id %d written back, %d stored", im.Path, p.ID, im.ID)
+				}
+				for j, f := range im.Faces {
+					if p.Faces[j].ID != f.ID {
+						t.Errorf("%s face %d: id %d written back, %d stored", im.Path, j, p.Faces[j].ID, f.ID)
+					}
+					if f.ID <= prev && strings.HasPrefix(im.Path, "p/") {
+						t.Errorf("%s face %d: id %d after %d", im.Path, j, f.ID, prev)
+					}
+					prev = f.ID
+				}
+			}
+		})
+	}
+}
+
+func TestApplyRollsBackOnError(t *testing.T) {
+	ctx := context.Background()
+	c := openTemp(t)
+	if err := c.Apply(ctx, &Batch{Put: []Image{{Path: "a/1.jpg", Person: "a", Status: StatusOK, Faces: []Face{face(1, true)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, c)
+	g0, _ := c.Generation(ctx)
+	// A trigger makes the insert of a face with a negative score fail.
+	if _, err := c.db.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON faces WHEN NEW.score < 0
+		BEGIN SELECT RAISE(ABORT, 'negative score'); END`); err != nil {
+		t.Fatal(err)
+	}
+	bad := Batch{Delete: []string{"a/1.jpg"}, Put: []Image{{Path: "b/2.jpg", Person: "b", Status: StatusOK, Faces: []Face{face(2, true)}}}}
+	for i := range 2 * rowsPerInsert {
+		f := face(float32(i), true)
+		if i == rowsPerInsert+1 {
+			f.Score = -1
+		}
+		bad.Put = append(bad.Put, Image{Path: fmt.Sprintf("c/%d.jpg", i), Person: "c", Status: StatusOK, Faces: []Face{f}})
+	}
+	if err := c.Apply(ctx, &bad); err == nil || !strings.Contains(err.Error(), "negative score") {
+		t.Fatalf("Apply with a refused face: %v", err)
+	}
+	if got := snapshot(t, c); !reflect.DeepEqual(got, before) {
+		t.Errorf("failed Apply changed the catalog: %v, was %v", got, before)
+	}
+	if g, _ := c.Generation(ctx); g != g0 {
+		t.Errorf("failed Apply bumped the generation to %d", g)
+	}
+}
+
+// TestPragmas checks the settings every connection runs with: the page size
+// of a new catalog (16 KiB holds 7 embeddings of 2 KiB a page, 4 KiB only
+// one), WAL with synchronous=NORMAL, foreign keys.
+func TestPragmas(t *testing.T) {
+	ctx := context.Background()
+	c := openTemp(t)
+	var conns []*sql.Conn
+	for range 3 {
+		conn, err := c.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conns = append(conns, conn)
+	}
+	for i, conn := range conns {
+		for _, p := range []struct{ pragma, want string }{
+			{"page_size", "16384"}, {"journal_mode", "wal"}, {"synchronous", "1"}, {"foreign_keys", "1"}, {"busy_timeout", "30000"},
+		} {
+			var got string
+			if err := conn.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != p.want {
+				t.Errorf("connection %d: %s = %s, want %s", i, p.pragma, got, p.want)
+			}
 		}
 	}
 }
