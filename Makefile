@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
 GO ?= go
 # Packages whose tests run under the race detector (cgo handles, concurrency).
-RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/...
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/...
 
 .PHONY: setup build test vet demo eval bench clean
 
@@ -18,7 +18,7 @@ vet:
 
 test: setup vet
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '/internal/(faiss|ort|catalog|library)$$')
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '/internal/(faiss|ort|catalog|library|server|cleanse)(/|$$)')
 
 demo: setup
 	@scripts/demo.sh
