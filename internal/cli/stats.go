@@ -2,15 +2,139 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"time"
 
 	"github.com/facesearch/facesearch/internal/library"
 )
 
+// StatsSchema names the JSON document printed by 'stats --json'
+// (docs/LIBRARY.md); fields are only ever added within a version.
+const StatsSchema = "facesearch.stats/v1"
+
+type statsJSON struct {
+	Schema     string          `json:"schema"`
+	Library    string          `json:"library"`
+	Dataset    string          `json:"dataset"`
+	DatasetB64 string          `json:"dataset_b64,omitempty"`
+	Source     string          `json:"source"` // "photos" or "npz"
+	Model      *statsModelJSON `json:"model"`
+	Persons    int             `json:"persons"`
+	Images     statsImagesJSON `json:"images"`
+	Faces      statsFacesJSON  `json:"faces"`
+	Generation int64           `json:"catalog_generation"`
+	Index      statsIndexJSON  `json:"index"`
+	Failures   []failureJSON   `json:"failures"`
+}
+
+type statsModelJSON struct {
+	ID              string   `json:"id"`
+	EmbeddingDim    int      `json:"embedding_dim,omitempty"`
+	Threshold       *float64 `json:"threshold"`
+	ThresholdSource string   `json:"threshold_source,omitempty"`
+}
+
+type statsImagesJSON struct {
+	Total    int            `json:"total"`
+	OK       int            `json:"ok"`
+	Failed   int            `json:"failed"`
+	ByStatus map[string]int `json:"by_status"`
+}
+
+type statsFacesJSON struct {
+	Total   int `json:"total"`
+	Primary int `json:"primary"`
+	Other   int `json:"other"`
+}
+
+type statsIndexJSON struct {
+	State       string          `json:"state"` // "fresh", "stale" or "missing"
+	Requested   string          `json:"requested"`
+	StaleReason string          `json:"stale_reason,omitempty"`
+	Built       *statsBuiltJSON `json:"built"`
+}
+
+type statsBuiltJSON struct {
+	Type          string    `json:"type"`
+	Factory       string    `json:"factory"`
+	Model         string    `json:"model"`
+	Generation    int64     `json:"generation"`
+	Faces         int64     `json:"faces"`
+	Exact         bool      `json:"exact"`
+	NProbe        int       `json:"nprobe,omitempty"`
+	EfSearch      int       `json:"ef_search,omitempty"`
+	RecallAt10    *float64  `json:"recall_at_10,omitempty"`
+	RecallQueries int       `json:"recall_queries,omitempty"`
+	BuiltAt       time.Time `json:"built_at"`
+	BuildSeconds  float64   `json:"build_seconds"`
+}
+
+type failureJSON struct {
+	Path    string `json:"path"`
+	PathB64 string `json:"path_b64,omitempty"`
+	Status  string `json:"status"`
+	Error   string `json:"error"`
+}
+
+// staleReason says why a stale index is stale.
+func staleReason(r *library.StatsReport) string {
+	switch {
+	case r.Index.Factory != r.Factory:
+		return fmt.Sprintf("built as %s", r.Index.Factory)
+	case r.Index.Model != r.ModelID:
+		return fmt.Sprintf("built with model %s", r.Index.Model)
+	}
+	return fmt.Sprintf("built from catalog generation %d, catalog at %d", r.Index.Generation, r.Generation)
+}
+
+func statsDoc(r *library.StatsReport, source string) statsJSON {
+	c := r.Catalog
+	d := statsJSON{Schema: StatsSchema, Library: show(r.Dir), Dataset: show(r.Root), DatasetB64: b64IfInvalid(r.Root),
+		Source: "photos", Persons: c.Persons,
+		Images:     statsImagesJSON{Total: c.Images, OK: c.ImagesOK, Failed: c.Images - c.ImagesOK, ByStatus: c.ByStatus},
+		Faces:      statsFacesJSON{Total: c.Faces, Primary: c.PrimaryFaces, Other: c.Faces - c.PrimaryFaces},
+		Generation: r.Generation,
+		Index:      statsIndexJSON{State: r.IndexState, Requested: r.Factory},
+		Failures:   []failureJSON{}}
+	if source == library.SourceNPZ {
+		d.Source = "npz"
+	}
+	if d.Images.ByStatus == nil {
+		d.Images.ByStatus = map[string]int{}
+	}
+	if r.ModelID != "" || r.Manifest != nil {
+		d.Model = &statsModelJSON{ID: r.ModelID}
+		if r.Manifest != nil {
+			t := r4(r.Threshold)
+			d.Model.EmbeddingDim, d.Model.Threshold, d.Model.ThresholdSource = r.Manifest.EmbeddingDim, &t, r.ThresholdSource
+		}
+	}
+	if r.IndexState == library.IndexStale {
+		d.Index.StaleReason = staleReason(r)
+	}
+	if r.IndexState != library.IndexMissing && r.Index.Resolved != "" {
+		ix := r.Index
+		b := &statsBuiltJSON{Type: ix.Resolved, Factory: ix.Factory, Model: ix.Model, Generation: ix.Generation, Faces: ix.Count,
+			Exact: ix.Exact(), NProbe: ix.NProbe, EfSearch: ix.EfSearch, RecallQueries: ix.Queries, BuiltAt: ix.BuiltAt, BuildSeconds: math.Round(ix.BuildTime*1000) / 1000}
+		if !ix.Exact() && ix.Queries > 0 {
+			rc := ix.RecallAt10
+			b.RecallAt10 = &rc
+		}
+		d.Index.Built = b
+	}
+	for _, f := range r.Failures {
+		d.Failures = append(d.Failures, failureJSON{Path: show(f.Path), PathB64: b64IfInvalid(f.Path), Status: f.Status, Error: show(f.Error)})
+	}
+	return d
+}
+
 func cmdStats(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	asJSON := fs.Bool("json", false, "print JSON (schema "+StatsSchema+", docs/LIBRARY.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,6 +151,15 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	w := env.Stdout
+	if *asJSON {
+		src, err := l.Source(ctx)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(statsDoc(r, src))
+	}
 	c := r.Catalog
 	fmt.Fprintf(w, "library   %s\n", r.Dir)
 	fmt.Fprintf(w, "dataset   %s\n", show(r.Root))
@@ -45,14 +178,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
 		}
 	case library.IndexStale:
-		why := fmt.Sprintf("built from catalog generation %d, catalog at %d", r.Index.Generation, r.Generation)
-		switch {
-		case r.Index.Factory != r.Factory:
-			why = fmt.Sprintf("built as %s", r.Index.Factory)
-		case r.Index.Model != r.ModelID:
-			why = fmt.Sprintf("built with model %s", r.Index.Model)
-		}
-		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, why)
+		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
 	default:
 		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
