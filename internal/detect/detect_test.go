@@ -3,6 +3,8 @@ package detect
 import (
 	"context"
 	"image"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/model"
@@ -60,11 +62,17 @@ func TestTiles(t *testing.T) {
 		{"LFW 250x250: whole frame only", image.Rect(0, 0, 250, 250), 1},
 		{"640x480: the whole frame sees 40px faces", image.Rect(0, 0, 640, 480), 1},
 		{"1920x1280: one finer level of 4x4", image.Rect(0, 0, 1920, 1280), 1 + 16},
-		{"4000x3000: two finer levels", image.Rect(0, 0, 4000, 3000), 1 + 16 + 144},
+		{"4000x3000: one finer level (faces down to 1/40 of 3000)", image.Rect(0, 0, 4000, 3000), 1 + 16},
+		{"3000x4000: one finer level", image.Rect(0, 0, 3000, 4000), 1 + 12},
+		{"4000x3000 exhaustive: two finer levels", image.Rect(0, 0, 4000, 3000), 1 + 16 + 144},
 	}
+	exh := mustNew(t, Options{Exhaustive: true})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tiles := d.Tiles(tc.b)
+			if strings.Contains(tc.name, "exhaustive") {
+				tiles = exh.Tiles(tc.b)
+			}
 			if len(tiles) != tc.want {
 				t.Errorf("%d tiles, want %d", len(tiles), tc.want)
 			}
@@ -104,6 +112,48 @@ func (f fakeRunner) Run(inputs []ort.Tensor) ([]ort.Tensor, error) {
 	scores[1] = 0.99
 	copy(boxes, f.box[:])
 	return []ort.Tensor{{Shape: []int64{1, int64(n), 2}, Data: scores}, {Shape: []int64{1, int64(n), 4}, Data: boxes}}, nil
+}
+
+// countRunner is fakeRunner counting its runs.
+type countRunner struct {
+	fakeRunner
+	n atomic.Int64
+}
+
+func (c *countRunner) Run(inputs []ort.Tensor) ([]ort.Tensor, error) {
+	c.n.Add(1)
+	return c.fakeRunner.Run(inputs)
+}
+
+// TestPortraitSkipsTiles: one large face in the whole frame means no tiles
+// (unless Exhaustive); a small face means every tile is searched.
+func TestPortraitSkipsTiles(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 1920, 1280))
+	tests := []struct {
+		name string
+		box  [4]float32 // normalised, in every frame
+		o    Options
+		runs int64
+	}{
+		{"portrait: face 1/2 of the height", [4]float32{0.4, 0.25, 0.6, 0.75}, Options{}, 1},
+		{"portrait, exhaustive", [4]float32{0.4, 0.25, 0.6, 0.75}, Options{Exhaustive: true}, 17},
+		{"face 1/10 of the height: tiled", [4]float32{0.45, 0.45, 0.5, 0.55}, Options{}, 17},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &countRunner{fakeRunner: fakeRunner{tc.box}}
+			d, err := New(r, in, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Detect(context.Background(), img); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.n.Load(); got != tc.runs {
+				t.Errorf("%d detector runs, want %d", got, tc.runs)
+			}
+		})
+	}
 }
 
 func TestDetectScalesAndSquares(t *testing.T) {
