@@ -452,7 +452,8 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 			ims = append(ims, catalog.Image{Path: w.person + "/" + name, Person: w.person, Size: w.size, MtimeNS: w.mtimeNS,
 				SHA256: sum, Status: catalog.StatusOK, Model: m.Name})
 		}
-		v := append([]float32(nil), p.Row(i)...)
+		v := p.Row(i)
+		v = v[:len(v):len(v)] // normalised in place: p is ours; no append may reach the next row
 		if err := Normalize(v); err != nil {
 			if len(ims[j].Faces) == 0 {
 				ims[j].Status, ims[j].Error = catalog.StatusCorrupt, fmt.Sprintf("%s row %d: embedding %v", NPZFile, i, err)
