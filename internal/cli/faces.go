@@ -19,7 +19,13 @@ const facesUsage = `[flags] PHOTO...
 Detects every face in each photo and prints its box, detector score and five
 alignment points (eyes, nose tip, mouth corners); the subject of the photo
 (the face nearest the centre) is marked primary. --json adds the 68
-landmarks and the embedding; --crops writes the aligned 112x112 faces as PNG.`
+landmarks and the embedding; --crops writes the aligned 112x112 faces as PNG.
+
+Small faces: faces of 32 px and more seen in the whole photo are kept; large
+photos are also searched in tiles for faces down to 1/40 of their shorter
+side, except a portrait (one face at least 1/5 of the shorter side). Given
+--min-size, every photo is searched in tiles down to that size (slow: with
+--min-size 32 a 4000x3000 photo takes 161 detector runs instead of 1 to 17).`
 
 // facesJSON is one photo in `faces --json` output.
 type facesJSON struct {
@@ -45,7 +51,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON (with 68 landmarks and embeddings)")
 	crops := fs.String("crops", "", "write each aligned 112x112 face as PNG into `DIR`")
 	minScore := fs.Float64("min-score", 0, "detector score threshold (default 0.7)")
-	minSize := fs.Int("min-size", 0, "smallest face side in pixels (default 32)")
+	minSize := fs.Int("min-size", 0, "search every photo for faces down to `PIXELS` (slow on large photos; default: see above)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model")
 	var photos []string
 	for {
@@ -64,6 +70,9 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	}
 	if *minScore < 0 || *minScore > 1 {
 		return usageError{fmt.Sprintf("faces: --min-score %v not in [0,1]", *minScore)}
+	}
+	if *minSize < 0 {
+		return usageError{fmt.Sprintf("faces: --min-size %d must be positive", *minSize)}
 	}
 	if *threads < 1 {
 		return usageError{fmt.Sprintf("faces: --threads %d must be at least 1", *threads)}
@@ -84,7 +93,9 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 		Threads:     *threads,
 		MinScore:    float32(*minScore),
 		MinFaceSize: *minSize,
-		Log:         env.Log,
+		// An explicit --min-size asks for every face of that size.
+		ExhaustiveTiling: *minSize > 0,
+		Log:              env.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("faces: %w", err)
@@ -94,6 +105,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	var out []facesJSON
 	used := map[string]bool{}
 	failed := 0
+	var firstErr error
 	for _, photo := range photos {
 		r := facesJSON{File: photo, Primary: -1, Faces: []faceJSON{}}
 		err := facesOne(ctx, p, photo, *crops, used, &r)
@@ -102,6 +114,9 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 				return ctx.Err()
 			}
 			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
 			r.Error = err.Error()
 			env.Log.Error("faces", "file", photo, "err", err)
 		}
@@ -118,7 +133,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("faces: %d of %d photos failed", failed, len(photos))
+		return fmt.Errorf("faces: %d of %d photos failed; first: %w", failed, len(photos), firstErr)
 	}
 	return nil
 }

@@ -34,7 +34,11 @@ type Options struct {
 	MinScore    float32 // detector score threshold (default detect.DefaultMinScore)
 	MinFaceSize int     // smallest face side in pixels (default detect.DefaultMinFaceSize)
 	NoTiling    bool    // detect on the whole frame only (faster, misses small faces)
-	Log         *slog.Logger
+	// ExhaustiveTiling searches every photo for faces down to MinFaceSize
+	// (detect.Options.Exhaustive): by default tiling stops at 1/40 of the
+	// shorter side and portraits are not tiled.
+	ExhaustiveTiling bool
+	Log              *slog.Logger
 }
 
 // Face is one face found in an image.
@@ -133,7 +137,9 @@ func New(opts Options) (p *Pipeline, err error) {
 	if p.feat, err = open("feature", []string{sig.Inputs[0].Name}, []string{sig.Outputs[0].Name}); err != nil {
 		return nil, err
 	}
-	p.det, err = detect.New(ds, m.Detect, detect.Options{MinScore: opts.MinScore, MinFaceSize: opts.MinFaceSize, NoTiling: opts.NoTiling})
+	p.det, err = detect.New(ds, m.Detect, detect.Options{
+		MinScore: opts.MinScore, MinFaceSize: opts.MinFaceSize, NoTiling: opts.NoTiling, Exhaustive: opts.ExhaustiveTiling,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("embed: model %s: %w", m.Name, err)
 	}
