@@ -1,12 +1,18 @@
 package library
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/facesearch/facesearch/internal/catalog"
 
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
@@ -90,4 +96,115 @@ func BenchmarkImportNPZ(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(faces), "faces")
+}
+
+// slowProgress slows the writer down so that a parent can kill it mid-run.
+type slowProgress struct{ d time.Duration }
+
+func (slowProgress) Start(int) {}
+func (p slowProgress) Add(int) { time.Sleep(p.d) }
+func (slowProgress) Finish()   {}
+func importManifest() *model.Manifest {
+	return &model.Manifest{Name: "bench", EmbeddingDim: 16, Threshold: 0.5}
+}
+
+const importChildEnv = "FACESEARCH_TEST_IMPORT_CHILD" // "ROOT\x1fLIBRARY"
+
+// TestImportChild is the subprocess of TestImportNPZKilled.
+func TestImportChild(t *testing.T) {
+	v := os.Getenv(importChildEnv)
+	if v == "" {
+		t.Skip("subprocess of TestImportNPZKilled")
+	}
+	root, dir, _ := bytes.Cut([]byte(v), []byte("\x1f"))
+	lib, err := Open(context.Background(), Options{Dir: string(dir), Backend: &fakeBackend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	_, err = lib.ImportNPZ(context.Background(), ImportOptions{Root: string(root), Manifest: importManifest(),
+		Workers: 2, BatchSize: 8, Progress: slowProgress{5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImportNPZKilled SIGKILLs an import between commits, resumes it and
+// checks that the result equals a clean import: no face lost or
+// duplicated, face ids unique, and the index holds every face.
+func TestImportNPZKilled(t *testing.T) {
+	root := t.TempDir()
+	writeNPZTree(t, root, 300, 5, 16)
+	killed := filepath.Join(t.TempDir(), "killed")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestImportChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), importChildEnv+"="+root+"\x1f"+killed)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	committed := 0
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && committed < 100; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("child ended before being killed (%v):\n%s", err, out.String())
+		default:
+		}
+		c, err := catalog.Open(context.Background(), filepath.Join(killed, CatalogFile))
+		if err != nil {
+			continue
+		}
+		if st, err := c.Stats(context.Background()); err == nil {
+			committed = st.Images
+		}
+		c.Close()
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	if committed < 100 || committed >= 1500 {
+		t.Fatalf("killed the child after %d committed images, want some but not all 1500", committed)
+	}
+	t.Logf("killed the import after %d committed images", committed)
+
+	lib, err := Open(context.Background(), Options{Dir: killed, Backend: &fakeBackend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	rep, err := lib.ImportNPZ(context.Background(), ImportOptions{Root: root, Manifest: importManifest()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unchanged == 0 || rep.Unchanged+rep.Imported != 300 {
+		t.Errorf("resumed import: %d unchanged, %d imported, want the committed files skipped and the rest read", rep.Unchanged, rep.Imported)
+	}
+	clean, err := Open(context.Background(), Options{Dir: filepath.Join(t.TempDir(), "clean"), Backend: &fakeBackend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clean.Close()
+	if _, err := clean.ImportNPZ(context.Background(), ImportOptions{Root: root, Manifest: importManifest()}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := dump(t, lib), dump(t, clean); a != b {
+		t.Errorf("resumed catalog differs from a clean import:\n%s\nclean:\n%s", a, b)
+	}
+	ims, err := lib.Catalog().Images(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[int64]bool{}
+	for _, im := range ims {
+		for _, f := range im.Faces {
+			if ids[f.ID] {
+				t.Errorf("face id %d used twice", f.ID)
+			}
+			ids[f.ID] = true
+		}
+	}
+	if info, state, err := lib.IndexStatus(context.Background()); err != nil || state != IndexFresh || info.Count != int64(len(ids)) || len(ids) != 1500 {
+		t.Errorf("index %+v %s %v; %d faces, want 1500 all indexed", info, state, err, len(ids))
+	}
 }
