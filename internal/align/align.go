@@ -10,15 +10,18 @@ import (
 	"math"
 )
 
-// ArcFace112 is the standard ArcFace 112x112 template: left eye, right eye,
-// nose tip, left and right mouth corner (image left/right, pixel coordinates
-// with pixel centres at integers, as cv2.warpAffine uses them).
-var ArcFace112 = [5][2]float64{
-	{38.2946, 51.6963},
-	{73.5318, 51.5014},
-	{56.0252, 71.7366},
-	{41.5493, 92.3655},
-	{70.7299, 92.2041},
+// ArcFace112 returns the standard ArcFace 112x112 template: left eye, right
+// eye, nose tip, left and right mouth corner (image left/right, pixel
+// coordinates with pixel centres at integers, as cv2.warpAffine uses them).
+// The array is returned by value, so callers cannot change the template.
+func ArcFace112() [5][2]float64 {
+	return [5][2]float64{
+		{38.2946, 51.6963},
+		{73.5318, 51.5014},
+		{56.0252, 71.7366},
+		{41.5493, 92.3655},
+		{70.7299, 92.2041},
+	}
 }
 
 // Size is the side of the aligned crop in pixels.
@@ -131,9 +134,10 @@ func Similarity(src, dst [][2]float64) (Transform, error) {
 func Estimate(pts [5][2]float32) (Transform, error) {
 	src := make([][2]float64, 5)
 	dst := make([][2]float64, 5)
+	tmpl := ArcFace112()
 	for i := range pts {
 		src[i] = [2]float64{float64(pts[i][0]), float64(pts[i][1])}
-		dst[i] = ArcFace112[i]
+		dst[i] = tmpl[i]
 	}
 	return Similarity(src, dst)
 }

@@ -244,7 +244,7 @@ func TestPairsCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(recs[0], PairsCSVHeader) || len(recs) != 4 {
+	if !slices.Equal(recs[0], PairsCSVHeader()) || len(recs) != 4 {
 		t.Fatalf("records %q", recs)
 	}
 	for k, p := range res.Pairs {

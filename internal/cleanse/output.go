@@ -10,13 +10,16 @@ import (
 	"strings"
 )
 
-// PairsCSVHeader is the header row WritePairsCSV writes.
-var PairsCSVHeader = []string{"file_a", "person_a", "file_b", "person_b", "similarity"}
+// PairsCSVHeader returns the header row WritePairsCSV writes (a new slice
+// on each call).
+func PairsCSVHeader() []string {
+	return []string{"file_a", "person_a", "file_b", "person_b", "similarity"}
+}
 
 // WritePairsCSV writes pairs as CSV (RFC 4180, UTF-8) with PairsCSVHeader.
 func WritePairsCSV(w io.Writer, d *Dataset, pairs []Pair) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(PairsCSVHeader); err != nil {
+	if err := cw.Write(PairsCSVHeader()); err != nil {
 		return fmt.Errorf("write pairs csv: %w", err)
 	}
 	for _, p := range pairs {

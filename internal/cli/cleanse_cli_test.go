@@ -198,7 +198,7 @@ func TestAuditLFW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) < 2 || !slices.Equal(recs[0], cleanse.PairsCSVHeader) {
+	if len(recs) < 2 || !slices.Equal(recs[0], cleanse.PairsCSVHeader()) {
 		t.Fatalf("pairs csv: %q", recs)
 	}
 	for _, r := range recs[1:] {

@@ -100,13 +100,14 @@ func Write(w io.Writer, r *Report) error {
 	return nil
 }
 
-// Severities lists the severities the stylesheet colours.
-var Severities = []string{"high", "medium", "low"}
+// Severities returns the severities the stylesheet colours, most severe
+// first (a new slice on each call).
+func Severities() []string { return []string{"high", "medium", "low"} }
 
 // severityClass maps a severity to a CSS class, so unknown values cannot
 // inject class names.
 func severityClass(s string) string {
-	for _, k := range Severities {
+	for _, k := range Severities() {
 		if strings.EqualFold(s, k) {
 			return k
 		}
