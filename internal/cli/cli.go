@@ -60,19 +60,25 @@ func ExitCode(err error) int {
 	return 1
 }
 
-// Run parses args (without the program name) and runs one subcommand.
+// Run parses args (without the program name) and runs one subcommand with
+// the process environment.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return RunEnv(ctx, NewEnv(stdout, stderr, os.Getenv), args)
+}
+
+// NewEnv returns an Env writing to stdout and stderr whose logger writes
+// text to stderr, at debug level when getenv("FACESEARCH_DEBUG") is set.
+func NewEnv(stdout, stderr io.Writer, getenv func(string) string) *Env {
 	level := slog.LevelInfo
-	if os.Getenv("FACESEARCH_DEBUG") != "" {
+	if getenv("FACESEARCH_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	env := &Env{
+	return &Env{
 		Stdout: stdout,
 		Stderr: stderr,
 		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		Getenv: os.Getenv,
+		Getenv: getenv,
 	}
-	return RunEnv(ctx, env, args)
 }
 
 // RunEnv is Run with an explicit Env (used by tests).
