@@ -3,8 +3,11 @@
 // shim over its C++ API, because Debian ships no compiled faiss C API.
 //
 // An Index is safe for concurrent use: searches run in parallel, while Train,
-// Add, Remove and Close wait for them. Close is idempotent and any later use
-// returns ErrClosed.
+// Add, Remove and Close wait for them. Close is idempotent. After Close, and
+// on a nil or zero-value *Index (one not made by New or Read), every method
+// that returns an error returns ErrClosed; the accessors without an error
+// report an empty index instead: Ntotal 0, IsTrained false (Dim keeps the
+// dimension after Close, 0 for a nil or zero value).
 package faiss
 
 /*
@@ -47,7 +50,8 @@ func (m Metric) String() string {
 	return fmt.Sprintf("Metric(%d)", int(m))
 }
 
-// ErrClosed is returned by every method of an Index after Close.
+// ErrClosed is returned by every error-returning method of an Index after
+// Close, and of a nil or zero-value Index.
 var ErrClosed = errors.New("faiss: index is closed")
 
 // ErrNotFound is returned by Reconstruct for an id the index does not hold.
@@ -59,7 +63,8 @@ type handle struct {
 	p *C.fs_index
 }
 
-// Index is a faiss index whose vectors carry caller-chosen int64 ids.
+// Index is a faiss index whose vectors carry caller-chosen int64 ids. Make
+// one with New or Read; the zero value is a closed index.
 type Index struct {
 	mu  sync.RWMutex
 	h   *handle
@@ -119,6 +124,9 @@ func trimFaissMessage(s string) string {
 	return s
 }
 
+// open reports whether x holds a live C index. The caller holds x.mu.
+func (x *Index) open() bool { return x.h != nil && x.h.p != nil }
+
 func wrap(p *C.fs_index) *Index {
 	h := &handle{p: p}
 	x := &Index{h: h, dim: int(C.fs_dim(p))}
@@ -170,9 +178,12 @@ func Read(path string) (*Index, error) {
 // Write saves the index to path atomically: it writes a temporary file in the
 // same directory, syncs it and renames it over path.
 func (x *Index) Write(path string) (err error) {
+	if x == nil {
+		return ErrClosed
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return ErrClosed
 	}
 	dir := filepath.Dir(path)
@@ -222,11 +233,15 @@ func syncFile(name string) error {
 	return f.Close()
 }
 
-// Close frees the index. It is idempotent; it waits for running searches.
+// Close frees the index. It is idempotent (and a no-op on a nil or zero-value
+// Index); it waits for running searches.
 func (x *Index) Close() error {
+	if x == nil {
+		return nil
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.h.p != nil {
+	if x.open() {
 		C.fs_free(x.h.p)
 		x.h.p = nil
 	}
@@ -234,14 +249,24 @@ func (x *Index) Close() error {
 	return nil
 }
 
-// Dim returns the vector dimension (also after Close).
-func (x *Index) Dim() int { return x.dim }
+// Dim returns the vector dimension (also after Close; 0 for a nil or
+// zero-value Index).
+func (x *Index) Dim() int {
+	if x == nil {
+		return 0
+	}
+	return x.dim
+}
 
-// Ntotal returns the number of vectors in the index, 0 after Close.
+// Ntotal returns the number of vectors in the index. It returns 0, not an
+// error, after Close and for a nil or zero-value Index.
 func (x *Index) Ntotal() int64 {
+	if x == nil {
+		return 0
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return 0
 	}
 	n := int64(C.fs_ntotal(x.h.p))
@@ -250,11 +275,15 @@ func (x *Index) Ntotal() int64 {
 }
 
 // IsTrained reports whether the index can take vectors (Flat and HNSW always
-// can; IVF needs Train first). False after Close.
+// can; IVF needs Train first). It returns false, not an error, after Close
+// and for a nil or zero-value Index (whose Train and Add return ErrClosed).
 func (x *Index) IsTrained() bool {
+	if x == nil {
+		return false
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return false
 	}
 	t := C.fs_is_trained(x.h.p) != 0
@@ -262,8 +291,12 @@ func (x *Index) IsTrained() bool {
 	return t
 }
 
-// rows checks that vecs holds whole vectors and returns how many.
+// rows checks that vecs holds whole vectors and returns how many. A nil or
+// zero-value Index (dimension 0) is closed.
 func (x *Index) rows(what string, vecs []float32) (int, error) {
+	if x == nil || x.dim <= 0 {
+		return 0, ErrClosed
+	}
 	if len(vecs)%x.dim != 0 {
 		return 0, fmt.Errorf("faiss: %s: %d floats is not a multiple of dimension %d", what, len(vecs), x.dim)
 	}
@@ -278,7 +311,7 @@ func (x *Index) Train(vecs []float32) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return ErrClosed
 	}
 	if n == 0 {
@@ -305,7 +338,7 @@ func (x *Index) Add(vecs []float32, ids []int64) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return ErrClosed
 	}
 	if n == 0 {
@@ -323,9 +356,12 @@ func (x *Index) Add(vecs []float32, ids []int64) error {
 // Remove removes the vectors with the given ids and returns how many were
 // removed (ids not in the index are ignored).
 func (x *Index) Remove(ids []int64) (int, error) {
+	if x == nil {
+		return 0, ErrClosed
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return 0, ErrClosed
 	}
 	if len(ids) == 0 {
@@ -362,7 +398,7 @@ func (x *Index) Search(queries []float32, k int, p *SearchParams) (scores []floa
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return nil, nil, ErrClosed
 	}
 	if nq == 0 {
@@ -390,7 +426,7 @@ func (x *Index) RangeSearch(queries []float32, radius float32, p *SearchParams) 
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return nil, ErrClosed
 	}
 	if nq == 0 {
@@ -432,9 +468,12 @@ func (x *Index) RangeSearch(queries []float32, radius float32, p *SearchParams) 
 // Reconstruct returns the stored vector with the given id (approximate for
 // lossy encodings). It returns an error wrapping ErrNotFound for a missing id.
 func (x *Index) Reconstruct(id int64) ([]float32, error) {
+	if x == nil {
+		return nil, ErrClosed
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.h.p == nil {
+	if !x.open() {
 		return nil, ErrClosed
 	}
 	out := make([]float32, x.dim)

@@ -567,36 +567,58 @@ func TestCloseWhileSearching(t *testing.T) {
 	wg.Wait()
 }
 
-func TestUseAfterClose(t *testing.T) {
-	x, err := New(4, "Flat", InnerProduct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := []float32{1, 0, 0, 0}
-	if err := x.Add(v, []int64{1}); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := x.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
+// TestClosedIndexes checks that a closed, a zero-value and a nil Index fail
+// with ErrClosed (never a crash) and report an empty index.
+func TestClosedIndexes(t *testing.T) {
+	closed := func(t *testing.T) *Index {
+		x, err := New(4, "Flat", InnerProduct)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	checks := map[string]error{
-		"Add":   x.Add(v, []int64{2}),
-		"Train": x.Train(v),
-		"Write": x.Write(filepath.Join(t.TempDir(), "x")),
-	}
-	_, checks["Search"], _ = func() ([]float32, error, error) { s, _, err := x.Search(v, 1, nil); return s, err, nil }()
-	_, checks["Remove"] = x.Remove([]int64{1})
-	_, checks["RangeSearch"] = x.RangeSearch(v, 0, nil)
-	_, checks["Reconstruct"] = x.Reconstruct(1)
-	for name, err := range checks {
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		if err := x.Add([]float32{1, 0, 0, 0}, []int64{1}); err != nil {
+			t.Fatal(err)
 		}
+		for range 2 {
+			if err := x.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}
+		return x
 	}
-	if x.Ntotal() != 0 || x.IsTrained() || x.Dim() != 4 {
-		t.Errorf("after Close: Ntotal %d IsTrained %v Dim %d, want 0 false 4", x.Ntotal(), x.IsTrained(), x.Dim())
+	tests := []struct {
+		name    string
+		index   func(t *testing.T) *Index
+		wantDim int
+	}{
+		{"after Close", closed, 4},
+		{"zero value", func(*testing.T) *Index { return &Index{} }, 0},
+		{"nil", func(*testing.T) *Index { return nil }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := tc.index(t)
+			v := []float32{1, 0, 0, 0}
+			checks := map[string]error{
+				"Add":   x.Add(v, []int64{2}),
+				"Train": x.Train(v),
+				"Write": x.Write(filepath.Join(t.TempDir(), "x")),
+			}
+			_, _, checks["Search"] = x.Search(v, 1, nil)
+			_, checks["Remove"] = x.Remove([]int64{1})
+			_, checks["RangeSearch"] = x.RangeSearch(v, 0, nil)
+			_, checks["Reconstruct"] = x.Reconstruct(1)
+			for name, err := range checks {
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("%s: %v, want ErrClosed", name, err)
+				}
+			}
+			if x.Ntotal() != 0 || x.IsTrained() || x.Dim() != tc.wantDim {
+				t.Errorf("Ntotal %d IsTrained %v Dim %d, want 0 false %d", x.Ntotal(), x.IsTrained(), x.Dim(), tc.wantDim)
+			}
+			if err := x.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
 	}
 }
 
