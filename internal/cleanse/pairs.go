@@ -2,6 +2,7 @@ package cleanse
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -73,6 +74,10 @@ func (d *Dataset) rangePairs(ctx context.Context, opt Options, stage string, idx
 	return out, nil
 }
 
+// BuildIndex indexes every face of d under its position with b, for reuse
+// across calls as PairsOptions.Index. The caller closes it.
+func (d *Dataset) BuildIndex(b IndexBuilder) (Index, error) { return d.buildIndex(b) }
+
 // buildIndex indexes every face under its position.
 func (d *Dataset) buildIndex(b IndexBuilder) (Index, error) {
 	ids := make([]int64, d.Len())
@@ -88,10 +93,19 @@ func (d *Dataset) buildIndex(b IndexBuilder) (Index, error) {
 
 // PairsOptions select the pairs Pairs returns.
 type PairsOptions struct {
-	// Min is the lowest similarity kept (default Options.Threshold).
+	// Min is the lowest similarity kept. A zero Min means Options.Threshold
+	// unless MinSet is true.
 	Min float32
-	// Top keeps only the best Top pairs (0 keeps all).
+	// MinSet makes Min apply as given, 0 included.
+	MinSet bool
+	// Top keeps only the best Top pairs (0 keeps all). With an exact search
+	// only Top pairs are held in memory while searching.
 	Top int
+	// Index, when set, is a prebuilt exact index of this Dataset's faces
+	// (Dataset.BuildIndex) used instead of building one with Options.Index;
+	// Pairs does not close it. It must be safe for concurrent searches if
+	// Pairs is called concurrently.
+	Index Index
 	// Approx, when set, runs the search with this approximate index instead
 	// of Options.Index; recall is then measured on RecallQueries faces
 	// against the exact index and reported.
@@ -125,29 +139,50 @@ func (d *Dataset) Pairs(ctx context.Context, opt Options, po PairsOptions) (*Pai
 	if err != nil {
 		return nil, err
 	}
-	if po.Min == 0 {
+	if po.Min == 0 && !po.MinSet {
 		po.Min = opt.Threshold
 	}
 	if po.RecallQueries <= 0 {
 		po.RecallQueries = 500
 	}
 	res := &PairsResult{Min: po.Min, Exact: po.Approx == nil, Recall: 1}
-	builder := opt.Index
-	if po.Approx != nil {
-		builder = po.Approx
+	var idx Index
+	switch {
+	case po.Approx != nil:
+		if idx, err = d.buildIndex(po.Approx); err != nil {
+			return nil, err
+		}
+		defer idx.Close()
+	case po.Index != nil:
+		idx = po.Index
+	default:
+		if idx, err = d.buildIndex(opt.Index); err != nil {
+			return nil, err
+		}
+		defer idx.Close()
 	}
-	idx, err := d.buildIndex(builder)
-	if err != nil {
-		return nil, err
-	}
-	defer idx.Close()
 	cross := func(i, j int32, _ float32) bool { return d.person[i] != d.person[j] }
+	var best *topEdges
+	if res.Exact && po.Top > 0 {
+		// Exact hits come once each: keep the best Top in a bounded heap
+		// instead of collecting every pair.
+		best = &topEdges{n: po.Top}
+		cross = func(i, j int32, s float32) bool {
+			if d.person[i] != d.person[j] {
+				best.offer(edge{i, j, s})
+			}
+			return false
+		}
+	}
 	edges, err := d.rangePairs(ctx, opt, "pairs", idx, po.Min, res.Exact, cross)
 	if err != nil {
 		return nil, err
 	}
-	sortEdges(edges)
 	res.Total = len(edges)
+	if best != nil {
+		edges, res.Total = best.h, best.seen
+	}
+	sortEdges(edges)
 	if !res.Exact {
 		found := make(map[int64]bool, len(edges))
 		for _, e := range edges {
@@ -170,11 +205,14 @@ func (d *Dataset) Pairs(ctx context.Context, opt Options, po PairsOptions) (*Pai
 // measureRecall range-searches a sample of faces with the exact index and
 // returns the fraction of their cross-folder pairs >= Min present in found.
 func (d *Dataset) measureRecall(ctx context.Context, opt Options, po PairsOptions, found map[int64]bool) (float64, int, error) {
-	idx, err := d.buildIndex(opt.Index)
-	if err != nil {
-		return 0, 0, err
+	idx := po.Index
+	if idx == nil {
+		var err error
+		if idx, err = d.buildIndex(opt.Index); err != nil {
+			return 0, 0, err
+		}
+		defer idx.Close()
 	}
-	defer idx.Close()
 	n := d.Len()
 	m := min(po.RecallQueries, n)
 	q := make([]float32, 0, m*d.dim)
@@ -215,4 +253,44 @@ func sortEdges(es []edge) {
 	slices.SortFunc(es, func(x, y edge) int {
 		return cmp.Or(cmp.Compare(y.s, x.s), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 	})
+}
+
+// edgeBefore orders edges as sortEdges does: similarity descending, then
+// face indexes ascending.
+func edgeBefore(x, y edge) bool {
+	return cmp.Or(cmp.Compare(y.s, x.s), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) < 0
+}
+
+// topEdges keeps the best n edges offered (in sortEdges order) and counts
+// them all.
+type topEdges struct {
+	n    int
+	seen int
+	h    edgeHeap
+}
+
+func (t *topEdges) offer(e edge) {
+	t.seen++
+	if len(t.h) < t.n {
+		heap.Push(&t.h, e)
+		return
+	}
+	if edgeBefore(e, t.h[0]) {
+		t.h[0] = e
+		heap.Fix(&t.h, 0)
+	}
+}
+
+// edgeHeap is a heap whose root is the worst edge.
+type edgeHeap []edge
+
+func (h edgeHeap) Len() int           { return len(h) }
+func (h edgeHeap) Less(i, j int) bool { return edgeBefore(h[j], h[i]) }
+func (h edgeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *edgeHeap) Push(x any)        { *h = append(*h, x.(edge)) }
+func (h *edgeHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
