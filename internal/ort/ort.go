@@ -19,6 +19,10 @@ import (
 	onnx "github.com/yalue/onnxruntime_go"
 )
 
+// ErrNotOpen is returned by a nil or zero-value Runtime or Session (one not
+// made by Open or NewSession).
+var ErrNotOpen = errors.New("onnxruntime: not opened (use ort.Open and Runtime.NewSession)")
+
 // env guards onnxruntime_go's global environment (forced by that package).
 var env struct {
 	mu   sync.Mutex
@@ -28,6 +32,8 @@ var env struct {
 
 // Runtime is a handle on the process-wide onnxruntime environment. Sessions
 // are created from it. Close it when done; it closes its remaining sessions.
+// Only Open makes a usable Runtime: a nil or zero-value one refuses
+// NewSession with ErrNotOpen, and its Close does nothing.
 type Runtime struct {
 	mu       sync.Mutex
 	closed   bool
@@ -62,8 +68,13 @@ func Open(libPath string) (*Runtime, error) {
 // Close closes the Runtime's open sessions and, if it is the last open
 // Runtime, destroys the onnxruntime environment. Calling it again is a no-op.
 func (r *Runtime) Close() error {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
-	if r.closed {
+	if r.closed || r.sessions == nil {
+		// Closed already, or a zero value that never took a reference on
+		// the environment.
 		r.mu.Unlock()
 		return nil
 	}
@@ -104,7 +115,8 @@ type Tensor struct {
 }
 
 // Session is one loaded model. Run may be called from several goroutines at
-// once.
+// once. Only NewSession makes a usable Session: a nil or zero-value one
+// fails Run with ErrNotOpen, and its Close does nothing.
 type Session struct {
 	rt      *Runtime
 	path    string
@@ -119,8 +131,14 @@ type Session struct {
 // NewSession loads the ONNX model at modelPath with the named inputs and
 // outputs.
 func (r *Runtime) NewSession(modelPath string, inputs, outputs []string, o SessionOptions) (*Session, error) {
+	if r == nil {
+		return nil, fmt.Errorf("model %s: %w", modelPath, ErrNotOpen)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.sessions == nil {
+		return nil, fmt.Errorf("model %s: %w", modelPath, ErrNotOpen)
+	}
 	if r.closed {
 		return nil, fmt.Errorf("model %s: onnxruntime already closed", modelPath)
 	}
@@ -150,6 +168,9 @@ func (r *Runtime) NewSession(modelPath string, inputs, outputs []string, o Sessi
 
 // Run feeds one tensor per input name and returns one tensor per output name.
 func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
+	if s == nil || s.s == nil {
+		return nil, ErrNotOpen
+	}
 	if len(inputs) != len(s.inputs) {
 		return nil, fmt.Errorf("model %s: %d inputs given, want %d", s.path, len(inputs), len(s.inputs))
 	}
@@ -206,9 +227,12 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 // Close frees the session after in-flight Runs finish. Calling it again is a
 // no-op.
 func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.s == nil {
 		return nil
 	}
 	s.closed = true
