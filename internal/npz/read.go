@@ -13,10 +13,6 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 )
 
-// maxEntryBytes bounds the decompressed size of one array (a guard against
-// zip bombs; 57,637 float64 512-d rows are 236 MB).
-const maxEntryBytes = 8 << 30
-
 // ReadFile reads the embeddings stored under key (DefaultKey when key is
 // empty) and the names (NamesKey) from the npz file at path. Accepted:
 // embeddings of shape (n, D) or (n, 1, D), float32 or float64 (converted to
@@ -112,21 +108,38 @@ func listKeys(keys []string) string {
 	return strings.Join(s, ", ")
 }
 
-// readEntry decompresses one zip entry and validates its .npy header.
+// readEntry decompresses one zip entry and validates its .npy header. The
+// entry's declared size is checked against MaxArrayBytes before anything is
+// read, and against the size the .npy header implies before the data is
+// allocated; archive/zip fails a stream that differs from the declared size
+// or CRC.
 func readEntry(f *zip.File) (npyHeader, []byte, error) {
+	var h npyHeader
+	if f.UncompressedSize64 > MaxArrayBytes {
+		return h, nil, fmt.Errorf("%w: entry of %d bytes, more than the %d accepted", ErrBadNPY, f.UncompressedSize64, MaxArrayBytes)
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return npyHeader{}, nil, fmt.Errorf("%w: %v", ErrNotNPZ, err)
+		return h, nil, fmt.Errorf("%w: %v", ErrNotNPZ, err)
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxEntryBytes+1))
+	h, off, err := readHeader(rc)
 	if err != nil {
-		return npyHeader{}, nil, fmt.Errorf("%w: %v", ErrNotNPZ, err)
+		return h, nil, err
 	}
-	if len(raw) > maxEntryBytes {
-		return npyHeader{}, nil, fmt.Errorf("%w: larger than %d bytes", ErrBadNPY, maxEntryBytes)
+	if want := uint64(off) + h.dataBytes(); want != f.UncompressedSize64 {
+		return h, nil, fmt.Errorf("%w: shape %s of %s needs %d data bytes, found %d", ErrBadNPY,
+			shapeString(h.shape), h.descr, h.dataBytes(), int64(f.UncompressedSize64)-off)
 	}
-	return splitNPY(raw)
+	data := make([]byte, h.dataBytes())
+	if _, err := io.ReadFull(rc, data); err != nil {
+		return h, nil, fmt.Errorf("%w: %v", ErrNotNPZ, err)
+	}
+	// Reading to the end makes archive/zip verify the CRC.
+	if _, err := io.ReadFull(rc, make([]byte, 1)); err != io.EOF {
+		return h, nil, fmt.Errorf("%w: entry longer than declared or corrupt (%v)", ErrNotNPZ, err)
+	}
+	return h, data, nil
 }
 
 // decoder returns an npyio reader over the validated array.
@@ -147,45 +160,21 @@ func readVectors(f *zip.File) ([]float32, int, error) {
 	if h.kind != 'f' {
 		return nil, 0, fmt.Errorf("%w %q (want float32 or float64)", ErrDType, h.descr)
 	}
-	var n, dim int
+	var dim int
 	switch {
 	case len(h.shape) == 2:
-		n, dim = h.shape[0], h.shape[1]
+		dim = h.shape[1]
 	case len(h.shape) == 3 && h.shape[1] == 1:
-		n, dim = h.shape[0], h.shape[2]
+		dim = h.shape[2]
 	default:
 		return nil, 0, fmt.Errorf("%w %s (want (n, D) or (n, 1, D))", ErrShape, shapeString(h.shape))
 	}
 	if dim == 0 {
 		return nil, 0, fmt.Errorf("%w %s: zero embedding dimension", ErrShape, shapeString(h.shape))
 	}
-	rd, err := decoder(&h, data)
+	out, err := decodeFloats(&h, data)
 	if err != nil {
 		return nil, 0, err
-	}
-	out := make([]float32, h.count)
-	if h.size == 4 {
-		if err := rd.Read(&out); err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrBadNPY, err)
-		}
-	} else {
-		f64 := make([]float64, h.count)
-		if err := rd.Read(&f64); err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrBadNPY, err)
-		}
-		for i, v := range f64 {
-			out[i] = float32(v)
-		}
-	}
-	if h.fortran && n > 1 {
-		// Element (i, j) of a column-major (n, D) or (n, 1, D) array is at i + n*j.
-		t := make([]float32, len(out))
-		for i := range n {
-			for j := range dim {
-				t[i*dim+j] = out[i+n*j]
-			}
-		}
-		out = t
 	}
 	return out, dim, nil
 }
