@@ -8,19 +8,18 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"codeberg.org/sbinet/npyio/npy"
 	"golang.org/x/text/width"
 
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/npz"
 )
 
 // SearchSchema names the JSON document printed by 'search --json'
@@ -304,50 +303,25 @@ func pickFaces(faces []embed.Face, sel string, n int) []int {
 }
 
 // readNpy reads float32 or float64 vectors of dimension dim from a .npy file
-// and normalises them.
+// of shape (dim,) or (n, dim) and normalises them. npz.ReadNPYFile validates
+// the header before allocating, so a malformed file is an error naming it,
+// never a crash.
 func readNpy(file string, dim int) ([][]float32, error) {
-	f, err := os.Open(file)
+	a, err := npz.ReadNPYFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--vector: %w", err)
 	}
-	defer f.Close()
-	r, err := npy.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("--vector %s: %w", file, err)
-	}
-	shape := r.Header.Descr.Shape
 	rows := 1
 	switch {
-	case len(shape) == 1 && shape[0] == dim:
-	case len(shape) == 2 && shape[1] == dim && shape[0] > 0:
-		rows = shape[0]
+	case len(a.Shape) == 1 && a.Shape[0] == dim:
+	case len(a.Shape) == 2 && a.Shape[1] == dim && a.Shape[0] > 0:
+		rows = a.Shape[0]
 	default:
-		return nil, fmt.Errorf("--vector %s: shape %v, want (%d) or (n, %d)", file, shape, dim, dim)
-	}
-	var flat []float32
-	switch strings.Trim(r.Header.Descr.Type, "'\"<>|=") {
-	case "f4":
-		if err := r.Read(&flat); err != nil {
-			return nil, fmt.Errorf("--vector %s: %w", file, err)
-		}
-	case "f8":
-		var d []float64
-		if err := r.Read(&d); err != nil {
-			return nil, fmt.Errorf("--vector %s: %w", file, err)
-		}
-		flat = make([]float32, len(d))
-		for i, x := range d {
-			flat[i] = float32(x)
-		}
-	default:
-		return nil, fmt.Errorf("--vector %s: dtype %s, want float32 or float64", file, r.Header.Descr.Type)
-	}
-	if r.Header.Descr.Fortran && rows > 1 {
-		return nil, fmt.Errorf("--vector %s: Fortran-order arrays are not supported", file)
+		return nil, fmt.Errorf("--vector %s: shape %v, want (%d) or (n, %d)", file, a.Shape, dim, dim)
 	}
 	out := make([][]float32, rows)
 	for i := range out {
-		out[i] = flat[i*dim : (i+1)*dim]
+		out[i] = a.Data[i*dim : (i+1)*dim]
 		if err := library.Normalize(out[i]); err != nil {
 			return nil, fmt.Errorf("--vector %s row %d: %w", file, i, err)
 		}
