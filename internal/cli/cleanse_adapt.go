@@ -134,6 +134,7 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 		return nil, fmt.Errorf("library %s: %w", l.Dir(), err)
 	}
 	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "took", time.Since(start))
+	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
 		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),
 		Progress: newStageProgress(env.Stderr).update, Log: env.Log,

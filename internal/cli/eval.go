@@ -218,7 +218,9 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 			DiffPairs: h.DiffPairs, Within2: h.Within(2), Misfiled: moved, Outliers: len(h.Calibration.Outliers)})
 	}
 
-	// Identification over every image with a face.
+	// Identification over every image with a face: one batch search, the
+	// embedding sessions are closed by now, so faiss gets every core.
+	faissAllCores(env)
 	id, gallery, err := identifyAll(ctx, faces)
 	if err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
@@ -240,9 +242,7 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 	if threads < 1 {
 		return usageError{"eval lfw: --threads must be ≥ 1"}
 	}
-	if workers <= 0 {
-		workers = max(1, runtime.NumCPU()/threads)
-	}
+	workers = budgetWorkers(env, workers, threads, runtime.NumCPU())
 	p, err := newPipeline(env, m, threads)
 	if err != nil {
 		return err

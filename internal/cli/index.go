@@ -42,17 +42,10 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	if len(roots) != 1 {
 		return usageError{"index: give exactly one dataset ROOT"}
 	}
-	ncpu := runtime.NumCPU()
 	if *threads < 1 {
 		return usageError{"index: --threads must be ≥ 1"}
 	}
-	if *workers <= 0 {
-		*workers = max(1, ncpu / *threads)
-	} else if *workers**threads > ncpu {
-		w := max(1, ncpu / *threads)
-		env.Log.Warn("workers × threads exceeds the CPUs; reducing workers", "workers", *workers, "threads", *threads, "cpus", ncpu, "now", w)
-		*workers = w
-	}
+	*workers = budgetWorkers(env, *workers, *threads, runtime.NumCPU())
 	m, err := model.Builtin(*modelName)
 	if err != nil {
 		return usageError{"index: " + err.Error()}
@@ -143,6 +136,33 @@ func decodeImage(path string) (image.Image, error) {
 		}
 	}
 	return nil, err
+}
+
+// budgetWorkers returns how many images to embed at once: workers, or
+// ncpu / threads when workers ≤ 0, reduced (with a warning) so that workers
+// × onnxruntime threads per session stays within ncpu. threads must be ≥ 1.
+func budgetWorkers(env *Env, workers, threads, ncpu int) int {
+	fit := max(1, ncpu/threads)
+	if workers <= 0 {
+		return fit
+	}
+	if workers*threads > ncpu && workers > fit {
+		env.Log.Warn("workers × threads exceeds the CPUs; reducing workers", "workers", workers, "threads", threads, "cpus", ncpu, "now", fit)
+		return fit
+	}
+	return workers
+}
+
+// faissAllCores lets faiss (OpenMP) and OpenBLAS use every CPU, for a phase
+// whose work is faiss searches with nothing else running: pairs, audit and
+// lookalikes, and eval's identification once embedding is done. A count the
+// user set in OMP_NUM_THREADS is left to the libraries. The thread budget of
+// each command is documented in docs/FAISS.md.
+func faissAllCores(env *Env) {
+	if env.Getenv("OMP_NUM_THREADS") != "" {
+		return
+	}
+	faiss.SetThreads(runtime.NumCPU())
 }
 
 // faissBackend adapts package faiss to library.IndexBackend (inner product).
