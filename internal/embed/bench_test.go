@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/align"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/imgio"
+	"github.com/facesearch/facesearch/internal/ort"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 )
 
@@ -93,5 +95,47 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "images/s")
 		})
+	}
+}
+
+// BenchmarkDetectLarge times detection (and reports detector runs) on a
+// 1200x1200 portrait and a 1920x1280 group photo, bounded tiling (the
+// default) against the exhaustive search, 1 onnxruntime thread.
+func BenchmarkDetectLarge(b *testing.B) {
+	faces := orttest.Faces(b)
+	photos := []struct{ name, rel string }{
+		{"portrait1200", "deepface/person_06/img18.jpg"},
+		{"group1920", "_extras/registry_samples/unlabeled/vladmandic_face_api_demo/sample1.jpg"},
+	}
+	m, home := orttest.Manifest(b)
+	path, err := m.Path(home, "detect")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := orttest.Runtime(b).NewSession(path, []string{"input"}, []string{"scores", "boxes"}, ort.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, ph := range photos {
+		img := load(b, faces, ph.rel)
+		for _, v := range []struct {
+			name string
+			o    detect.Options
+		}{{"default", detect.Options{}}, {"exhaustive", detect.Options{Exhaustive: true}}} {
+			b.Run(ph.name+"/"+v.name, func(b *testing.B) {
+				cr := &countingRunner{r: s}
+				d, err := detect.New(cr, m.Detect, v.o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := d.Detect(context.Background(), img); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cr.n.Load())/float64(b.N), "runs/op")
+			})
+		}
 	}
 }
