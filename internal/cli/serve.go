@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"image"
 	"net"
 	"net/http"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -32,8 +32,9 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	addr := fs.String("addr", server.DefaultAddr, "listen address host:port (port 0 picks a free one)")
 	token := fs.String("token", "", "bearer token required on /api/ (default $FACESEARCH_TOKEN)")
 	insecure := fs.Bool("insecure", false, "allow a non-loopback address without a token")
+	allowHost := fs.String("allow-host", "", "comma-separated host names also accepted in the Host header without a token (besides loopback and the --addr host)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
-	searches := fs.Int("searches", 0, "photo searches run at once (default: CPUs / threads)")
+	searches := fs.Int("searches", 0, "photo and pairs searches run at once (default and maximum: CPUs / threads)")
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUpload>>20, "largest upload in MiB")
 	maxPixels := fs.Int64("max-pixels", server.DefaultMaxPixels, "largest uploaded image in pixels")
 	timeout := fs.Duration("timeout", server.DefaultRequestTimeout, "time limit of one request")
@@ -62,11 +63,21 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer b.Close()
-	if *searches <= 0 {
-		*searches = max(1, b.cpus / *threads)
+	if most := max(1, b.cpus / *threads); *searches <= 0 {
+		*searches = most
+	} else if *searches > most {
+		env.Log.Warn("searches × threads exceeds the CPUs; reducing searches", "searches", *searches, "threads", *threads, "cpus", b.cpus, "now", most)
+		*searches = most
+	}
+	var hosts []string
+	for _, h := range strings.Split(*allowHost, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
 	}
 	srv, err := server.New(server.Options{
 		Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
+		Addr: *addr, Hosts: hosts,
 		MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
 		Log: env.Log,
 	})
@@ -102,9 +113,11 @@ type libraryBackend struct {
 	pipe      *embed.Pipeline
 	search    *library.Searcher
 	root      string
+	imported  bool // the faces come from import-npz: there are no image files
 	threshold float32
 	cpus      int
 	snap      *snapshot
+	stats     server.Stats // of the library at start, like snap
 	log       func(msg string, args ...any)
 
 	ctx       context.Context // the server's lifetime, for the background audit
@@ -114,12 +127,19 @@ type libraryBackend struct {
 	auditErr  error
 }
 
+// auditWait is how long a cleansing request waits for a running audit
+// before it answers "unavailable" with auditRetry as Retry-After.
+const (
+	auditWait  = time.Second
+	auditRetry = 3 * time.Second
+)
+
 func (b *libraryBackend) cleanseOptions() cleanse.Options {
 	return cleanse.Options{Threshold: b.threshold, Index: cleanseFaiss("Flat", 0)}
 }
 
-// snapshot is the catalog's images and faces in memory (the catalog does not
-// change while a read-only server runs).
+// snapshot is the catalog's images and faces in memory, as they were when
+// the server started: a later 'facesearch index' is seen after a restart.
 type snapshot struct {
 	images  map[int64]*catalog.Image
 	faces   map[int64]server.FaceRecord
@@ -155,6 +175,18 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if err != nil {
 		return nil, err
 	}
+	src, err := l.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := l.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := rep.Catalog
+	stats := server.Stats{Persons: c.Persons, Images: c.Images, ImagesOK: c.ImagesOK, Faces: c.Faces,
+		PrimaryFaces: c.PrimaryFaces, ByStatus: c.ByStatus, Model: rep.ModelID, Index: rep.Index.Resolved,
+		IndexState: rep.IndexState, Threshold: th}
 	s, err := l.Searcher(ctx)
 	if err != nil {
 		return nil, err
@@ -164,8 +196,8 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 		s.Close()
 		return nil, err
 	}
-	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, threshold: th,
-		cpus: runtime.NumCPU(), snap: snap, log: env.Log.Info, ctx: ctx}, nil
+	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, imported: src == library.SourceNPZ,
+		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
 }
 
 func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
@@ -203,9 +235,20 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 	return s, nil
 }
 
-// Close releases the index and the pipeline.
+// Close releases the indexes and the pipeline, after the background audit
+// (cancelled with the server's context) has returned.
 func (b *libraryBackend) Close() error {
-	return errors.Join(b.search.Close(), b.pipe.Close())
+	b.auditMu.Lock()
+	done := b.auditDone
+	b.auditMu.Unlock()
+	var err error
+	if done != nil {
+		<-done
+		if b.audit != nil && b.audit.index != nil {
+			err = b.audit.index.Close()
+		}
+	}
+	return errors.Join(err, b.search.Close(), b.pipe.Close())
 }
 
 // Faces implements server.Detector.
@@ -270,7 +313,12 @@ func (b *libraryBackend) FaceCrop(ctx context.Context, id int64) ([]byte, string
 	if _, ok := b.snap.faces[id]; !ok {
 		return nil, "", server.ErrNotFound
 	}
+	// Crops are read from the catalog: face ids are never reused, so this
+	// is the crop of the snapshot's face, or none if it was removed since.
 	c, err := b.cat.Crop(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fmt.Errorf("face %d was removed from the library after the server started: %w", id, server.ErrNotFound)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -294,29 +342,23 @@ func (b *libraryBackend) Image(ctx context.Context, id int64) (server.ImageRecor
 }
 
 // ImageFile implements server.Catalog: the catalog's relative path under the
-// library's root.
-func (b *libraryBackend) ImageFile(ctx context.Context, id int64) (string, error) {
+// library's root, for images indexed from photos with status ok.
+func (b *libraryBackend) ImageFile(ctx context.Context, id int64) (server.FileRef, error) {
 	im, ok := b.snap.images[id]
-	if !ok {
-		return "", server.ErrNotFound
+	switch {
+	case !ok:
+		return server.FileRef{}, server.ErrNotFound
+	case b.imported:
+		return server.FileRef{}, fmt.Errorf("%s was imported from %s: the library has no image files: %w", im.Path, library.NPZFile, server.ErrNotFound)
+	case im.Status != catalog.StatusOK:
+		return server.FileRef{}, fmt.Errorf("%s has status %s: only images indexed with faces are served: %w", im.Path, im.Status, server.ErrNotFound)
 	}
-	rel := filepath.FromSlash(im.Path)
-	if !filepath.IsLocal(rel) {
-		return "", fmt.Errorf("image %d: catalog path %q is not inside the dataset", id, im.Path)
-	}
-	return filepath.Join(b.root, rel), nil
+	return server.FileRef{Root: b.root, Path: im.Path, Size: im.Size, ModTime: time.Unix(0, im.MtimeNS)}, nil
 }
 
-// Stats implements server.Catalog.
+// Stats implements server.Catalog: the library as it was at start.
 func (b *libraryBackend) Stats(ctx context.Context) (server.Stats, error) {
-	r, err := b.lib.Stats(ctx)
-	if err != nil {
-		return server.Stats{}, err
-	}
-	c := r.Catalog
-	return server.Stats{Persons: c.Persons, Images: c.Images, ImagesOK: c.ImagesOK, Faces: c.Faces,
-		PrimaryFaces: c.PrimaryFaces, ByStatus: c.ByStatus, Model: r.ModelID, Index: r.Index.Resolved,
-		IndexState: r.IndexState, Threshold: b.threshold}, nil
+	return b.stats, nil
 }
 
 // ---- cleansing ----
@@ -328,11 +370,12 @@ type auditState struct {
 	data     *cleanse.Dataset
 	ids      []int64 // dataset index -> face id
 	findings []server.Finding
+	index    cleanse.Index // exact index of data, shared by pairs requests
 }
 
 // audited returns the audit, starting it on first use in the background (it
-// may take longer than one request on a large library); a request that runs
-// out of time before it is done gets "unavailable".
+// may take longer than one request on a large library); while it runs,
+// requests get "unavailable" with a Retry-After after waiting auditWait.
 func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 	b.auditMu.Lock()
 	if b.auditDone == nil {
@@ -344,12 +387,15 @@ func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 	}
 	done := b.auditDone
 	b.auditMu.Unlock()
+	t := time.NewTimer(auditWait)
+	defer t.Stop()
 	select {
 	case <-done:
 		return b.audit, b.auditErr
+	case <-t.C:
 	case <-ctx.Done():
-		return nil, &server.Error{Kind: server.KindUnavailable, Msg: "the audit of the library is still running; try again in a moment", Err: ctx.Err()}
 	}
+	return nil, &server.Error{Kind: server.KindUnavailable, Msg: "the audit of the library is still running; try again in a moment", RetryAfter: auditRetry}
 }
 
 // runAudit audits the primary faces with an exact faiss index.
@@ -375,7 +421,11 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	b.log("audit done", "faces", len(faces), "findings", len(res.Findings), "seconds", time.Since(t0).Seconds())
-	st := &auditState{data: d, ids: ids}
+	idx, err := d.BuildIndex(b.cleanseOptions().Index)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	st := &auditState{data: d, ids: ids, index: idx}
 	for _, f := range res.Findings {
 		sev, _ := f.Severity.MarshalText()
 		out := server.Finding{Kind: string(f.Kind), Severity: string(sev), Score: f.Score, Persons: f.Persons,
@@ -446,7 +496,7 @@ func (b *libraryBackend) Pairs(ctx context.Context, min float32, top int) ([]ser
 	if err != nil {
 		return nil, err
 	}
-	res, err := st.data.Pairs(ctx, b.cleanseOptions(), cleanse.PairsOptions{Min: min, Top: top})
+	res, err := st.data.Pairs(ctx, b.cleanseOptions(), cleanse.PairsOptions{Min: min, MinSet: true, Top: top, Index: st.index})
 	if err != nil {
 		return nil, err
 	}

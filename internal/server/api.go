@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,39 +136,33 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	}{im, faces, imageURL(im.ID)})
 }
 
-// imageFile serves the original image of a catalog id. The path comes from
-// the catalog, never from the request.
+// imageFile serves the original image of a catalog id: the path comes from
+// the catalog, never from the request; it is opened through an os.Root of
+// the dataset root (no "..", no symbolic link leading outside), and served
+// only while its size and modification time are those the catalog recorded.
 func (s *Server) imageFile(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	path, err := s.opt.Catalog.ImageFile(r.Context(), id)
+	ref, err := s.opt.Catalog.ImageFile(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("image %d: %w", id, err))
 		return
 	}
-	f, err := os.Open(path)
+	f, st, err := openRef(id, ref)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			err = &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: the file is gone from the dataset", id), Err: err}
-		}
 		s.writeError(w, r, err)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		s.writeError(w, r, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: not a regular file", id)})
-		return
-	}
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
 	typ := http.DetectContentType(head[:n])
 	if !strings.HasPrefix(typ, "image/") {
-		// Formats the browser sniffer does not know (TIFF); the catalog
-		// only holds files that decoded as images.
+		// Formats the browser sniffer does not know (TIFF); only files
+		// that decoded as images (status ok) are served.
 		typ = "application/octet-stream"
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -178,6 +173,40 @@ func (s *Server) imageFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// openRef opens the file of image id inside its dataset root and checks it
+// against the catalog's record.
+func openRef(id int64, ref FileRef) (*os.File, os.FileInfo, error) {
+	rel := filepath.FromSlash(ref.Path)
+	if ref.Root == "" || !filepath.IsLocal(rel) {
+		return nil, nil, fmt.Errorf("image %d: catalog path %q is not inside the dataset root %q", id, ref.Path, ref.Root)
+	}
+	root, err := os.OpenRoot(ref.Root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image %d: dataset root: %w", id, err)
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, &Error{Kind: KindGone, Msg: fmt.Sprintf("image %d: %s was removed from the dataset since it was indexed", id, ref.Path), Err: err}
+		}
+		if lst, lerr := os.Lstat(filepath.Join(ref.Root, rel)); lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
+			return nil, nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: %s is a symbolic link leading outside the dataset root: not served", id, ref.Path), Err: err}
+		}
+		return nil, nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: %s cannot be opened inside the dataset root: %v", id, ref.Path, err), Err: err}
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil || !st.Mode().IsRegular():
+		f.Close()
+		return nil, nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: %s is not a regular file", id, ref.Path), Err: err}
+	case st.Size() != ref.Size || !st.ModTime().Equal(ref.ModTime):
+		f.Close()
+		return nil, nil, &Error{Kind: KindGone, Msg: fmt.Sprintf("image %d: %s changed since it was indexed (size or modification time differ): run facesearch index and restart the server", id, ref.Path)}
+	}
+	return f, st, nil
 }
 
 // searchRequest is the JSON form of a search.
@@ -593,6 +622,15 @@ func (s *Server) dismiss(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"key": key, "dismissed": dismissed})
 }
 
+// Bounds of GET /api/pairs: min may go down to the threshold minus
+// PairsMargin (lower bounds make every range search return a large share of
+// the library), top up to MaxPairs.
+const (
+	PairsMargin     = 0.1
+	DefaultPairsTop = 200
+	MaxPairs        = 5000
+)
+
 func (s *Server) pairs(w http.ResponseWriter, r *http.Request) {
 	c := s.cleanser(w, r)
 	if c == nil {
@@ -600,19 +638,27 @@ func (s *Server) pairs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	min := s.opt.Threshold
+	floor := s.opt.Threshold - PairsMargin
 	if v := q.Get("min"); v != "" {
 		f, err := strconv.ParseFloat(v, 32)
-		if err != nil || f < -1 || f > 1 {
-			s.writeError(w, r, errorf(KindBadRequest, "min=%q: want a similarity in [-1, 1]", v))
+		if err != nil || math.IsNaN(f) || float32(f) < floor-1e-6 || f > 1 {
+			s.writeError(w, r, errorf(KindBadRequest, "min=%q: want a similarity in [%.2f, 1] (the threshold %.2f minus %.1f)", v, floor, s.opt.Threshold, PairsMargin))
 			return
 		}
 		min = float32(f)
 	}
-	top, err := intParam(q.Get("top"), "top", 200, 1, 10000)
+	top, err := intParam(q.Get("top"), "top", DefaultPairsTop, 1, MaxPairs)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	// A pairs search range-searches the whole library: it takes a search
+	// slot like a photo search.
+	if err := s.acquire(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer s.release()
 	ps, err := c.Pairs(r.Context(), min, top)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("pairs: %w", err))

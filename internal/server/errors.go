@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/facesearch/facesearch/internal/imgio"
 )
@@ -21,6 +23,8 @@ const (
 	KindNoFace       Kind = "no_face"      // no face found in the photo
 	KindNotFound     Kind = "not_found"    // unknown id, name or path
 	KindUnauthorized Kind = "unauthorized" // missing or wrong token
+	KindForbidden    Kind = "forbidden"    // Host or Origin not served without a token
+	KindGone         Kind = "gone"         // an image file changed or removed since indexing
 	KindMethod       Kind = "method_not_allowed"
 	KindUnavailable  Kind = "unavailable" // a feature that is not set up (no audit)
 	KindTimeout      Kind = "timeout"     // the request ran out of time
@@ -35,6 +39,8 @@ var statusOf = map[Kind]int{
 	KindNoFace:       http.StatusUnprocessableEntity,
 	KindNotFound:     http.StatusNotFound,
 	KindUnauthorized: http.StatusUnauthorized,
+	KindForbidden:    http.StatusForbidden,
+	KindGone:         http.StatusGone,
 	KindMethod:       http.StatusMethodNotAllowed,
 	KindUnavailable:  http.StatusServiceUnavailable,
 	KindTimeout:      http.StatusServiceUnavailable,
@@ -50,6 +56,9 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error // cause, may be nil
+	// RetryAfter, when positive, is sent as the Retry-After header (whole
+	// seconds, rounded up): the request may succeed after that long.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -112,6 +121,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if k == KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="facesearch"`)
+	}
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeJSONStatus(w, status, b)
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +73,9 @@ func securityHeaders(w http.ResponseWriter) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'")
 }
 
-// handle registers an API endpoint: method check, token check, per-request
-// deadline and security headers.
+// handle registers an API endpoint: method check, token check (or, without
+// a token, Host and Origin checks), per-request deadline and security
+// headers.
 func (s *Server) handle(pattern string, h http.HandlerFunc, methods ...string) {
 	allow := strings.Join(methods, ", ")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +95,10 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, methods ...string) {
 			s.writeError(w, r, errorf(KindUnauthorized, "a valid bearer token is required"))
 			return
 		}
+		if err := s.checkOrigin(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
 		defer cancel()
 		h(w, r.WithContext(ctx))
@@ -99,6 +106,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, methods ...string) {
 }
 
 // TokenCookie is the cookie the page sets to carry the token for <img> loads.
+// Its value is the token URL-escaped (JavaScript's encodeURIComponent).
 const TokenCookie = "facesearch_token"
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -110,8 +118,75 @@ func (s *Server) authorized(r *http.Request) bool {
 		got = strings.TrimSpace(a[len("Bearer "):])
 	} else if c, err := r.Cookie(TokenCookie); err == nil {
 		got = c.Value
+		if u, err := url.PathUnescape(c.Value); err == nil {
+			got = u
+		}
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opt.Token)) == 1
+}
+
+// checkOrigin guards a server without a token against DNS rebinding and
+// cross-site requests: the Host header must name a loopback IP,
+// "localhost", the listen host or one of Options.Hosts, and a request that
+// changes state (POST, PUT, DELETE) carrying an Origin header must come from
+// that same host. With a token set the token is the guard.
+func (s *Server) checkOrigin(r *http.Request) error {
+	if s.opt.Token != "" {
+		return nil
+	}
+	host := hostOnly(r.Host)
+	if !s.hostAllowed(host) {
+		return errorf(KindForbidden, "host %q is not served without a token: use http://127.0.0.1 or http://localhost, or start the server with --allow-host %s (or a --token)", r.Host, host)
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Host, r.Host) {
+		return errorf(KindForbidden, "cross-origin %s from %q refused", r.Method, origin)
+	}
+	return nil
+}
+
+// hostAllowed reports whether host (no port, lower case) may be served
+// without a token.
+func (s *Server) hostAllowed(host string) bool {
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || host == s.bindHost {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLoopback() || s.bindAny {
+			return true
+		}
+		if b := net.ParseIP(s.bindHost); b != nil && b.Equal(ip) {
+			return true
+		}
+		return false
+	}
+	for _, h := range s.opt.Hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOnly returns the host of a Host header or listen address, without
+// port or brackets, lower case, without a trailing dot.
+func hostOnly(hostport string) string {
+	h := hostport
+	if x, _, err := net.SplitHostPort(hostport); err == nil {
+		h = x
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
 // pathID parses the {id} path value: a positive decimal integer.

@@ -16,6 +16,7 @@ import (
 	"image"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -85,6 +86,15 @@ type ImageRecord struct {
 	Faces  []FaceRecord `json:"faces"`
 }
 
+// FileRef locates an image's original file and says what the catalog
+// recorded of it; the server serves the file only while it still matches.
+type FileRef struct {
+	Root    string    // the dataset root; the file must resolve inside it
+	Path    string    // relative to Root, '/'-separated
+	Size    int64     // size recorded by the catalog
+	ModTime time.Time // modification time recorded by the catalog
+}
+
 // Stats summarises the library.
 type Stats struct {
 	Persons      int            `json:"persons"`
@@ -108,9 +118,10 @@ type Catalog interface {
 	// FaceCrop returns the encoded aligned crop of a face and its MIME type.
 	FaceCrop(ctx context.Context, id int64) ([]byte, string, error)
 	Image(ctx context.Context, id int64) (ImageRecord, error)
-	// ImageFile returns the file system path of an image, as recorded by
-	// the catalog.
-	ImageFile(ctx context.Context, id int64) (string, error)
+	// ImageFile locates the original file of an image. Only images indexed
+	// from photos with status ok have one; for others it returns an error
+	// wrapping ErrNotFound (or an *Error saying why).
+	ImageFile(ctx context.Context, id int64) (FileRef, error)
 	Stats(ctx context.Context) (Stats, error)
 }
 
@@ -158,6 +169,15 @@ type Options struct {
 	// Token, when set, is required as "Authorization: Bearer TOKEN" (or the
 	// facesearch_token cookie) on every /api/ request.
 	Token string
+	// Addr is the listen address (host:port). Without a Token, /api/
+	// requests must name in their Host header a loopback IP, "localhost",
+	// Addr's host or one of Hosts, a guard against DNS rebinding; when
+	// Addr's host is unspecified (0.0.0.0, ::) any IP address is accepted
+	// too (host names only from Hosts).
+	Addr string
+	// Hosts are further host names accepted in the Host header without a
+	// Token.
+	Hosts []string
 	// MaxUpload bounds the request body in bytes (default 20 MiB).
 	MaxUpload int64
 	// MaxPixels bounds the pixels of an uploaded image (default 40 million).
@@ -186,11 +206,13 @@ var webFS embed.FS
 
 // Server is the HTTP handler of the page and the API.
 type Server struct {
-	opt    Options
-	log    *slog.Logger
-	mux    *http.ServeMux
-	slots  chan struct{}
-	static fs.FS
+	opt      Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	slots    chan struct{}
+	static   fs.FS
+	bindHost string // Options.Addr's host, as hostOnly gives it
+	bindAny  bool   // Options.Addr's host is unspecified
 }
 
 // New returns a Server; it fails if a required interface is missing.
@@ -225,6 +247,11 @@ func New(opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opt: opt, log: log, mux: http.NewServeMux(), slots: make(chan struct{}, opt.MaxSearches), static: static}
+	if opt.Addr != "" {
+		s.bindHost = hostOnly(opt.Addr)
+		ip := net.ParseIP(s.bindHost)
+		s.bindAny = s.bindHost == "" || ip != nil && ip.IsUnspecified()
+	}
 	s.routes()
 	return s, nil
 }

@@ -51,7 +51,7 @@ type fakeLib struct {
 	faces  map[int64]FaceRecord
 	vecs   map[int64][]float32
 	images map[int64]ImageRecord
-	files  map[int64]string
+	files  map[int64]FileRef
 }
 
 func (l *fakeLib) Dim() int { return 3 }
@@ -134,10 +134,10 @@ func (l *fakeLib) Image(ctx context.Context, id int64) (ImageRecord, error) {
 	return im, nil
 }
 
-func (l *fakeLib) ImageFile(ctx context.Context, id int64) (string, error) {
+func (l *fakeLib) ImageFile(ctx context.Context, id int64) (FileRef, error) {
 	p, ok := l.files[id]
 	if !ok {
-		return "", ErrNotFound
+		return FileRef{}, ErrNotFound
 	}
 	return p, nil
 }
@@ -150,11 +150,17 @@ type fakeCleanser struct {
 	mu        sync.Mutex
 	dismissed map[string]bool
 	lib       *fakeLib
+	err       error // returned by every call when set
+	min       float32
+	top       int
 }
 
 func (c *fakeCleanser) Findings(ctx context.Context) ([]Finding, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
 	fs := []Finding{
 		{Key: "misfiled-2", Kind: "misfiled", Severity: "high", Persons: []string{"alice", "bob"}, Faces: []int64{2},
 			Evidence: []FacePair{{A: c.lib.faces[2], B: c.lib.faces[3], Similarity: 0.9}}, Reason: "=cmd|' /C calc'!A0"},
@@ -167,6 +173,12 @@ func (c *fakeCleanser) Findings(ctx context.Context) ([]Finding, error) {
 }
 
 func (c *fakeCleanser) Pairs(ctx context.Context, min float32, top int) ([]FacePair, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
+	c.min, c.top = min, top
 	return []FacePair{{A: c.lib.faces[2], B: c.lib.faces[3], Similarity: 0.9}}, nil
 }
 
@@ -193,12 +205,43 @@ func pngBytes(w, h int) []byte {
 	return b.Bytes()
 }
 
+// newFakeLib makes a library over a temporary dataset root: image 1 is
+// alice/a.png as indexed, 2 was removed, 4 changed since indexing, 5 is a
+// symbolic link to a file outside the root.
 func newFakeLib(t testing.TB) *fakeLib {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "a.png")
-	if err := os.WriteFile(file, pngBytes(30, 30), 0o644); err != nil {
+	root := filepath.Join(dir, "root")
+	ref := func(rel string, data []byte) FileRef {
+		file := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return FileRef{Root: root, Path: rel, Size: st.Size(), ModTime: st.ModTime()}
+	}
+	files := map[int64]FileRef{
+		1: ref("alice/a.png", pngBytes(30, 30)),
+		2: {Root: root, Path: "bob/gone.png", Size: 10, ModTime: time.Unix(1, 0)},
+		4: ref("bob/changed.png", pngBytes(20, 20)),
+	}
+	if err := os.WriteFile(filepath.Join(root, "bob/changed.png"), pngBytes(21, 20), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	outside := filepath.Join(dir, "secret.png")
+	if err := os.WriteFile(outside, pngBytes(30, 30), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "bob/link.png")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(outside)
+	files[5] = FileRef{Root: root, Path: "bob/link.png", Size: st.Size(), ModTime: st.ModTime()}
 	faces := map[int64]FaceRecord{
 		1: {ID: 1, ImageID: 1, File: "alice/a.png", Person: "alice", Box: [4]float32{1, 1, 9, 9}, Primary: true},
 		2: {ID: 2, ImageID: 2, File: "bob/b.png", Person: "bob", Primary: true},
@@ -210,7 +253,7 @@ func newFakeLib(t testing.TB) *fakeLib {
 		images: map[int64]ImageRecord{
 			1: {ID: 1, File: "alice/a.png", Person: "alice", Width: 30, Height: 30, Status: "ok", Faces: []FaceRecord{faces[1]}},
 		},
-		files: map[int64]string{1: file, 2: filepath.Join(dir, "gone.png")},
+		files: files,
 	}
 }
 
@@ -223,7 +266,9 @@ type harness struct {
 func newHarness(t testing.TB, mod func(*Options)) *harness {
 	lib := newFakeLib(t)
 	cl := &fakeCleanser{dismissed: map[string]bool{}, lib: lib}
-	opt := Options{Detector: fakeDetector{}, Searcher: lib, Catalog: lib, Cleanser: cl, Threshold: 0.5}
+	// httptest.NewRequest sends Host example.com.
+	opt := Options{Detector: fakeDetector{}, Searcher: lib, Catalog: lib, Cleanser: cl, Threshold: 0.5,
+		Addr: "127.0.0.1:8080", Hosts: []string{"example.com"}}
 	if mod != nil {
 		mod(&opt)
 	}
@@ -300,7 +345,8 @@ func decode[T any](t testing.TB, w *httptest.ResponseRecorder) T {
 // ---- tests ----
 
 func TestEveryKindHasAStatus(t *testing.T) {
-	for _, k := range []Kind{KindBadRequest, KindNotImage, KindTooLarge, KindNoFace, KindNotFound, KindUnauthorized, KindMethod, KindUnavailable, KindTimeout, KindInternal} {
+	for _, k := range []Kind{KindBadRequest, KindNotImage, KindTooLarge, KindNoFace, KindNotFound, KindUnauthorized,
+		KindForbidden, KindGone, KindMethod, KindUnavailable, KindTimeout, KindInternal} {
 		if statusOf[k] < 400 {
 			t.Errorf("kind %s has no error status", k)
 		}
@@ -470,7 +516,10 @@ func TestFacesPersonsImages(t *testing.T) {
 	if w.Code != 200 || w.Header().Get("Content-Type") != "image/png" || !bytes.Equal(w.Body.Bytes(), pngBytes(30, 30)) {
 		t.Errorf("image file: %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
-	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/2/file", nil)), 404, KindNotFound) // file gone
+	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/2/file", nil)), 410, KindGone)     // file removed
+	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/4/file", nil)), 410, KindGone)     // file changed
+	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/5/file", nil)), 404, KindNotFound) // link out of the root
+	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/3/file", nil)), 404, KindNotFound) // no file (status, import)
 	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/images/5", nil)), 404, KindNotFound)
 	wantError(t, h.do(t, httptest.NewRequest("DELETE", "/api/images/1", nil)), 405, KindMethod)
 }
@@ -513,7 +562,7 @@ func TestPathTraversal(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", p)
+				fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", p)
 				resp, err := http.ReadResponse(newReader(conn), nil)
 				if err != nil {
 					conn.Close()
@@ -642,7 +691,23 @@ func TestFindings(t *testing.T) {
 	if len(p.Pairs) != 1 || p.Min != 0.7 || p.Pairs[0].A.CropURL != "/api/faces/2/crop" {
 		t.Errorf("pairs %+v", p)
 	}
-	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/pairs?min=2", nil)), 400, KindBadRequest)
+	if h.cl.min != 0.7 || h.cl.top != DefaultPairsTop {
+		t.Errorf("pairs asked with min %v top %d", h.cl.min, h.cl.top)
+	}
+	for _, q := range []string{"min=2", "min=0.39", "min=0", "min=-1", "min=NaN", "top=0", "top=5001"} {
+		wantError(t, h.do(t, httptest.NewRequest("GET", "/api/pairs?"+q, nil)), 400, KindBadRequest)
+	}
+	// The floor (threshold 0.5 - 0.1) and the cap are accepted; min=0 is
+	// honoured where the threshold allows it.
+	decode[map[string]any](t, h.do(t, httptest.NewRequest("GET", "/api/pairs?min=0.4&top=5000", nil)))
+	if h.cl.min != 0.4 || h.cl.top != MaxPairs {
+		t.Errorf("pairs asked with min %v top %d", h.cl.min, h.cl.top)
+	}
+	h0 := newHarness(t, func(o *Options) { o.Threshold = 0.05 })
+	decode[map[string]any](t, h0.do(t, httptest.NewRequest("GET", "/api/pairs?min=0", nil)))
+	if h0.cl.min != 0 {
+		t.Errorf("min=0 reached the cleanser as %v", h0.cl.min)
+	}
 
 	// Without a cleanser the section says how to get one.
 	h = newHarness(t, func(o *Options) { o.Cleanser = nil })
@@ -680,3 +745,116 @@ func TestServeShutsDownOnCancel(t *testing.T) {
 }
 
 func newReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+// TestHostAndOrigin: without a token only loopback, localhost, the listen
+// host and the configured names are served (DNS rebinding), and state
+// changes must not come from another origin.
+func TestHostAndOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name, addr, token, method, path, host, origin string
+		status                                        int
+	}{
+		{"loopback ip", "127.0.0.1:8080", "", "GET", "/api/health", "127.0.0.1:8080", "", 200},
+		{"other loopback ip", "127.0.0.1:8080", "", "GET", "/api/health", "127.0.0.2", "", 200},
+		{"localhost", "127.0.0.1:8080", "", "GET", "/api/health", "localhost:8080", "", 200},
+		{"localhost upper case, dot", "127.0.0.1:8080", "", "GET", "/api/health", "LocalHost.:8080", "", 200},
+		{"ipv6 loopback", "[::1]:8080", "", "GET", "/api/health", "[::1]:8080", "", 200},
+		{"allowed name", "127.0.0.1:8080", "", "GET", "/api/health", "example.com", "", 200},
+		{"rebound name", "127.0.0.1:8080", "", "GET", "/api/stats", "evil.test:8080", "", 403},
+		{"rebound name on crops", "127.0.0.1:8080", "", "GET", "/api/faces/1/crop", "attacker.example:8080", "", 403},
+		{"localhost lookalike", "127.0.0.1:8080", "", "GET", "/api/health", "localhost.evil.test", "", 403},
+		{"no host", "127.0.0.1:8080", "", "GET", "/api/health", "", "", 403},
+		{"lan ip on a loopback bind", "127.0.0.1:8080", "", "GET", "/api/health", "192.168.1.2:8080", "", 403},
+		{"bound name", "facesearch.lan:8080", "", "GET", "/api/health", "facesearch.lan:8080", "", 200},
+		{"bound ip", "192.168.1.2:8080", "", "GET", "/api/health", "192.168.1.2:8080", "", 200},
+		{"any ip on a wildcard bind", "0.0.0.0:8080", "", "GET", "/api/health", "10.1.2.3:8080", "", 200},
+		{"names not on a wildcard bind", ":8080", "", "GET", "/api/health", "evil.test:8080", "", 403},
+		{"token: any host", "0.0.0.0:8080", "t", "GET", "/api/health", "evil.test:8080", "", 200},
+		{"page needs no check", "127.0.0.1:8080", "", "GET", "/", "evil.test", "", 200},
+		{"same-origin dismiss", "127.0.0.1:8080", "", "PUT", "/api/findings/outlier-1/dismissed", "127.0.0.1:8080", "http://127.0.0.1:8080", 200},
+		{"dismiss without origin", "127.0.0.1:8080", "", "DELETE", "/api/findings/outlier-1/dismissed", "127.0.0.1:8080", "", 200},
+		{"cross-origin dismiss", "127.0.0.1:8080", "", "PUT", "/api/findings/outlier-1/dismissed", "127.0.0.1:8080", "http://evil.test", 403},
+		{"cross-port restore", "127.0.0.1:8080", "", "DELETE", "/api/findings/outlier-1/dismissed", "127.0.0.1:8080", "http://127.0.0.1:9999", 403},
+		{"null-origin search", "127.0.0.1:8080", "", "POST", "/api/search", "127.0.0.1:8080", "null", 403},
+		{"cross-origin search", "127.0.0.1:8080", "", "POST", "/api/search", "localhost:8080", "http://evil.test", 403},
+		{"cross-origin read is the browser's business", "127.0.0.1:8080", "", "GET", "/api/health", "127.0.0.1:8080", "http://evil.test", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) { o.Addr, o.Token = tc.addr, tc.token })
+			var r *http.Request
+			if tc.method == "POST" {
+				r = searchReq(t, "", nil, pngBytes(30, 20))
+			} else {
+				r = httptest.NewRequest(tc.method, tc.path, nil)
+			}
+			r.Host = tc.host
+			if tc.origin != "" {
+				r.Header.Set("Origin", tc.origin)
+			}
+			if tc.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			w := h.do(t, r)
+			if tc.status == 403 {
+				wantError(t, w, 403, KindForbidden)
+			} else if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+		})
+	}
+}
+
+// TestTokenCookieEscaped: the page stores encodeURIComponent(token); a
+// base64 token with + / = must still match.
+func TestTokenCookieEscaped(t *testing.T) {
+	const token = "q+7/Zx0a9w==" // base64
+	h := newHarness(t, func(o *Options) { o.Token = token })
+	for _, tc := range []struct {
+		name, value string
+		status      int
+	}{
+		{"encodeURIComponent", "q%2B7%2FZx0a9w%3D%3D", 200},
+		{"raw", token, 200},
+		{"wrong", "q%2B7%2FZx0a9w%3D", 401},
+		{"plus read as space", "q 7/Zx0a9w==", 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/api/health", nil)
+			r.Header.Set("Cookie", TokenCookie+"="+tc.value)
+			if w := h.do(t, r); w.Code != tc.status {
+				t.Errorf("cookie %q: status %d, want %d", tc.value, w.Code, tc.status)
+			}
+		})
+	}
+}
+
+// TestAuditRunningRetryAfter: a cleanser still at work answers 503
+// unavailable at once, with Retry-After.
+func TestAuditRunningRetryAfter(t *testing.T) {
+	h := newHarness(t, nil)
+	h.cl.err = &Error{Kind: KindUnavailable, Msg: "the audit is still running", RetryAfter: 2500 * time.Millisecond}
+	for _, p := range []string{"/api/findings", "/api/pairs"} {
+		w := h.do(t, httptest.NewRequest("GET", p, nil))
+		wantError(t, w, 503, KindUnavailable)
+		if got := w.Header().Get("Retry-After"); got != "3" {
+			t.Errorf("%s: Retry-After %q, want 3", p, got)
+		}
+	}
+	h = newHarness(t, func(o *Options) { o.Cleanser = nil })
+	if w := h.do(t, httptest.NewRequest("GET", "/api/findings", nil)); w.Header().Get("Retry-After") != "" {
+		t.Errorf("no cleanser: Retry-After %q", w.Header().Get("Retry-After"))
+	}
+}
+
+// TestPairsTakesASearchSlot: with every slot busy a pairs request waits
+// until its deadline, like a photo search.
+func TestPairsTakesASearchSlot(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxSearches = 1; o.RequestTimeout = 50 * time.Millisecond })
+	h.srv.slots <- struct{}{}
+	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/pairs", nil)), 503, KindTimeout)
+	<-h.srv.slots
+	decode[map[string]any](t, h.do(t, httptest.NewRequest("GET", "/api/pairs", nil)))
+	if len(h.srv.slots) != 0 {
+		t.Errorf("pairs kept its slot")
+	}
+}

@@ -31,6 +31,7 @@ async function api(path, opts) {
   if (!r.ok) {
     const e = new Error(body && body.error ? body.error.message : "HTTP " + r.status);
     e.code = body && body.error ? body.error.code : "http_" + r.status;
+    e.retryAfter = Number(r.headers.get("Retry-After")) || 0;
     throw e;
   }
   return body;
@@ -232,6 +233,13 @@ async function loadCleansing() {
   } catch (e) {
     $("cleansing-body").hidden = true;
     setStatus("cleansing-status", e.message, e.code !== "unavailable");
+    // The audit is still running: ask again when the server says to.
+    if (e.retryAfter > 0) {
+      clearTimeout(loadCleansing.retry);
+      loadCleansing.retry = setTimeout(() => {
+        if (!$("tab-cleansing").hidden) loadCleansing();
+      }, e.retryAfter * 1000);
+    }
     return;
   }
   setStatus("cleansing-status", "");
