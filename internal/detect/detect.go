@@ -127,6 +127,13 @@ type Tile struct {
 	Whole bool
 	// MaxFace is the largest face side kept from this tile (0: no limit).
 	MaxFace float32
+	// LevelSize, when not zero, is the size the whole image is resized to
+	// once for this tile's level; the tile is then LevelRect of it, at the
+	// input size (no further resize). Rect is LevelRect in image pixels,
+	// rounded. When zero, Rect is resized to the input on its own (the
+	// whole frame, or a tile level where the image is narrower than a tile).
+	LevelSize image.Point
+	LevelRect image.Rectangle
 }
 
 // Tiles returns the regions Detect may run the model on for an image of
@@ -156,11 +163,25 @@ func (d *Detector) Tiles(b image.Rectangle) []Tile {
 			break
 		}
 		f = next
+		maxFace := float32(ih * f / 3)
+		if lw, lh := int(math.Round(W/f)), int(math.Round(H/f)); lw >= d.in.Width && lh >= d.in.Height {
+			// Cut input-sized tiles from the image resized once.
+			sx, sy := W/float64(lw), H/float64(lh)
+			for _, y := range spread(float64(lh), ih) {
+				for _, x := range spread(float64(lw), iw) {
+					lr := image.Rect(int(x), int(y), int(x)+d.in.Width, int(y)+d.in.Height)
+					r := image.Rect(int(math.Round(float64(lr.Min.X)*sx)), int(math.Round(float64(lr.Min.Y)*sy)),
+						int(math.Round(float64(lr.Max.X)*sx)), int(math.Round(float64(lr.Max.Y)*sy))).Add(b.Min).Intersect(b)
+					tiles = append(tiles, Tile{Rect: r, MaxFace: maxFace, LevelSize: image.Pt(lw, lh), LevelRect: lr})
+				}
+			}
+			continue
+		}
 		tw, th := math.Min(iw*f, W), math.Min(ih*f, H)
 		for _, y := range spread(H, th) {
 			for _, x := range spread(W, tw) {
 				r := image.Rect(int(x), int(y), int(math.Round(x+tw)), int(math.Round(y+th))).Add(b.Min).Intersect(b)
-				tiles = append(tiles, Tile{Rect: r, MaxFace: float32(th / 3)})
+				tiles = append(tiles, Tile{Rect: r, MaxFace: maxFace})
 			}
 		}
 	}
@@ -191,7 +212,7 @@ func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) 
 		return nil, err
 	}
 	tiles := d.Tiles(b)
-	cands, err := d.detectTile(img, tiles[0])
+	cands, err := d.detectTile(img, nil, tiles[0])
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +220,13 @@ func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) 
 	if len(rest) > 0 && !d.opts.Exhaustive && d.portrait(NMS(slices.Clone(cands), d.opts.NMSIoU), b) {
 		rest = nil
 	}
+	var level *image.RGBA // img resized for the current tile level
 	for _, t := range rest {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs, err := d.detectTile(img, t)
+		level = levelFor(img, level, t)
+		fs, err := d.detectTile(img, level, t)
 		if err != nil {
 			return nil, err
 		}
@@ -267,8 +290,44 @@ func Planar(img *image.RGBA, in model.Input) []float32 {
 	return out
 }
 
-func (d *Detector) detectTile(img *image.RGBA, t Tile) ([]Face, error) {
-	out, err := d.run.Run([]ort.Tensor{d.Input(img, t.Rect)})
+// levelFor returns img resized to t's level: level if it already is, img
+// itself at 1:1, nil if t is resized on its own.
+func levelFor(img, level *image.RGBA, t Tile) *image.RGBA {
+	switch {
+	case t.LevelSize == (image.Point{}):
+		return nil
+	case level != nil && level.Rect.Size() == t.LevelSize:
+		return level
+	case t.LevelSize == img.Rect.Size():
+		return img
+	}
+	return resizeRGBA(img, img.Rect, t.LevelSize.X, t.LevelSize.Y)
+}
+
+// detectTile runs the detector on tile t of img; level is img resized to
+// t.LevelSize when that is set.
+func (d *Detector) detectTile(img, level *image.RGBA, t Tile) ([]Face, error) {
+	// The tile's origin and size in image pixels, and whether each edge is
+	// inside the image (a face touching it is cut off).
+	b := img.Bounds()
+	r := t.Rect
+	ox, oy := float32(r.Min.X), float32(r.Min.Y)
+	sx, sy := float32(r.Dx()), float32(r.Dy())
+	inL, inT, inR, inB := r.Min.X > b.Min.X, r.Min.Y > b.Min.Y, r.Max.X < b.Max.X, r.Max.Y < b.Max.Y
+	var in ort.Tensor
+	if t.LevelSize != (image.Point{}) {
+		lr := t.LevelRect
+		kx := float32(b.Dx()) / float32(t.LevelSize.X)
+		ky := float32(b.Dy()) / float32(t.LevelSize.Y)
+		ox, oy = float32(b.Min.X)+float32(lr.Min.X)*kx, float32(b.Min.Y)+float32(lr.Min.Y)*ky
+		sx, sy = float32(lr.Dx())*kx, float32(lr.Dy())*ky
+		inL, inT, inR, inB = lr.Min.X > 0, lr.Min.Y > 0, lr.Max.X < t.LevelSize.X, lr.Max.Y < t.LevelSize.Y
+		sub := level.SubImage(lr.Add(level.Rect.Min)).(*image.RGBA)
+		in = ort.Tensor{Shape: []int64{1, 3, int64(d.in.Height), int64(d.in.Width)}, Data: Planar(sub, d.in)}
+	} else {
+		in = d.Input(img, r)
+	}
+	out, err := d.run.Run([]ort.Tensor{in})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
@@ -280,10 +339,6 @@ func (d *Detector) detectTile(img *image.RGBA, t Tile) ([]Face, error) {
 	if len(boxes) != 4*n {
 		return nil, fmt.Errorf("detect: %d scores but %d box values", n, len(boxes))
 	}
-	r := t.Rect
-	sx, sy := float32(r.Dx()), float32(r.Dy())
-	ox, oy := float32(r.Min.X), float32(r.Min.Y)
-	b := img.Bounds()
 	// A tile's faces touching an inner tile edge are cut off: the
 	// neighbouring tile (or a coarser level) has them whole.
 	const edge = 0.01
@@ -302,8 +357,7 @@ func (d *Detector) detectTile(img *image.RGBA, t Tile) ([]Face, error) {
 			continue
 		}
 		if !t.Whole {
-			if (bx[0] < edge && r.Min.X > b.Min.X) || (bx[1] < edge && r.Min.Y > b.Min.Y) ||
-				(bx[2] > 1-edge && r.Max.X < b.Max.X) || (bx[3] > 1-edge && r.Max.Y < b.Max.Y) {
+			if (bx[0] < edge && inL) || (bx[1] < edge && inT) || (bx[2] > 1-edge && inR) || (bx[3] > 1-edge && inB) {
 				continue
 			}
 			if t.MaxFace > 0 && (bx[3]-bx[1])*sy > t.MaxFace {

@@ -83,6 +83,9 @@ func TestTiles(t *testing.T) {
 				if !tl.Rect.In(tc.b) || tl.Rect.Empty() {
 					t.Errorf("tile %v outside %v", tl.Rect, tc.b)
 				}
+				if tl.LevelSize != (image.Point{}) && (tl.LevelRect.Size() != image.Pt(in.Width, in.Height) || !tl.LevelRect.In(image.Rectangle{Max: tl.LevelSize})) {
+					t.Errorf("tile %v of level %v is not an input-sized part of it", tl.LevelRect, tl.LevelSize)
+				}
 			}
 		})
 	}
@@ -155,6 +158,53 @@ func TestPortraitSkipsTiles(t *testing.T) {
 		})
 	}
 }
+
+// TestTileFacesMapToImage: a face in the middle of each tile's input comes
+// back in the middle of the tile's Rect, for tiles cut from a resized
+// level and for tiles resized on their own.
+func TestTileFacesMapToImage(t *testing.T) {
+	tests := []struct {
+		name    string
+		b       image.Rectangle
+		minFace int
+	}{
+		{"levels 4000x3000", image.Rect(0, 0, 4000, 3000), 32},
+		{"offset bounds", image.Rect(100, 50, 2020, 1330), 32},
+		{"offset bounds, 1:1 level", image.Rect(100, 50, 1060, 770), 20},
+		{"panorama: tiles resized alone", image.Rect(0, 0, 3000, 600), 32},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := mustNew(t, Options{Exhaustive: true, MinFaceSize: tc.minFace})
+			d.run = fakeRunner{[4]float32{0.45, 0.45, 0.55, 0.55}}
+			img := image.NewRGBA(tc.b)
+			var level *image.RGBA
+			kinds := map[string]int{}
+			for _, tl := range d.Tiles(tc.b)[1:] {
+				level = levelFor(img, level, tl)
+				switch {
+				case level == nil:
+					kinds["resized alone"]++
+				case level == img:
+					kinds["1:1"]++
+				default:
+					kinds["level"]++
+				}
+				fs, err := d.detectTile(img, level, tl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cx, cy := float32(tl.Rect.Min.X+tl.Rect.Max.X)/2, float32(tl.Rect.Min.Y+tl.Rect.Max.Y)/2
+				if len(fs) != 1 || abs(fs[0].Box[0]+fs[0].Box[2]-2*cx) > 2 || abs(fs[0].Box[1]+fs[0].Box[3]-2*cy) > 2 {
+					t.Fatalf("tile %+v: faces %+v, want one centred at (%v,%v)", tl, fs, cx, cy)
+				}
+			}
+			t.Logf("tiles: %v", kinds)
+		})
+	}
+}
+
+func abs(x float32) float32 { return max(x, -x) }
 
 func TestDetectScalesAndSquares(t *testing.T) {
 	d, err := New(fakeRunner{[4]float32{0.25, 0.25, 0.5, 0.75}}, in, Options{NoTiling: true})

@@ -48,20 +48,17 @@ func taps(m, n int) [][]tap {
 	return out
 }
 
-// resizePlanar resamples region r of img to w x h and returns NCHW float32
-// planes (value-mean)/std, channel 0 being red or, with bgr, blue.
-func resizePlanar(img *image.RGBA, r image.Rectangle, w, h int, mean, std float32, bgr bool) []float32 {
-	r = r.Intersect(img.Rect)
-	sw, sh := r.Dx(), r.Dy()
-	tx, ty := taps(sw, w), taps(sh, h)
-	// rows of the source needed
+// hpass resamples the rows of region r of img needed by ty to width w with
+// the taps tx: tmp[y][x][c] for source row y (rows not needed stay zero).
+func hpass(img *image.RGBA, r image.Rectangle, tx, ty [][]tap) []float32 {
+	sh := r.Dy()
+	w := len(tx)
 	need := make([]bool, sh)
 	for _, ts := range ty {
 		for _, t := range ts {
 			need[t.i] = true
 		}
 	}
-	// horizontal pass: tmp[y][x][c]
 	tmp := make([]float32, sh*w*3)
 	for y := 0; y < sh; y++ {
 		if !need[y] {
@@ -80,6 +77,15 @@ func resizePlanar(img *image.RGBA, r image.Rectangle, w, h int, mean, std float3
 			o[3*x], o[3*x+1], o[3*x+2] = c0, c1, c2
 		}
 	}
+	return tmp
+}
+
+// resizePlanar resamples region r of img to w x h and returns NCHW float32
+// planes (value-mean)/std, channel 0 being red or, with bgr, blue.
+func resizePlanar(img *image.RGBA, r image.Rectangle, w, h int, mean, std float32, bgr bool) []float32 {
+	r = r.Intersect(img.Rect)
+	tx, ty := taps(r.Dx(), w), taps(r.Dy(), h)
+	tmp := hpass(img, r, tx, ty)
 	n := w * h
 	out := make([]float32, 3*n)
 	p0, p2 := 0, 2*n
@@ -103,4 +109,37 @@ func resizePlanar(img *image.RGBA, r image.Rectangle, w, h int, mean, std float3
 		}
 	}
 	return out
+}
+
+// resizeRGBA resamples region r of img to a w x h image, as resizePlanar.
+func resizeRGBA(img *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
+	r = r.Intersect(img.Rect)
+	tx, ty := taps(r.Dx(), w), taps(r.Dy(), h)
+	tmp := hpass(img, r, tx, ty)
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y, ts := range ty {
+		row := out.Pix[y*out.Stride:]
+		for x := 0; x < w; x++ {
+			var c0, c1, c2 float32
+			for _, t := range ts {
+				q := tmp[(t.i*w+x)*3:]
+				c0 += t.w * q[0]
+				c1 += t.w * q[1]
+				c2 += t.w * q[2]
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = clamp8(c0), clamp8(c1), clamp8(c2), 255
+		}
+	}
+	return out
+}
+
+// clamp8 rounds v to the nearest uint8.
+func clamp8(v float32) uint8 {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v + 0.5)
 }

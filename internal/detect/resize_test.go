@@ -32,6 +32,10 @@ func TestResizePlanar(t *testing.T) {
 					img.SetRGBA(x, y, c)
 				}
 			}
+			rgba := resizeRGBA(img, img.Bounds(), tc.ow, tc.oh)
+			if l, r := rgba.RGBAAt(2, tc.oh/2), rgba.RGBAAt(tc.ow-3, tc.oh/2); float32(l.R) != tc.wantLeft || r.R != 0 || l.G != 100 || l.A != 255 {
+				t.Errorf("resizeRGBA: left %v, right %v", l, r)
+			}
 			out := resizePlanar(img, img.Bounds(), tc.ow, tc.oh, 0, 1, false)
 			n := tc.ow * tc.oh
 			for y := 0; y < tc.oh; y++ {
