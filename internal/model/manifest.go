@@ -95,6 +95,25 @@ type Manifest struct {
 	// Threshold is the cosine similarity at or above which two faces are
 	// called the same person (calibrated on LFW, see docs/MODEL.md).
 	Threshold float32 `json:"threshold"`
+	// FlipAverage makes each embedding the L2-normalised sum of the
+	// feature model's outputs for the aligned crop and for its horizontal
+	// mirror: twice the embedding cost, slightly better accuracy
+	// (docs/MODEL.md). The embeddings differ from single-pass ones, so the
+	// model ID gets FlipSuffix.
+	FlipAverage bool `json:"flip_average,omitempty"`
+}
+
+// FlipSuffix is appended to a model's ID when its embeddings are
+// flip-averaged, so that a library never mixes them with single-pass ones.
+const FlipSuffix = "+flip"
+
+// ID names the embeddings the manifest produces: Name, plus FlipSuffix when
+// FlipAverage is set.
+func (m *Manifest) ID() string {
+	if m.FlipAverage {
+		return m.Name + FlipSuffix
+	}
+	return m.Name
 }
 
 //go:embed manifests/*.json
