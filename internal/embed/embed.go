@@ -38,7 +38,12 @@ type Options struct {
 	// (detect.Options.Exhaustive): by default tiling stops at 1/40 of the
 	// shorter side and portraits are not tiled.
 	ExhaustiveTiling bool
-	Log              *slog.Logger
+	// FlipAverage makes each embedding the L2-normalised sum of the
+	// feature model's outputs for the aligned crop and for its horizontal
+	// mirror (twice the embedding cost). The manifest's FlipAverage turns
+	// it on too; either way ModelID gets model.FlipSuffix.
+	FlipAverage bool
+	Log         *slog.Logger
 }
 
 // Face is one face found in an image.
@@ -60,6 +65,7 @@ type Pipeline struct {
 	det     *detect.Detector
 	lmk     *ort.Session
 	feat    *ort.Session
+	flip    bool
 	log     *slog.Logger
 	closers []func() error
 }
@@ -89,7 +95,7 @@ func New(opts Options) (p *Pipeline, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p = &Pipeline{m: m, rt: opts.Runtime, log: log}
+	p = &Pipeline{m: m, rt: opts.Runtime, flip: opts.FlipAverage || m.FlipAverage, log: log}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -143,12 +149,23 @@ func New(opts Options) (p *Pipeline, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("embed: model %s: %w", m.Name, err)
 	}
-	log.Debug("face pipeline ready", "model", m.Name, "threads", so.IntraOpThreads)
+	log.Debug("face pipeline ready", "model", p.ModelID(), "threads", so.IntraOpThreads, "flip_average", p.flip)
 	return p, nil
 }
 
-// ModelID names the model that produced the embeddings.
-func (p *Pipeline) ModelID() string { return p.m.Name }
+// ModelID names the model that produced the embeddings: the manifest's
+// name, plus model.FlipSuffix when embeddings are flip-averaged (they
+// differ from single-pass ones and must not be mixed with them).
+func (p *Pipeline) ModelID() string {
+	if p.flip {
+		return p.m.Name + model.FlipSuffix
+	}
+	return p.m.Name
+}
+
+// FlipAverage reports whether embeddings are averaged with the mirrored
+// crop's.
+func (p *Pipeline) FlipAverage() bool { return p.flip }
 
 // Threshold is the manifest's same-person cosine threshold.
 func (p *Pipeline) Threshold() float32 { return p.m.Threshold }
@@ -270,6 +287,8 @@ func Grey(img *image.RGBA, in model.Input) []float32 {
 
 // Embed returns the unit-length embedding of an aligned crop of the
 // feature model's input size; a 112x112 crop is resized to it (bilinear).
+// With FlipAverage it is normalise(f(crop) + f(mirror(crop))), f being the
+// feature model's raw output.
 func (p *Pipeline) Embed(ctx context.Context, crop *image.RGBA) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -282,6 +301,36 @@ func (p *Pipeline) Embed(ctx context.Context, crop *image.RGBA) ([]float32, erro
 	if err != nil {
 		return nil, fmt.Errorf("embed: model %s: %w", p.m.Name, err)
 	}
+	v, err := p.features(data)
+	if err != nil {
+		return nil, err
+	}
+	if p.flip {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		mirrorRows(data, in.Width)
+		w, err := p.features(data)
+		if err != nil {
+			return nil, err
+		}
+		if len(w) != len(v) {
+			return nil, fmt.Errorf("embed: model %s gave %d values for the mirrored crop, %d for the crop", p.m.Name, len(w), len(v))
+		}
+		for i := range v {
+			v[i] += w[i]
+		}
+	}
+	if err := Normalize(v); err != nil {
+		return nil, fmt.Errorf("embed: model %s: %w", p.m.Name, err)
+	}
+	return v, nil
+}
+
+// features runs the feature model on one input tensor and returns its raw
+// (not normalised) output.
+func (p *Pipeline) features(data []float32) ([]float32, error) {
+	in := p.m.Feature
 	out, err := p.feat.Run([]ort.Tensor{{Shape: []int64{1, 3, int64(in.Height), int64(in.Width)}, Data: data}})
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
@@ -290,10 +339,18 @@ func (p *Pipeline) Embed(ctx context.Context, crop *image.RGBA) ([]float32, erro
 	if p.m.EmbeddingDim > 0 && len(v) != p.m.EmbeddingDim {
 		return nil, fmt.Errorf("embed: model %s gave %d values, want %d", p.m.Name, len(v), p.m.EmbeddingDim)
 	}
-	if err := Normalize(v); err != nil {
-		return nil, fmt.Errorf("embed: model %s: %w", p.m.Name, err)
-	}
 	return v, nil
+}
+
+// mirrorRows mirrors an NCHW tensor of rows w values wide left to right, in
+// place: the input of the horizontally mirrored crop.
+func mirrorRows(data []float32, w int) {
+	for r := 0; r+w <= len(data); r += w {
+		row := data[r : r+w]
+		for i, j := 0, w-1; i < j; i, j = i+1, j-1 {
+			row[i], row[j] = row[j], row[i]
+		}
+	}
 }
 
 // resize scales src to w x h bilinearly, pixel centres to pixel centres,

@@ -115,19 +115,20 @@ func TestDeepfacePairsAUC(t *testing.T) {
 
 // TestLFWFoldAccuracy: accuracy on LFW fold 1 (600 pairs) at the manifest
 // threshold must be at least 99%. About 800 images: minutes on 2 cores.
+// LFW_FLIP=1 runs it with flip-averaged embeddings (twice as long).
 func TestLFWFoldAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("LFW fold takes minutes; skipped with -short")
 	}
 	lfw := filepath.Join(orttest.Faces(t), "lfw")
-	p := newPipeline(t, Options{})
+	p := newPipeline(t, Options{FlipAverage: os.Getenv("LFW_FLIP") == "1"})
 	pairs := lfwFold(t, lfw, 0)
 	emb := primaryEmbeddings(t, p, lfw, images(pairs), 2)
 	s := scores(pairs, emb)
 	acc := accuracy(pairs, s, p.Threshold())
 	bt, ba := bestThreshold(pairs, s)
-	t.Logf("LFW fold 1: %d pairs, %d images; accuracy at %.2f: %.4f (best %.4f at %.3f), ROC AUC %.5f",
-		len(pairs), len(emb), p.Threshold(), acc, ba, bt, auc(pairs, s))
+	t.Logf("LFW fold 1, %s: %d pairs, %d images; accuracy at %.2f: %.4f (best %.4f at %.3f), ROC AUC %.5f",
+		p.ModelID(), len(pairs), len(emb), p.Threshold(), acc, ba, bt, auc(pairs, s))
 	if acc < 0.99 {
 		t.Errorf("accuracy %.4f < 0.99", acc)
 	}
