@@ -92,6 +92,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	workers := fs.Int("workers", 0, "images embedded at once (default: CPUs / threads)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
 	modelName := fs.String("model", model.DefaultName, "face model")
+	flip := fs.Bool("flip", false, "average each embedding with the mirrored face's (twice the embedding cost; default library $FACESEARCH_HOME/eval/lfw-MODEL-flip)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,8 +114,15 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError{"eval lfw: " + err.Error()}
 	}
+	if *flip {
+		m.FlipAverage = true
+	}
 	if *lib == "" {
-		*lib = filepath.Join(model.Home(env.Getenv), "eval", "lfw-"+m.Name)
+		name := "lfw-" + m.Name
+		if m.FlipAverage {
+			name += "-flip"
+		}
+		*lib = filepath.Join(model.Home(env.Getenv), "eval", name)
 	}
 	l, err := openLibrary(ctx, env, *lib, *noIndex)
 	if err != nil {
@@ -129,6 +137,10 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	modelID, err := l.ModelID(ctx)
 	if err != nil {
 		return err
+	}
+	if modelID != "" && modelID != m.ID() {
+		// Only with --no-index: indexing re-embeds faces of another model.
+		return fmt.Errorf("eval lfw: library %s holds %s embeddings, not %s (drop --no-index, or give --library of a %s run)", l.Dir(), modelID, m.ID(), m.ID())
 	}
 	faces, err := libraryFaces(ctx, l.Catalog())
 	if err != nil {
