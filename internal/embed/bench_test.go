@@ -28,7 +28,8 @@ func lfwSample(b *testing.B, n int) []string {
 	return dirs[:n]
 }
 
-// BenchmarkStages times each stage on one LFW image, 1 onnxruntime thread.
+// BenchmarkStages times each stage on one LFW image, 1 onnxruntime thread;
+// embed-flip is the flip-averaged embedding (two model runs).
 func BenchmarkStages(b *testing.B) {
 	p := newPipeline(b, Options{Threads: 1})
 	img, _, err := imgio.DecodeFile(lfwSample(b, 1)[0], imgio.Options{})
@@ -67,6 +68,12 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("embed", func(b *testing.B) {
 		for b.Loop() {
 			p.Embed(ctx, crop)
+		}
+	})
+	pf := newPipeline(b, Options{Threads: 1, FlipAverage: true})
+	b.Run("embed-flip", func(b *testing.B) {
+		for b.Loop() {
+			pf.Embed(ctx, crop)
 		}
 	})
 }
