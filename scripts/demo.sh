@@ -30,12 +30,15 @@ if [[ "${FACESEARCH_DEMO_SOURCE:-}" != npm && -d ../shared/faces/deepface ]]; th
 else
   command -v npm >/dev/null || die "npm is not on PATH (needed to fetch the demo photos)"
   spec=@vladmandic/face-api@1.7.15
+  sha=WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==
   data=$home/demo-photos
   if ! ls "$data"/sample*/sample*.jpg >/dev/null 2>&1; then
     say "fetching demo photos from npm $spec"
     tmpd=$(mktemp -d)
     trap 'rm -rf "$tmpd"' EXIT
     (cd "$tmpd" && npm pack --silent "$spec" >/dev/null) || die "npm pack $spec failed"
+    got=$(openssl dgst -sha512 -binary "$tmpd"/*.tgz | base64 -w0)
+    [[ "$got" == "$sha" ]] || die "$spec: sha512 mismatch (want $sha, got $got)"
     tar -xzf "$tmpd"/*.tgz -C "$tmpd" --wildcards 'package/demo/sample*.jpg' || die "extracting the demo photos"
     rm -rf "$data.part" && mkdir -p "$data.part"
     for f in "$tmpd"/package/demo/sample*.jpg; do
