@@ -486,6 +486,54 @@ func (x *Index) Reconstruct(id int64) ([]float32, error) {
 	return out, nil
 }
 
+// KNN finds, without an index, the k nearest neighbours of each of the nq
+// queries (len(queries) = nq*dim) among the nb vectors of base (len(base) =
+// nb*dim, row-major), by exact search: faiss's knn_inner_product or
+// knn_L2sqr, through BLAS like a Flat index's search (small batches run on
+// the calling thread). Result row i holds query i's hits, best first:
+// scores[i*k:(i+1)*k] and rows[i*k:(i+1)*k], where rows are positions in
+// base (0..nb-1); when k > nb the missing hits have row -1 (score
+// -math.MaxFloat32 for InnerProduct, +math.MaxFloat32 for L2).
+//
+// base may live outside the Go heap (an mmapped file): it is only read
+// during the call. The caller keeps it mapped until KNN returns.
+func KNN(queries, base []float32, dim, k int, metric Metric) (scores []float32, rows []int64, err error) {
+	if dim <= 0 {
+		return nil, nil, fmt.Errorf("faiss: knn: dimension %d must be positive", dim)
+	}
+	if k <= 0 {
+		return nil, nil, fmt.Errorf("faiss: knn: k = %d must be positive", k)
+	}
+	if metric != InnerProduct && metric != L2 {
+		return nil, nil, fmt.Errorf("faiss: knn: unknown metric %v", metric)
+	}
+	if len(queries)%dim != 0 {
+		return nil, nil, fmt.Errorf("faiss: knn: %d query floats is not a multiple of dimension %d", len(queries), dim)
+	}
+	if len(base)%dim != 0 {
+		return nil, nil, fmt.Errorf("faiss: knn: %d base floats is not a multiple of dimension %d", len(base), dim)
+	}
+	nq, nb := len(queries)/dim, len(base)/dim
+	if nq == 0 {
+		return []float32{}, []int64{}, nil
+	}
+	scores = make([]float32, nq*k)
+	rows = make([]int64, nq*k)
+	var pb *C.float
+	if nb > 0 {
+		pb = (*C.float)(&base[0])
+	}
+	var msg *C.char
+	rc := C.fs_knn(C.int64_t(nq), (*C.float)(&queries[0]), C.int64_t(nb), pb, C.int(dim), C.int64_t(k),
+		C.int(metric), (*C.float)(&scores[0]), (*C.int64_t)(&rows[0]), &msg)
+	runtime.KeepAlive(queries)
+	runtime.KeepAlive(base)
+	if err := cError(rc, msg); err != nil {
+		return nil, nil, fmt.Errorf("knn %d queries among %d vectors, k=%d: %w", nq, nb, k, err)
+	}
+	return scores, rows, nil
+}
+
 // CompileOptions returns faiss's compile options (e.g. "OPTIMIZE GENERIC").
 func CompileOptions() string {
 	s := C.fs_compile_options()

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -413,6 +414,42 @@ int fs_reconstruct(const fs_index* x, int64_t id, float* out, char** err) {
 		}
 		idx->reconstruct(id, out);
 		return int(FS_OK);
+	});
+}
+
+int fs_knn(int64_t n, const float* q, int64_t nb, const float* base, int dim, int64_t k,
+           int metric, float* scores, int64_t* rows, char** err) {
+	return guarded(err, [&] {
+		if (n < 0 || nb < 0 || dim <= 0 || k <= 0) {
+			throw std::invalid_argument("knn: bad sizes");
+		}
+		if (metric != 0 && metric != 1) {
+			throw std::invalid_argument("unknown metric " + std::to_string(metric));
+		}
+		if (nb == 0) { // faiss returns early without filling the results
+			const float none = metric == 0 ? -std::numeric_limits<float>::max()
+			                               : std::numeric_limits<float>::max();
+			std::fill(scores, scores + n * k, none);
+			std::fill(rows, rows + n * k, int64_t(-1));
+			return FS_OK;
+		}
+		apply_threads();
+		SerialForSmallBatches serial(n);
+		switch (metric) {
+		case 0: {
+			faiss::float_minheap_array_t res = {size_t(n), size_t(k), rows, scores};
+			faiss::knn_inner_product(q, base, size_t(dim), size_t(n), size_t(nb), &res);
+			break;
+		}
+		case 1: {
+			faiss::float_maxheap_array_t res = {size_t(n), size_t(k), rows, scores};
+			faiss::knn_L2sqr(q, base, size_t(dim), size_t(n), size_t(nb), &res);
+			break;
+		}
+		default:
+			throw std::invalid_argument("unknown metric " + std::to_string(metric));
+		}
+		return FS_OK;
 	});
 }
 

@@ -45,6 +45,14 @@ int fs_range_search(const fs_index* x, int64_t n, const float* q, float radius,
 
 int fs_reconstruct(const fs_index* x, int64_t id, float* out, char** err);
 
+/* Exact k-NN of n queries q among nb vectors base (both row-major, dimension
+ * dim), without an index: faiss::knn_inner_product (metric 0) or knn_L2sqr
+ * (metric 1). Row i of the results (scores/rows, n*k entries each) holds
+ * query i's hits, best first, as row positions in base; missing hits (k > nb)
+ * have row -1. base may be NULL when nb is 0. */
+int fs_knn(int64_t n, const float* q, int64_t nb, const float* base, int dim, int64_t k,
+           int metric, float* scores, int64_t* rows, char** err);
+
 /* Process-wide settings. */
 char* fs_compile_options(void); /* malloc'd */
 void fs_set_threads(int n);
