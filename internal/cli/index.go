@@ -184,6 +184,12 @@ func (faissBackend) Read(path string) (library.VectorIndex, error) {
 	return faissIndex{x}, nil
 }
 
+// KNN is exact inner-product search over vectors the library maps from its
+// flat vector file (library.ExactSearcher): faiss's brute force through BLAS.
+func (faissBackend) KNN(queries, base []float32, dim, k int) ([]float32, []int64, error) {
+	return faiss.KNN(queries, base, dim, k, faiss.InnerProduct)
+}
+
 type faissIndex struct{ *faiss.Index }
 
 func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float32, []int64, error) {

@@ -334,7 +334,10 @@ func TestIndexStaleness(t *testing.T) {
 		t.Errorf("rebuilt index holds %d faces, want 11", s.Info().Count)
 	}
 	s.Close()
-	os.Remove(filepath.Join(f.lib.Dir(), IndexFile))
+	if _, err := os.Stat(filepath.Join(f.lib.Dir(), IndexFile)); err == nil {
+		t.Errorf("an exact index left %s beside %s", IndexFile, FlatFile)
+	}
+	os.Remove(filepath.Join(f.lib.Dir(), FlatFile))
 	if s := state(); s != IndexMissing {
 		t.Errorf("after removing the file: %s, want missing", s)
 	}

@@ -36,6 +36,17 @@ type IndexInfo struct {
 	Queries    int       `json:"recall_queries,omitempty"`
 	BuiltAt    time.Time `json:"built_at"`
 	BuildTime  float64   `json:"build_seconds"`
+	// Storage says where the vectors are: StorageFlat (FlatFile, mapped and
+	// searched in place; exact indexes) or StorageFaiss (IndexFile).
+	Storage string `json:"storage,omitempty"`
+}
+
+// file returns the name of the index's data file in the library directory.
+func (i IndexInfo) file() string {
+	if i.Storage == StorageFlat {
+		return FlatFile
+	}
+	return IndexFile
 }
 
 // Index states reported by IndexStatus.
@@ -74,8 +85,11 @@ func (l *Library) IndexStatus(ctx context.Context) (IndexInfo, string, error) {
 		l.log.Warn("unreadable index description; rebuilding", "err", err)
 		return info, IndexStale, nil
 	}
-	if _, err := os.Stat(filepath.Join(l.dir, IndexFile)); err != nil && info.Count > 0 {
+	if _, err := os.Stat(filepath.Join(l.dir, info.file())); err != nil && info.Count > 0 {
 		return info, IndexMissing, nil
+	}
+	if info.Exact() && info.Storage != StorageFlat && info.Count > 0 {
+		return info, IndexStale, nil // an exact index of an older version: rebuilt as a FlatFile
 	}
 	gen, err := l.cat.Generation(ctx)
 	if err != nil {
@@ -109,7 +123,7 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 		if info.Count == 0 {
 			return nil, info, false, nil
 		}
-		idx, err := l.backend.Read(filepath.Join(l.dir, IndexFile))
+		idx, err := l.openIndex(info)
 		if err == nil {
 			return idx, info, false, nil
 		}
@@ -119,9 +133,31 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 	return idx, info, true, err
 }
 
+// openIndex opens the fresh index described by info.
+func (l *Library) openIndex(info IndexInfo) (VectorIndex, error) {
+	path := filepath.Join(l.dir, info.file())
+	if info.Storage == StorageFlat {
+		x, err := openFlat(path, info, l.knn())
+		if err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
+	return l.backend.Read(path)
+}
+
+// knn returns the backend's exact search, or nil (a Go loop) if it has none.
+func (l *Library) knn() knnFunc {
+	if es, ok := l.backend.(ExactSearcher); ok {
+		return es.KNN
+	}
+	return nil
+}
+
 // Rebuild builds the vector index from the catalog's embeddings (no
 // re-embedding), measures recall@10 against exact search for approximate
-// types, and writes it with its description.
+// types, and writes it with its description. Exact indexes are written as a
+// FlatFile, others as a faiss IndexFile.
 func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex, IndexInfo, error) {
 	return l.rebuild(ctx, "", params)
 }
@@ -159,6 +195,19 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 		if info.Resolved != factory {
 			l.log.Info("index type adapted to the library", "requested", factory, "built", info.Resolved, "faces", len(ids))
 		}
+	}
+	if len(ids) > 0 && info.Exact() {
+		info.Storage = StorageFlat
+		path := filepath.Join(l.dir, FlatFile)
+		if err := writeFlat(path, dim, gen, vecs, ids); err != nil {
+			return nil, info, fmt.Errorf("write index: %w", err)
+		}
+		x, err := openFlat(path, info, l.knn())
+		if err != nil {
+			return nil, info, fmt.Errorf("open the index just written: %w", err)
+		}
+		idx = x
+	} else if len(ids) > 0 {
 		idx, err = l.backend.New(dim, info.Resolved)
 		if err != nil {
 			return nil, info, fmt.Errorf("index %s: %w", info.Resolved, err)
@@ -173,18 +222,14 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			idx.Close()
 			return nil, info, fmt.Errorf("add %d faces to index: %w", len(ids), err)
 		}
-		if !info.Exact() {
-			if err := tuneSearch(idx, vecs, ids, dim, params, &info); err != nil {
-				idx.Close()
-				return nil, info, err
-			}
+		if err := tuneSearch(idx, vecs, ids, dim, params, &info); err != nil {
+			idx.Close()
+			return nil, info, err
 		}
 		if err := idx.Write(filepath.Join(l.dir, IndexFile)); err != nil {
 			idx.Close()
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
-	} else {
-		os.Remove(filepath.Join(l.dir, IndexFile))
 	}
 	info.BuildTime = time.Since(start).Seconds()
 	fail := func(err error) (VectorIndex, IndexInfo, error) {
@@ -200,6 +245,13 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 	}
 	if err := writeJSONAtomic(filepath.Join(l.dir, IndexMetaFile), info); err != nil {
 		return fail(err)
+	}
+	// Only now that the description names the new file (or none) is the
+	// other kind removed: a crash before leaves a described index.
+	for _, name := range []string{IndexFile, FlatFile} {
+		if len(ids) == 0 || name != info.file() {
+			os.Remove(filepath.Join(l.dir, name))
+		}
 	}
 	return idx, info, nil
 }
