@@ -79,12 +79,20 @@ func BenchmarkStages(b *testing.B) {
 }
 
 // BenchmarkPipeline decodes and runs Faces on LFW images with several
-// workers sharing one Pipeline; reports images/s.
+// workers sharing one Pipeline; reports images/s (flip: flip-averaged
+// embeddings).
 func BenchmarkPipeline(b *testing.B) {
 	files := lfwSample(b, 64)
-	for _, c := range []struct{ workers, threads int }{{1, 1}, {1, 2}, {2, 1}} {
-		b.Run(fmt.Sprintf("workers=%d/threads=%d", c.workers, c.threads), func(b *testing.B) {
-			p := newPipeline(b, Options{Threads: c.threads})
+	for _, c := range []struct {
+		workers, threads int
+		flip             bool
+	}{{1, 1, false}, {1, 2, false}, {2, 1, false}, {2, 1, true}} {
+		name := fmt.Sprintf("workers=%d/threads=%d", c.workers, c.threads)
+		if c.flip {
+			name += "/flip"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := newPipeline(b, Options{Threads: c.threads, FlipAverage: c.flip})
 			var n atomic.Int64
 			start := time.Now()
 			for b.Loop() {
