@@ -5,6 +5,7 @@
 //	go run ./bench/faissbench modes -data DIR [-queries DIR/queries.npy] [-passes 5]
 //	go run ./bench/faissbench modes -library LIB [-holdout 200] [-passes 5]
 //	go run ./bench/faissbench index -index LIBRARY/index.faiss -queries Q.npy [-passes 5]
+//	go run ./bench/faissbench flat -vectors LIBRARY/vectors.f32 -queries Q.npy [-passes 5]
 //
 // env prints the BLAS setup as KEY=VALUE lines. modes builds exact (Flat),
 // IVF and HNSW indexes over every face of DIR/<person>/npKnown.npz and times
@@ -12,12 +13,15 @@
 // against the exact index; it prints a markdown table. With -library it reads
 // the faces of a facesearch library instead (real embeddings, e.g. LFW) and
 // holds some primary faces out as queries. index times single
-// queries on an existing index file (a library's) and prints one table row.
+// queries on an existing index file (a library's) and prints KEY=VALUE lines;
+// flat does the same for an exact library's memory-mapped vectors.f32 with
+// faiss.KNN, the path 'facesearch search' takes.
 // Nothing here is part of the facesearch binary.
 package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +31,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"codeberg.org/sbinet/npyio/npy"
 
@@ -59,6 +65,8 @@ func main() {
 		err = cmdModes(os.Stdout, os.Args[2:])
 	case "index":
 		err = cmdIndex(os.Stdout, os.Args[2:])
+	case "flat":
+		err = cmdFlat(os.Stdout, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -408,5 +416,66 @@ func cmdIndex(w io.Writer, args []string) error {
 		return err
 	}
 	fmt.Fprintf(w, "faces=%d\nqueries=%d\nread_s=%.3f\np50_ms=%.2f\np99_ms=%.2f\n", x.Ntotal(), len(t.lat), read, pct(t.lat, 0.5), pct(t.lat, 0.99))
+	return nil
+}
+
+// cmdFlat times single exact queries with faiss.KNN over the vectors of a
+// library's vectors.f32 (layout in internal/library/flatstore.go: 64-byte
+// header with magic, version, dim, count; then count×dim float32), mapped
+// read-only as 'facesearch search' maps it.
+func cmdFlat(w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("flat", flag.ContinueOnError)
+	path := fs.String("vectors", "", "a library's vectors.f32")
+	queries := fs.String("queries", "", "query .npy")
+	passes := fs.Int("passes", 5, "timed passes over the queries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" || *queries == "" {
+		return errors.New("flat: -vectors and -queries are required")
+	}
+	start := time.Now()
+	f, err := os.Open(*path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("flat: map %s: %w", *path, err)
+	}
+	defer syscall.Munmap(data)
+	if len(data) < 64 || string(data[:8]) != "FSFLAT\x00\x01" {
+		return fmt.Errorf("flat: %s is not a facesearch vectors.f32", *path)
+	}
+	dim := int(binary.LittleEndian.Uint32(data[12:]))
+	count := int(binary.LittleEndian.Uint64(data[16:]))
+	if dim <= 0 || 64+count*dim*4 > len(data) {
+		return fmt.Errorf("flat: %s: bad header (dim %d, count %d, %d bytes)", *path, dim, count, len(data))
+	}
+	base := unsafe.Slice((*float32)(unsafe.Pointer(&data[64])), count*dim)
+	read := time.Since(start).Seconds()
+	q, err := loadQueries(*queries, dim)
+	if err != nil {
+		return err
+	}
+	nq := len(q) / dim
+	var lat []time.Duration
+	for pass := -1; pass < *passes; pass++ {
+		for i := range nq {
+			t := time.Now()
+			if _, _, err := faiss.KNN(q[i*dim:(i+1)*dim], base, dim, 10, faiss.InnerProduct); err != nil {
+				return err
+			}
+			if pass >= 0 {
+				lat = append(lat, time.Since(t))
+			}
+		}
+	}
+	fmt.Fprintf(w, "faces=%d\nqueries=%d\nread_s=%.3f\np50_ms=%.2f\np99_ms=%.2f\n", count, len(lat), read, pct(lat, 0.5), pct(lat, 0.99))
 	return nil
 }
