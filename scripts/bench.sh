@@ -206,7 +206,8 @@ if [[ -d "$faces_dir/lfw" ]]; then
   run decode "go test -run XXX -bench 'BenchmarkDecode/Aaron_Eckhart_0001.jpg/imgio' -benchtime $stage_time ./internal/imgio"
 fi
 stage_ms() { # FILE NAME -> ms per op
-  awk -v n="$2" '$1 ~ n && $4 == "ns/op" {printf "%.1f", $3/1e6}' "$W/$1.out"
+  # exact sub-benchmark name: "embed" must not also match "embed-flip"
+  awk -v n="$2" '$1 ~ ("/" n "(-[0-9]+)?$") && $4 == "ns/op" {printf "%.1f", $3/1e6; exit}' "$W/$1.out"
 }
 
 # --- 6. server load ----------------------------------------------------------------
