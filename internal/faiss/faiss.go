@@ -445,6 +445,12 @@ func (x *Index) RangeSearch(queries []float32, radius float32, p *SearchParams) 
 	if err := cError(rc, msg); err != nil {
 		return nil, fmt.Errorf("range search %d queries, radius %g: %w", nq, radius, err)
 	}
+	return takeRange(nq, cl, cs, ci), nil
+}
+
+// takeRange copies a range search result of nq queries out of the shim's
+// malloc'd arrays into Go memory and frees them.
+func takeRange(nq int, cl *C.int64_t, cs *C.float, ci *C.int64_t) *RangeResult {
 	defer C.free(unsafe.Pointer(cl))
 	defer C.free(unsafe.Pointer(cs))
 	defer C.free(unsafe.Pointer(ci))
@@ -462,7 +468,7 @@ func (x *Index) RangeSearch(queries []float32, radius float32, p *SearchParams) 
 		copy(r.Scores, unsafe.Slice((*float32)(unsafe.Pointer(cs)), total))
 		copy(r.IDs, unsafe.Slice((*int64)(unsafe.Pointer(ci)), total))
 	}
-	return r, nil
+	return r
 }
 
 // Reconstruct returns the stored vector with the given id (approximate for
@@ -532,6 +538,54 @@ func KNN(queries, base []float32, dim, k int, metric Metric) (scores []float32, 
 		return nil, nil, fmt.Errorf("knn %d queries among %d vectors, k=%d: %w", nq, nb, k, err)
 	}
 	return scores, rows, nil
+}
+
+// RangeSearchRaw finds, without an index, every vector of base (len(base) =
+// nb*dim, row-major) closer to each of the nq queries (len(queries) = nq*dim)
+// than radius, by exact search: faiss's range_search_inner_product (scores >
+// radius) or range_search_L2sqr (squared distances < radius), through BLAS
+// like a Flat index's range search (small batches run on the calling
+// thread). IDs are row positions in base (0..nb-1); the hits of query i are
+// Scores[Lims[i]:Lims[i+1]] and IDs[Lims[i]:Lims[i+1]], in no particular
+// order.
+//
+// base may live outside the Go heap (an mmapped file or a sub-slice of a
+// larger array): it is only read during the call.
+func RangeSearchRaw(queries, base []float32, dim int, radius float32, metric Metric) (*RangeResult, error) {
+	if dim <= 0 {
+		return nil, fmt.Errorf("faiss: range search: dimension %d must be positive", dim)
+	}
+	if metric != InnerProduct && metric != L2 {
+		return nil, fmt.Errorf("faiss: range search: unknown metric %v", metric)
+	}
+	if len(queries)%dim != 0 {
+		return nil, fmt.Errorf("faiss: range search: %d query floats is not a multiple of dimension %d", len(queries), dim)
+	}
+	if len(base)%dim != 0 {
+		return nil, fmt.Errorf("faiss: range search: %d base floats is not a multiple of dimension %d", len(base), dim)
+	}
+	nq, nb := len(queries)/dim, len(base)/dim
+	if nq == 0 {
+		return &RangeResult{Lims: []int{0}, Scores: []float32{}, IDs: []int64{}}, nil
+	}
+	var pb *C.float
+	if nb > 0 {
+		pb = (*C.float)(&base[0])
+	}
+	var (
+		cl  *C.int64_t
+		cs  *C.float
+		ci  *C.int64_t
+		msg *C.char
+	)
+	rc := C.fs_range_raw(C.int64_t(nq), (*C.float)(&queries[0]), C.int64_t(nb), pb, C.int(dim),
+		C.float(radius), C.int(metric), &cl, &cs, &ci, &msg)
+	runtime.KeepAlive(queries)
+	runtime.KeepAlive(base)
+	if err := cError(rc, msg); err != nil {
+		return nil, fmt.Errorf("range search %d queries among %d vectors, radius %g: %w", nq, nb, radius, err)
+	}
+	return takeRange(nq, cl, cs, ci), nil
 }
 
 // CompileOptions returns faiss's compile options (e.g. "OPTIMIZE GENERIC").

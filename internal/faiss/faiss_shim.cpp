@@ -216,6 +216,32 @@ struct SerialForSmallBatches {
 	}
 };
 
+// copy_range copies a range search result of n queries into malloc'd arrays
+// that the caller (Go) frees: n+1 limits and lims[n] scores and ids.
+void copy_range(const faiss::RangeSearchResult& res, int64_t n, int64_t** lims, float** scores,
+                int64_t** ids) {
+	const size_t total = res.lims[n];
+	int64_t* l = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * (n + 1)));
+	float* s = static_cast<float*>(std::malloc(sizeof(float) * (total + 1)));
+	int64_t* i = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * (total + 1)));
+	if (l == nullptr || s == nullptr || i == nullptr) {
+		std::free(l);
+		std::free(s);
+		std::free(i);
+		throw std::bad_alloc();
+	}
+	for (int64_t j = 0; j <= n; j++) {
+		l[j] = static_cast<int64_t>(res.lims[j]);
+	}
+	if (total > 0) {
+		std::memcpy(s, res.distances, sizeof(float) * total);
+		std::memcpy(i, res.labels, sizeof(int64_t) * total);
+	}
+	*lims = l;
+	*scores = s;
+	*ids = i;
+}
+
 } // namespace
 
 extern "C" {
@@ -364,27 +390,38 @@ int fs_range_search(const fs_index* x, int64_t n, const float* q, float radius, 
 		resolve(x, n, q, nprobe, efsearch, &t);
 		faiss::RangeSearchResult res(n);
 		run(x, t, [&] { t.idx->range_search(n, t.q, radius, &res, t.params.get()); });
-		const size_t total = res.lims[n];
-		map_ids(t.id_map, total, res.labels);
-		int64_t* l = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * (n + 1)));
-		float* s = static_cast<float*>(std::malloc(sizeof(float) * (total + 1)));
-		int64_t* i = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * (total + 1)));
-		if (l == nullptr || s == nullptr || i == nullptr) {
-			std::free(l);
-			std::free(s);
-			std::free(i);
-			throw std::bad_alloc();
+		map_ids(t.id_map, res.lims[n], res.labels);
+		copy_range(res, n, lims, scores, ids);
+		return FS_OK;
+	});
+}
+
+int fs_range_raw(int64_t n, const float* q, int64_t nb, const float* base, int dim,
+                 float radius, int metric, int64_t** lims, float** scores, int64_t** ids,
+                 char** err) {
+	*lims = nullptr;
+	*scores = nullptr;
+	*ids = nullptr;
+	return guarded(err, [&] {
+		if (n < 0 || nb < 0 || dim <= 0) {
+			throw std::invalid_argument("range search: bad sizes");
 		}
-		for (int64_t j = 0; j <= n; j++) {
-			l[j] = static_cast<int64_t>(res.lims[j]);
+		if (metric != 0 && metric != 1) {
+			throw std::invalid_argument("unknown metric " + std::to_string(metric));
 		}
-		if (total > 0) {
-			std::memcpy(s, res.distances, sizeof(float) * total);
-			std::memcpy(i, res.labels, sizeof(int64_t) * total);
+		faiss::RangeSearchResult res(n);
+		if (nb > 0 && n > 0) {
+			apply_threads();
+			SerialForSmallBatches serial(n);
+			if (metric == 0) {
+				faiss::range_search_inner_product(q, base, size_t(dim), size_t(n), size_t(nb), radius, &res);
+			} else {
+				faiss::range_search_L2sqr(q, base, size_t(dim), size_t(n), size_t(nb), radius, &res);
+			}
 		}
-		*lims = l;
-		*scores = s;
-		*ids = i;
+		// RangeSearchResult's constructor zeroes lims, so an empty search
+		// reports no hits.
+		copy_range(res, n, lims, scores, ids);
 		return FS_OK;
 	});
 }

@@ -53,6 +53,16 @@ int fs_reconstruct(const fs_index* x, int64_t id, float* out, char** err);
 int fs_knn(int64_t n, const float* q, int64_t nb, const float* base, int dim, int64_t k,
            int metric, float* scores, int64_t* rows, char** err);
 
+/* Exact range search of n queries q among nb vectors base (both row-major,
+ * dimension dim), without an index: faiss::range_search_inner_product (metric
+ * 0, scores > radius) or range_search_L2sqr (metric 1, distances < radius).
+ * Ids are row positions in base. On success *lims (n+1 entries), *scores and
+ * *ids (lims[n] entries each) are malloc'd and owned by the caller. base may
+ * be NULL when nb is 0. */
+int fs_range_raw(int64_t n, const float* q, int64_t nb, const float* base, int dim,
+                 float radius, int metric, int64_t** lims, float** scores, int64_t** ids,
+                 char** err);
+
 /* Process-wide settings. */
 char* fs_compile_options(void); /* malloc'd */
 void fs_set_threads(int n);
