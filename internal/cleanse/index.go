@@ -20,6 +20,15 @@ type Index interface {
 	Close() error
 }
 
+// UpperRanger is an optional method of an exact Index that halves all-pairs
+// searches: every pair is then found once, from its lower face.
+type UpperRanger interface {
+	// RangeSearchFrom is RangeSearch restricted to the stored vectors at
+	// position from and after (positions in the order they were given to the
+	// IndexBuilder); ids are the stored ids, as from RangeSearch.
+	RangeSearchFrom(queries []float32, from int, radius float32) (lims []int, scores []float32, ids []int64, err error)
+}
+
 // IndexBuilder builds an index over vecs (rows of dim values) with the given
 // ids. Builders used as Options.Index must be exact.
 type IndexBuilder func(dim int, vecs []float32, ids []int64) (Index, error)
@@ -68,9 +77,17 @@ func (b *bruteForce) queries(queries []float32) (int, error) {
 }
 
 func (b *bruteForce) RangeSearch(queries []float32, radius float32) ([]int, []float32, []int64, error) {
+	return b.RangeSearchFrom(queries, 0, radius)
+}
+
+// RangeSearchFrom implements UpperRanger.
+func (b *bruteForce) RangeSearchFrom(queries []float32, from int, radius float32) ([]int, []float32, []int64, error) {
 	nq, err := b.queries(queries)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if from < 0 || from > b.n() {
+		return nil, nil, nil, fmt.Errorf("cleanse: brute force search from vector %d of %d", from, b.n())
 	}
 	type hits struct {
 		s  []float32
@@ -80,7 +97,7 @@ func (b *bruteForce) RangeSearch(queries []float32, radius float32) ([]int, []fl
 	parallel(nq, func(q int) {
 		qv := queries[q*b.dim : (q+1)*b.dim]
 		var h hits
-		for j := 0; j < b.n(); j++ {
+		for j := from; j < b.n(); j++ {
 			if s := dot(qv, b.vecs[j*b.dim:(j+1)*b.dim]); s >= radius {
 				h.s = append(h.s, s)
 				h.id = append(h.id, b.ids[j])

@@ -30,16 +30,34 @@ const searchSlack = 1e-5
 // rangePairs range-searches every face against all faces with idx and returns
 // each unordered pair {i, j} with similarity >= radius for which keep(i, j)
 // holds, once, with a < b. If exact is false the index may miss hits in one
-// direction only, so hits from both directions are merged.
+// direction only, so hits from both directions are merged. If exact and idx
+// is an UpperRanger (built by buildIndex, so position = face), each block of
+// faces is searched only against itself and the faces after it: every pair is
+// still found from its lower face, for half the work.
 func (d *Dataset) rangePairs(ctx context.Context, opt Options, stage string, idx Index, radius float32, exact bool, keep func(i, j int32, s float32) bool) ([]edge, error) {
 	n := d.Len()
+	upper, _ := idx.(UpperRanger)
+	if !exact {
+		upper = nil
+	}
 	var out []edge
 	for start := 0; start < n; start += opt.BlockSize {
 		if err := checkCtx(ctx); err != nil {
 			return nil, err
 		}
 		end := min(start+opt.BlockSize, n)
-		lims, scores, ids, err := idx.RangeSearch(d.vecs[start*d.dim:end*d.dim], radius-searchSlack)
+		q := d.vecs[start*d.dim : end*d.dim]
+		var (
+			lims   []int
+			scores []float32
+			ids    []int64
+			err    error
+		)
+		if upper != nil {
+			lims, scores, ids, err = upper.RangeSearchFrom(q, start, radius-searchSlack)
+		} else {
+			lims, scores, ids, err = idx.RangeSearch(q, radius-searchSlack)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("cleanse: range search of faces %d-%d: %w", start, end-1, err)
 		}
