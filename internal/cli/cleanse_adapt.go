@@ -48,8 +48,37 @@ func cleanseFaiss(factory string, nprobe int) cleanse.IndexBuilder {
 			x.Close()
 			return nil, fmt.Errorf("add %d vectors to %s: %w", n, f, err)
 		}
-		return &cleanseFaissIndex{x: x, p: &faiss.SearchParams{NProbe: nprobe}}, nil
+		c := &cleanseFaissIndex{x: x, p: &faiss.SearchParams{NProbe: nprobe}}
+		if factory == "Flat" {
+			return &cleanseFaissFlat{cleanseFaissIndex: c, dim: dim, vecs: vecs, ids: ids}, nil
+		}
+		return c, nil
 	}
+}
+
+// cleanseFaissFlat is an exact Flat index that also searches the vectors it
+// was built from directly, from a given position on (cleanse.UpperRanger):
+// all-pairs then scans each pair once.
+type cleanseFaissFlat struct {
+	*cleanseFaissIndex
+	dim  int
+	vecs []float32 // the builder's vectors; cleanse does not modify them
+	ids  []int64
+}
+
+// RangeSearchFrom implements cleanse.UpperRanger.
+func (c *cleanseFaissFlat) RangeSearchFrom(q []float32, from int, radius float32) ([]int, []float32, []int64, error) {
+	if from < 0 || from > len(c.ids) {
+		return nil, nil, nil, fmt.Errorf("range search from vector %d of %d", from, len(c.ids))
+	}
+	r, err := faiss.RangeSearchRaw(q, c.vecs[from*c.dim:], c.dim, radius, faiss.InnerProduct)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for h, row := range r.IDs {
+		r.IDs[h] = c.ids[from+int(row)]
+	}
+	return r.Lims, r.Scores, r.IDs, nil
 }
 
 // cleanseFaissIndex adapts *faiss.Index to cleanse.Index.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
@@ -90,6 +91,36 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 	if len(wa.Findings) != len(ga.Findings) || wa.Count(cleanse.High) != ga.Count(cleanse.High) || wa.Count(cleanse.High) == 0 {
 		t.Errorf("audit: faiss %d findings (%d high), brute force %d (%d high)", len(ga.Findings), ga.Count(cleanse.High), len(wa.Findings), wa.Count(cleanse.High))
 	}
+	// The Flat adapter's symmetric search (RangeSearchFrom) gives the same
+	// pairs and audit as searching every face against all faces.
+	if _, ok := mustBuild(t, viaFaiss.Index, d).(cleanse.UpperRanger); !ok {
+		t.Fatal("the faiss Flat adapter is not a cleanse.UpperRanger")
+	}
+	full := viaFaiss
+	full.Index = func(dim int, v []float32, ids []int64) (cleanse.Index, error) {
+		x, err := cleanseFaiss("Flat", 0)(dim, v, ids)
+		return plainIndex{x}, err
+	}
+	for _, po := range []cleanse.PairsOptions{{Min: 0.29}, {Min: 0.6}, {Min: 0.29, Top: 10}} {
+		want, err := d.Pairs(ctx, full, po)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Pairs(ctx, viaFaiss, po)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("pairs %+v: symmetric search %d pairs of %d, full search %d of %d", po, len(got.Pairs), got.Total, len(want.Pairs), want.Total)
+		}
+	}
+	fa, err := d.Audit(ctx, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ga, fa) {
+		t.Errorf("audit: symmetric search %d findings, full search %d", len(ga.Findings), len(fa.Findings))
+	}
 	// Approximate search reports a measured recall.
 	ap, err := d.Pairs(ctx, viaFaiss, cleanse.PairsOptions{Approx: cleanseFaiss("IVF", 1)})
 	if err != nil {
@@ -98,6 +129,76 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 	t.Logf("IVF nprobe 1: %d pairs, measured recall %.3f over %d faces", ap.Total, ap.Recall, ap.RecallQueries)
 	if ap.Exact || ap.Recall <= 0 || ap.Recall > 1 {
 		t.Errorf("approximate pairs: exact=%v recall=%v", ap.Exact, ap.Recall)
+	}
+}
+
+// plainIndex hides an index's cleanse.UpperRanger method.
+type plainIndex struct{ cleanse.Index }
+
+func mustBuild(tb testing.TB, b cleanse.IndexBuilder, d *cleanse.Dataset) cleanse.Index {
+	tb.Helper()
+	x, err := d.BuildIndex(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { x.Close() })
+	return x
+}
+
+// TestFaissRangeSearchFrom: the Flat adapter's RangeSearchFrom returns the
+// hits of RangeSearch among the vectors from the given position on, with
+// the builder's ids.
+func TestFaissRangeSearchFrom(t *testing.T) {
+	faces := clustered(40, 6, 2)
+	const dim = 128
+	var vecs []float32
+	ids := make([]int64, len(faces))
+	for i, f := range faces {
+		vecs = append(vecs, f.Vec...)
+		ids[i] = int64(1000 + 3*i)
+	}
+	x, err := cleanseFaiss("Flat", 0)(dim, vecs, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	up := x.(cleanse.UpperRanger)
+	q := vecs[:5*dim]
+	lims, scores, hits, err := x.RangeSearch(q, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(ids)
+	for _, from := range []int{0, 1, 7, n / 2, n - 1, n} {
+		fl, fs, fi, err := up.RangeSearchFrom(q, from, 0.2)
+		if err != nil {
+			t.Fatalf("from %d: %v", from, err)
+		}
+		for k := range 5 {
+			want := map[int64]float32{}
+			for h := lims[k]; h < lims[k+1]; h++ {
+				if from < n && hits[h] >= ids[from] { // ids increase with position
+					want[hits[h]] = scores[h]
+				}
+			}
+			got := map[int64]float32{}
+			for h := fl[k]; h < fl[k+1]; h++ {
+				got[fi[h]] = fs[h]
+			}
+			if len(got) != len(want) {
+				t.Fatalf("from %d query %d: %d hits, want %d", from, k, len(got), len(want))
+			}
+			for id, s := range want {
+				if g, ok := got[id]; !ok || math.Abs(float64(g-s)) > 1e-5 {
+					t.Fatalf("from %d query %d: id %d score %v (found %v), want %v", from, k, id, g, ok, s)
+				}
+			}
+		}
+	}
+	for _, from := range []int{-1, n + 1} {
+		if _, _, _, err := up.RangeSearchFrom(q, from, 0.2); err == nil {
+			t.Errorf("from %d of %d: no error", from, n)
+		}
 	}
 }
 
