@@ -453,10 +453,11 @@ func cmdFlat(w io.Writer, args []string) error {
 		return fmt.Errorf("flat: %s is not a facesearch vectors.f32", *path)
 	}
 	dim := int(binary.LittleEndian.Uint32(data[12:]))
-	count := int(binary.LittleEndian.Uint64(data[16:]))
-	if dim <= 0 || 64+count*dim*4 > len(data) {
-		return fmt.Errorf("flat: %s: bad header (dim %d, count %d, %d bytes)", *path, dim, count, len(data))
+	c64 := binary.LittleEndian.Uint64(data[16:])
+	if dim <= 0 || c64 == 0 || c64 > uint64((len(data)-64)/(4*dim)) {
+		return fmt.Errorf("flat: %s: bad header (dim %d, count %d, %d bytes)", *path, dim, c64, len(data))
 	}
+	count := int(c64)
 	base := unsafe.Slice((*float32)(unsafe.Pointer(&data[64])), count*dim)
 	read := time.Since(start).Seconds()
 	q, err := loadQueries(*queries, dim)

@@ -187,6 +187,11 @@ func openRef(id int64, ref FileRef) (*os.File, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("image %d: dataset root: %w", id, err)
 	}
 	defer root.Close()
+	// Stat first: opening a FIFO or device that replaced the photo would
+	// block the handler for good, beyond any request timeout.
+	if pre, err := root.Stat(rel); err == nil && !pre.Mode().IsRegular() {
+		return nil, nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("image %d: %s is not a regular file", id, ref.Path)}
+	}
 	f, err := root.Open(rel)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -129,7 +129,8 @@ func (s *Server) authorized(r *http.Request) bool {
 // cross-site requests: the Host header must name a loopback IP,
 // "localhost", the listen host or one of Options.Hosts, and a request that
 // changes state (POST, PUT, DELETE) carrying an Origin header must come from
-// that same host. With a token set the token is the guard.
+// that same host; requests a browser marks Sec-Fetch-Site: cross-site are
+// refused whatever their method. With a token set the token is the guard.
 func (s *Server) checkOrigin(r *http.Request) error {
 	if s.opt.Token != "" {
 		return nil
@@ -137,6 +138,12 @@ func (s *Server) checkOrigin(r *http.Request) error {
 	host := hostOnly(r.Host)
 	if !s.hostAllowed(host) {
 		return errorf(KindForbidden, "host %q is not served without a token: use http://127.0.0.1 or http://localhost, or start the server with --allow-host %s (or a --token)", r.Host, host)
+	}
+	// Browsers label every request with Sec-Fetch-Site: another site's page
+	// must not make this server start work (an audit, a pairs search) or
+	// load faces, even when it cannot read the answer.
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return errorf(KindForbidden, "cross-site %s refused", r.Method)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return nil

@@ -804,6 +804,41 @@ func TestHostAndOrigin(t *testing.T) {
 	}
 }
 
+// TestCrossSiteFetch: without a token, requests a browser labels
+// Sec-Fetch-Site: cross-site are refused, GETs included (another site's page
+// must not start an audit or load faces); the page's own requests pass.
+func TestCrossSiteFetch(t *testing.T) {
+	for _, tc := range []struct {
+		name, token, site, path string
+		status                  int
+	}{
+		{"cross-site findings", "", "cross-site", "/api/findings", 403},
+		{"cross-site crop", "", "cross-site", "/api/faces/1/crop", 403},
+		{"same-origin stats", "", "same-origin", "/api/stats", 200},
+		{"no header (curl)", "", "", "/api/stats", 200},
+		{"user typed the address", "", "none", "/api/stats", 200},
+		{"token: the token guards", "t", "cross-site", "/api/stats", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) { o.Addr, o.Token = "127.0.0.1:8080", tc.token })
+			r := httptest.NewRequest("GET", tc.path, nil)
+			r.Host = "127.0.0.1:8080"
+			if tc.site != "" {
+				r.Header.Set("Sec-Fetch-Site", tc.site)
+			}
+			if tc.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			w := h.do(t, r)
+			if tc.status == 403 {
+				wantError(t, w, 403, KindForbidden)
+			} else if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+		})
+	}
+}
+
 // TestTokenCookieEscaped: the page stores encodeURIComponent(token); a
 // base64 token with + / = must still match.
 func TestTokenCookieEscaped(t *testing.T) {
