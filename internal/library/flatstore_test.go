@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facesearch/facesearch/internal/faiss"
 )
@@ -351,5 +352,46 @@ func TestFlatStoreStaleOrOld(t *testing.T) {
 	}
 	if got := search(); !reflect.DeepEqual(got, want) {
 		t.Errorf("after HNSW and back: %+v, want %+v", got, want)
+	}
+}
+
+// TestRebuildRemovesStaleTemps: a run killed while writing the index leaves
+// a temporary file; the next rebuild removes it once it is old, and leaves a
+// young one (maybe another process's rebuild in progress) alone.
+func TestRebuildRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, baseTree())
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := f.lib.Dir()
+	old := filepath.Join(dir, "."+FlatFile+".tmp123")
+	oldFaiss := filepath.Join(dir, "."+IndexFile+".tmp456")
+	young := filepath.Join(dir, "."+FlatFile+".tmp789")
+	for _, p := range []string{old, oldFaiss, young} {
+		if err := os.WriteFile(p, []byte("partial index"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	for _, p := range []string{old, oldFaiss} {
+		if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, _, err := f.lib.Rebuild(ctx, SearchParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx.Close()
+	for _, p := range []string{old, oldFaiss} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: stale temporary file kept (%v)", filepath.Base(p), err)
+		}
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young temporary file removed: %v", err)
 	}
 }

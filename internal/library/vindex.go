@@ -166,6 +166,7 @@ func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex
 // that type the library's once the index is written.
 func (l *Library) rebuild(ctx context.Context, factory string, params SearchParams) (VectorIndex, IndexInfo, error) {
 	start := time.Now()
+	l.removeStaleTemps(start)
 	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves the index stale, never wrong
 	if err != nil {
 		return nil, IndexInfo{}, err
@@ -452,4 +453,25 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// staleTempAge is how old a temporary index file must be before a rebuild
+// removes it: a process killed while writing the index leaves one behind
+// (up to the index's size), and a younger one may still be another
+// process's rebuild in progress.
+const staleTempAge = 15 * time.Minute
+
+// removeStaleTemps deletes temporary index files (".vectors.f32.tmp*",
+// ".index.faiss.tmp*") older than staleTempAge, best effort.
+func (l *Library) removeStaleTemps(now time.Time) {
+	for _, name := range []string{FlatFile, IndexFile} {
+		matches, _ := filepath.Glob(filepath.Join(l.dir, "."+name+".tmp*"))
+		for _, m := range matches {
+			if st, err := os.Lstat(m); err == nil && st.Mode().IsRegular() && now.Sub(st.ModTime()) > staleTempAge {
+				if os.Remove(m) == nil {
+					l.log.Info("removed a temporary index file left by an interrupted run", "file", m)
+				}
+			}
+		}
+	}
 }
