@@ -105,7 +105,7 @@ func (s *Searcher) Search(ctx context.Context, q []float32, opt SearchOptions) (
 			if !ok || (!opt.AllFaces && !fi.Primary) {
 				continue
 			}
-			hits = append(hits, Hit{FaceID: id, Similarity: scores[i], Path: fi.Path, Person: fi.Person, Box: fi.Box, Primary: fi.Primary})
+			hits = append(hits, Hit{FaceID: id, Similarity: clampCos(scores[i]), Path: fi.Path, Person: fi.Person, Box: fi.Box, Primary: fi.Primary})
 			if len(hits) == k {
 				break
 			}
@@ -160,3 +160,7 @@ func Normalize(v []float32) error {
 	}
 	return nil
 }
+
+// clampCos keeps a cosine computed in float32 (which can come out as
+// 1.0000001 for a face and itself) within [-1, 1].
+func clampCos(s float32) float32 { return max(-1, min(1, s)) }
