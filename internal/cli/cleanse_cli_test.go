@@ -17,6 +17,7 @@ import (
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/report/reporttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // lfwPeople are the LFW people with the most photos.
@@ -43,7 +44,7 @@ func lfwSubset(tb testing.TB, lfw, dir string, perPerson int) {
 	for _, p := range lfwPeople {
 		names, err := filepath.Glob(filepath.Join(lfw, p, "*.jpg"))
 		if err != nil || len(names) == 0 {
-			orttest.Missing(tb, "LFW person %s not found under %s", p, lfw)
+			testenv.Missing(tb, "LFW person %s not found under %s", p, lfw)
 		}
 		sort.Strings(names)
 		for _, n := range names[:min(perPerson, len(names))] {
@@ -91,7 +92,7 @@ func TestAuditLFW(t *testing.T) {
 		t.Skip("indexes real photos with the real models")
 	}
 	orttest.Manifest(t)
-	lfw := filepath.Join(orttest.Faces(t), "lfw")
+	lfw := filepath.Join(testenv.Faces(t), "lfw")
 	tmp := t.TempDir()
 	clean, dirty := filepath.Join(tmp, "clean"), filepath.Join(tmp, "dirty")
 	lfwSubset(t, lfw, clean, 15)

@@ -16,6 +16,7 @@ import (
 	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // runEvalCmd runs facesearch with args using the real FACESEARCH_HOME.
@@ -32,7 +33,7 @@ func runEvalCmd(tb testing.TB, args ...string) (stdout, stderr string, err error
 // LFW names), and a 2-fold pairs.txt of same and different pairs.
 func miniLFW(tb testing.TB, people int) string {
 	tb.Helper()
-	lfw := filepath.Join(orttest.Faces(tb), "lfw")
+	lfw := filepath.Join(testenv.Faces(tb), "lfw")
 	ents, err := os.ReadDir(lfw)
 	if err != nil {
 		tb.Fatal(err)
@@ -213,7 +214,7 @@ func TestCalibrateHeldOutRealLFW(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds about 1,100 real photos")
 	}
-	lfw := filepath.Join(orttest.Faces(t), "lfw")
+	lfw := filepath.Join(testenv.Faces(t), "lfw")
 	ents, err := os.ReadDir(lfw)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // facesRun runs `facesearch faces args...` with the real models and returns
@@ -34,7 +34,7 @@ func facesRun(tb testing.TB, args ...string) (stdout, log string, err error) {
 // a file that is not an image.
 func facesPhotos(tb testing.TB) (portrait, group, bad string) {
 	tb.Helper()
-	faces := orttest.Faces(tb)
+	faces := testenv.Faces(tb)
 	portrait = filepath.Join(faces, "deepface", "person_04", "img14.jpg")
 	group = filepath.Join(faces, "_extras", "faceapi_js", "multi", "bbt3.jpg")
 	bad = filepath.Join(tb.TempDir(), "bad.jpg")

@@ -26,6 +26,7 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -51,7 +52,7 @@ func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
 	m, home := orttest.Manifest(tb)
 	builtin, _ := model.Builtin(model.DefaultName)
 	if m.Files["feature"].Path != builtin.Files["feature"].Path {
-		orttest.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
+		testenv.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
 	}
 	var out bytes.Buffer
 	return &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -107,7 +108,7 @@ func libCopyTree(tb testing.TB, src, dst string) {
 // image's best match other than itself is the same person, that exact
 // search equals brute force over the catalog, and the JSON output.
 func TestLibraryDatasets(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	for _, ds := range []string{"deepface", "face_recognition"} {
 		t.Run(ds, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "lib")
@@ -291,7 +292,7 @@ func TestIndexChild(t *testing.T) {
 // changed files are processed and that the result equals a fresh index.
 // Bad files and Japanese / non-UTF-8 names are part of the dataset.
 func TestIndexCrashIncremental(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	libEnv(t) // skip early without models
 	root := filepath.Join(t.TempDir(), "data")
 	libCopyTree(t, filepath.Join(faces, "face_recognition"), root)

@@ -14,16 +14,17 @@ import (
 	"github.com/facesearch/facesearch/internal/imgio"
 	"github.com/facesearch/facesearch/internal/ort"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // lfwSample returns n LFW image paths (the first image of the first n
 // people, sorted by name).
 func lfwSample(b *testing.B, n int) []string {
-	lfw := filepath.Join(orttest.Faces(b), "lfw")
+	lfw := filepath.Join(testenv.Faces(b), "lfw")
 	dirs, _ := filepath.Glob(filepath.Join(lfw, "*", "*_0001.jpg"))
 	sort.Strings(dirs)
 	if len(dirs) < n {
-		orttest.Missing(b, "LFW has %d images, want %d", len(dirs), n)
+		testenv.Missing(b, "LFW has %d images, want %d", len(dirs), n)
 	}
 	return dirs[:n]
 }
@@ -117,7 +118,7 @@ func BenchmarkPipeline(b *testing.B) {
 // 1200x1200 portrait and a 1920x1280 group photo, bounded tiling (the
 // default) against the exhaustive search, 1 onnxruntime thread.
 func BenchmarkDetectLarge(b *testing.B) {
-	faces := orttest.Faces(b)
+	faces := testenv.Faces(b)
 	photos := []struct{ name, rel string }{
 		{"portrait1200", "deepface/person_06/img18.jpg"},
 		{"group1920", "_extras/registry_samples/unlabeled/vladmandic_face_api_demo/sample1.jpg"},

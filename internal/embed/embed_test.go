@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/imgio"
-	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // TestGroupPhotoCounts checks the number of faces found in the group photos
@@ -20,7 +20,7 @@ import (
 // Ranges mark photos where a person could count either way: faces cut by
 // the frame, tiny annotated faces, a blurred crowd.
 func TestGroupPhotoCounts(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	p := newPipeline(t, Options{})
 	tests := []struct {
 		file     string
@@ -96,7 +96,7 @@ func norm(v []float32) float64 {
 // TestDeepfacePairsAUC: same-person pairs must outscore different-person
 // pairs (ROC AUC >= 0.97).
 func TestDeepfacePairsAUC(t *testing.T) {
-	dir := filepath.Join(orttest.Faces(t), "deepface")
+	dir := filepath.Join(testenv.Faces(t), "deepface")
 	p := newPipeline(t, Options{})
 	pairs := deepfacePairs(t, dir)
 	emb := primaryEmbeddings(t, p, dir, images(pairs), 2)
@@ -120,7 +120,7 @@ func TestLFWFoldAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("LFW fold takes minutes; skipped with -short")
 	}
-	lfw := filepath.Join(orttest.Faces(t), "lfw")
+	lfw := filepath.Join(testenv.Faces(t), "lfw")
 	p := newPipeline(t, Options{FlipAverage: os.Getenv("LFW_FLIP") == "1"})
 	pairs := lfwFold(t, lfw, 0)
 	emb := primaryEmbeddings(t, p, lfw, images(pairs), 2)
@@ -137,7 +137,7 @@ func TestLFWFoldAccuracy(t *testing.T) {
 // TestGreyAndRGBA: a greyscale 150x150 face-api.js crop and an RGBA PNG each
 // give one face whose embedding matches the same person better than another.
 func TestGreyAndRGBA(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	p := newPipeline(t, Options{})
 	one := func(rel string) []float32 {
 		t.Helper()
@@ -170,7 +170,7 @@ func TestGreyAndRGBA(t *testing.T) {
 // TestEXIFRotation: a photo stored rotated with an EXIF orientation tag
 // gives the same face as the upright photo.
 func TestEXIFRotation(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	p := newPipeline(t, Options{})
 	up := load(t, faces, "lfw/Aaron_Eckhart/Aaron_Eckhart_0001.jpg")
 	// Orientation 6: the stored image must be turned 90° clockwise to be
@@ -241,7 +241,7 @@ func withOrientation(jpg []byte, o uint16) []byte {
 // TestConcurrentFacesMatchSerial: Faces from several goroutines on shared
 // sessions gives the same embeddings as serial calls.
 func TestConcurrentFacesMatchSerial(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	p := newPipeline(t, Options{})
 	files := []string{"lfw/Aaron_Eckhart/Aaron_Eckhart_0001.jpg", "faceapi_js/amy/amy1.png", "_extras/faceapi_js/multi/bbt3.jpg", "deepface/person_01/img1.jpg"}
 	serial := map[string][]float32{}

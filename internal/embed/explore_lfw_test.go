@@ -13,6 +13,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/align"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 type exFace struct {
@@ -27,7 +28,7 @@ func TestExploreLFW(t *testing.T) {
 		t.Skip("EXPLORE not set")
 	}
 	fold, _ := strconv.Atoi(os.Getenv("LFW_FOLD"))
-	lfw := filepath.Join(orttest.Faces(t), "lfw")
+	lfw := filepath.Join(testenv.Faces(t), "lfw")
 	pairs := lfwFold(t, lfw, fold)
 	m, home := orttest.Manifest(t)
 	rt := orttest.Runtime(t)

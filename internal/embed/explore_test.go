@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/detect"
-	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 func drawBoxes(img *image.RGBA, dets []detect.Face) {
@@ -40,7 +40,7 @@ func TestExploreExtras(t *testing.T) {
 	if os.Getenv("EXPLORE") == "" {
 		t.Skip("EXPLORE not set")
 	}
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	p := newPipeline(t, Options{MinScore: 0.5, NoTiling: os.Getenv("NOTILE") != ""})
 	files, _ := filepath.Glob(filepath.Join(faces, "_extras", "*", "*", "*.*"))
 	more, _ := filepath.Glob(filepath.Join(faces, "_extras", "*", "*", "*", "*.*"))

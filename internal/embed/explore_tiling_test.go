@@ -14,6 +14,7 @@ import (
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/ort"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // countingRunner counts detector runs.
@@ -58,7 +59,7 @@ func TestExploreTiling(t *testing.T) {
 	if os.Getenv("EXPLORE") == "" {
 		t.Skip("EXPLORE not set")
 	}
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	m, home := orttest.Manifest(t)
 	rt := orttest.Runtime(t)
 	path, err := m.Path(home, "detect")

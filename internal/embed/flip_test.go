@@ -10,6 +10,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // mirror returns img flipped left to right (independent of mirrorRows).
@@ -53,7 +54,7 @@ func TestMirrorRows(t *testing.T) {
 // embedding; the model ID says so, whether the option or the manifest
 // turns it on.
 func TestFlipAverage(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	ctx := context.Background()
 	p := newPipeline(t, Options{})
 	pf := newPipeline(t, Options{FlipAverage: true})

@@ -12,6 +12,7 @@ import (
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/model/onnxtest"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // profilePipeline loads profile name with the default detector and
@@ -158,7 +159,7 @@ func TestProfile224Crops(t *testing.T) {
 		t.Error("a 100x100 crop was accepted")
 	}
 
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	img := load(t, faces, "faceapi_js/amy/amy1.png")
 	fs, err := p.Faces(context.Background(), img)
 	if err != nil {

@@ -3,28 +3,21 @@ package eval
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
-// lfwDir returns <repo>/../shared/faces/lfw, skipping the test when absent
-// (failing under CI=true).
+// lfwDir returns the shared LFW set with its pairs.txt, skipping the test
+// when absent (failing under CI=true).
 func lfwDir(tb testing.TB) string {
 	tb.Helper()
-	_, file, _, _ := runtime.Caller(0) // <repo>/internal/eval/pairs_test.go
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "faces")
-	if d := os.Getenv("FACESEARCH_TEST_FACES"); d != "" {
-		dir = d
-	}
-	dir = filepath.Join(dir, "lfw")
+	dir := testenv.FacesSet(tb, "lfw")
 	if _, err := os.Stat(filepath.Join(dir, "pairs.txt")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI: shared LFW photos not found at %s", dir)
-		}
-		tb.Skipf("skipping: shared LFW photos not found at %s", dir)
+		testenv.Missing(tb, "shared LFW pairs.txt not found at %s", dir)
 	}
-	return filepath.Clean(dir)
+	return dir
 }
 
 func TestParsePairs(t *testing.T) {

@@ -9,40 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// facesDir returns <module root>/../shared/faces. It skips the test when the
-// folder is absent, and fails it when CI=true.
-func facesDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	faces := filepath.Join(dir, "..", "shared", "faces")
-	if _, err := os.Stat(filepath.Join(faces, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("shared test photos missing at %s (CI=true): %v", faces, err)
-		}
-		tb.Skipf("shared test photos not found at %s; skipping", faces)
-	}
-	return faces
-}
+	"github.com/facesearch/facesearch/internal/testenv"
+)
 
 // face returns the path of a photo under the shared faces folder.
 func face(tb testing.TB, rel string) string {
 	tb.Helper()
-	return filepath.Join(facesDir(tb), filepath.FromSlash(rel))
+	return filepath.Join(testenv.Faces(tb), filepath.FromSlash(rel))
 }
 
 // writeTemp writes data to a new file named name in a temporary directory.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facesearch/facesearch/internal/testenv"
+
 	exif "github.com/dsoprea/go-exif/v3"
 	exifcommon "github.com/dsoprea/go-exif/v3/common"
 )
@@ -46,7 +48,7 @@ func TestTIFFOrientationMatchesGoExif(t *testing.T) {
 		blocks["le"+string(rune('0'+o))] = tiffWithOrientation(binary.LittleEndian, o)
 		blocks["be"+string(rune('0'+o))] = tiffWithOrientation(binary.BigEndian, o)
 	}
-	root := facesDir(t)
+	root := testenv.Faces(t)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

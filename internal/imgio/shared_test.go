@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // sharedImages lists the image files under the shared faces folder: all of
 // them outside lfw, and every step-th one of lfw's 13,233.
 func sharedImages(tb testing.TB, step int) []string {
 	tb.Helper()
-	root := facesDir(tb)
+	root := testenv.Faces(tb)
 	var out []string
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

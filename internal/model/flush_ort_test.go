@@ -14,6 +14,7 @@ import (
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // featureModels writes the denormal-flushed copy of the original
@@ -30,7 +31,7 @@ func featureModels(tb testing.TB) (orig, flushed string) {
 	orig = filepath.Join(home, d.Path)
 	b, err := os.ReadFile(orig)
 	if err != nil {
-		orttest.Missing(tb, "original feature model: %v", err)
+		testenv.Missing(tb, "original feature model: %v", err)
 	}
 	out, n, err := model.FlushDenormals(b)
 	if err != nil {
@@ -96,7 +97,7 @@ func randomTensor(seed uint64, scale float32) ort.Tensor {
 // embedding model on real face crops and on random inputs, and checks that
 // the embeddings agree.
 func TestFlushedFeatureModelSameOutputs(t *testing.T) {
-	faces := orttest.Faces(t)
+	faces := testenv.Faces(t)
 	rt := orttest.Runtime(t)
 	origPath, flushedPath := featureModels(t)
 	orig, flushed := featureSession(t, rt, origPath), featureSession(t, rt, flushedPath)
@@ -158,7 +159,7 @@ func cosine(a, b []float32) float64 {
 // BenchmarkFeatureModel times one embedding at 1 onnxruntime thread with the
 // original and the denormal-flushed fr_feature.onnx.
 func BenchmarkFeatureModel(b *testing.B) {
-	faces := orttest.Faces(b)
+	faces := testenv.Faces(b)
 	rt := orttest.Runtime(b)
 	origPath, flushedPath := featureModels(b)
 	in := faceTensor(b, filepath.Join(faces, "lfw/Aaron_Peirsol/Aaron_Peirsol_0001.jpg"), image.Rect(69, 69, 181, 181))

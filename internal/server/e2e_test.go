@@ -17,7 +17,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/facesearch/facesearch/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -42,39 +43,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "server test:", err)
 	}
 	os.Exit(m.Run())
-}
-
-// skipOrFail skips a test whose data or tools are missing, but fails it on CI.
-func skipOrFail(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format, args...)
-}
-
-// sharedFaces finds <repo>/../shared/faces.
-func sharedFaces(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	faces := filepath.Join(dir, "..", "shared", "faces")
-	if _, err := os.Stat(filepath.Join(faces, "face_recognition")); err != nil {
-		skipOrFail(tb, "test photos absent (%v): lay out ../shared/faces beside the repository", err)
-	}
-	return faces
 }
 
 // heldOut lays out a dataset of copies of root's images, leaving out the
@@ -161,7 +129,7 @@ func liveServer(tb testing.TB, dataset string, serveArgs ...string) string {
 	var out bytes.Buffer
 	if err := cli.RunEnv(context.Background(), testEnv(&out), []string{"index", "--library", lib, dataset}); err != nil {
 		if strings.Contains(err.Error(), "make setup") {
-			skipOrFail(tb, "face models absent: %v", err)
+			testenv.Missing(tb, "face models absent: %v", err)
 		}
 		tb.Fatalf("index %s: %v\n%s", dataset, err, out.String())
 	}
@@ -197,28 +165,14 @@ func liveServer(tb testing.TB, dataset string, serveArgs ...string) string {
 	}
 }
 
-func chromium(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	skipOrFail(tb, "chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // TestBrowserSearch uploads a photo through the page in headless Chromium and
 // checks the result grid: the held-out photo's person comes first.
 func TestBrowserSearch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	bin := chromium(t)
-	root := filepath.Join(sharedFaces(t), "face_recognition")
+	bin := testenv.Chromium(t)
+	root := testenv.FacesSet(t, "face_recognition")
 	const query, want = "kit_harington/knn_test_johnsnow_test1.jpg", "kit_harington"
 	base := liveServer(t, heldOut(t, root, query))
 
@@ -323,7 +277,7 @@ func TestLiveAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live API test in -short mode")
 	}
-	root := filepath.Join(sharedFaces(t), "face_recognition")
+	root := testenv.FacesSet(t, "face_recognition")
 	base := liveServer(t, heldOut(t, root, "biden/knn_train_biden2.jpg"), "--max-upload", "1")
 
 	post := func(name string, data []byte) (int, map[string]any) {
@@ -416,7 +370,7 @@ func blankPNG(w, h int) []byte {
 //
 //	go test -run XXX -bench BenchmarkServerLoad -benchtime 1x ./internal/server
 func BenchmarkServerLoad(b *testing.B) {
-	root := filepath.Join(sharedFaces(b), "face_recognition")
+	root := testenv.FacesSet(b, "face_recognition")
 	queries := []string{"kit_harington/knn_test_johnsnow_test1.jpg", "biden/knn_train_biden2.jpg",
 		"obama/obama-480p.jpg", "rose_leslie/knn_train_img2.jpg", "alex_lacamoire/knn_train_img1.jpg"}
 	base := liveServer(b, root)

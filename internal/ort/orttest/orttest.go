@@ -1,33 +1,24 @@
-// Package orttest finds the onnxruntime library, the default face models and
-// the shared test photos for tests. Missing pieces skip the test, or fail it
-// when the environment variable CI is "true".
+// Package orttest finds the onnxruntime library and the default face models
+// for tests. Missing pieces skip the test, or fail it when the environment
+// variable CI is "true" (testenv.Missing); testenv finds the shared photos.
 package orttest
 
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
-
-// Missing skips tb with the reason, or fails it under CI=true.
-func Missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("CI: "+format, args...)
-	}
-	tb.Skipf("skipping: "+format, args...)
-}
 
 // Runtime opens the onnxruntime library and closes it when tb ends.
 func Runtime(tb testing.TB) *ort.Runtime {
 	tb.Helper()
 	lib := model.RuntimeLibrary(os.Getenv)
 	if _, err := os.Stat(lib); err != nil {
-		Missing(tb, "onnxruntime library not found (%v); run setup", err)
+		testenv.Missing(tb, "onnxruntime library not found (%v); run setup", err)
 	}
 	rt, err := ort.Open(lib)
 	if err != nil {
@@ -66,23 +57,7 @@ func Manifest(tb testing.TB) (*model.Manifest, string) {
 				continue
 			}
 		}
-		Missing(tb, "model file %s not found; run setup", p)
+		testenv.Missing(tb, "model file %s not found; run setup", p)
 	}
 	return m, home
-}
-
-// Faces returns the shared test photo directory (<repo>/../shared/faces),
-// skipping when absent.
-func Faces(tb testing.TB) string {
-	tb.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	// file is <repo>/internal/ort/orttest/orttest.go
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared", "faces")
-	if d := os.Getenv("FACESEARCH_TEST_FACES"); d != "" {
-		dir = d
-	}
-	if _, err := os.Stat(dir); err != nil {
-		Missing(tb, "shared test photos not found at %s", dir)
-	}
-	return filepath.Clean(dir)
 }

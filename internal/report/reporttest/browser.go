@@ -4,13 +4,13 @@ package reporttest
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/facesearch/facesearch/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 )
@@ -31,26 +31,11 @@ type Result struct {
 	Images, Broken int
 }
 
-// chromium returns Chromium's path, or skips tb (fails it under CI=true).
-func chromium(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if exe, err := exec.LookPath(p); err == nil {
-			return exe
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("chromium is not installed (CI=true)")
-	}
-	tb.Skip("chromium is not installed; skipping the browser check")
-	return ""
-}
-
 // Open loads the HTML file in headless Chromium and returns what it saw. It
 // skips tb when Chromium is absent (fails under CI=true).
 func Open(tb testing.TB, file string) Result {
 	tb.Helper()
-	exe := chromium(tb)
+	exe := testenv.Chromium(tb)
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		tb.Fatal(err)
