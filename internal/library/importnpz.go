@@ -231,26 +231,13 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 	}
 	rep.Elapsed = time.Since(start)
 	if runErr != nil {
-		if ctx.Err() != nil {
-			return rep, fmt.Errorf("import-npz %s: %w (%v)", root, ErrInterrupted, context.Cause(ctx))
-		}
-		return rep, fmt.Errorf("import-npz %s: %w", root, runErr)
+		return rep, runError(ctx, "import-npz", root, runErr)
 	}
-	info, state, err := l.IndexStatus(ctx)
+	info, rebuilt, err := l.refreshIndex(ctx, "", opt.Params, nil)
 	if err != nil {
 		return rep, fmt.Errorf("import-npz %s: %w", root, err)
 	}
-	if state != IndexFresh {
-		idx, newInfo, err := l.Rebuild(ctx, opt.Params)
-		if err != nil {
-			return rep, fmt.Errorf("import-npz %s: %w", root, err)
-		}
-		if idx != nil {
-			idx.Close()
-		}
-		info, rep.Rebuilt = newInfo, true
-	}
-	rep.Index = info
+	rep.Index, rep.Rebuilt = info, rebuilt
 	sort.Slice(rep.Failed, func(i, j int) bool { return rep.Failed[i].Path < rep.Failed[j].Path })
 	rep.Elapsed = time.Since(start)
 	return rep, nil

@@ -175,28 +175,17 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 	}
 	rep.Elapsed = time.Since(start)
 	if runErr != nil {
-		if ctx.Err() != nil {
-			return rep, fmt.Errorf("index %s: %w (%v)", root, ErrInterrupted, context.Cause(ctx))
-		}
-		return rep, fmt.Errorf("index %s: %w", root, runErr)
+		return rep, runError(ctx, "index", root, runErr)
 	}
-	info, state, err := l.IndexStatus(ctx)
+	info, rebuilt, err := l.refreshIndex(ctx, opt.Factory, opt.Params, func(info IndexInfo) bool {
+		paramsChanged := (opt.Params.NProbe > 0 && info.NProbe > 0 && opt.Params.NProbe != info.NProbe) ||
+			(opt.Params.EfSearch > 0 && info.EfSearch > 0 && opt.Params.EfSearch != info.EfSearch)
+		return paramsChanged || (opt.Factory != "" && opt.Factory != info.Factory)
+	})
 	if err != nil {
 		return rep, fmt.Errorf("index %s: %w", root, err)
 	}
-	paramsChanged := (opt.Params.NProbe > 0 && info.NProbe > 0 && opt.Params.NProbe != info.NProbe) ||
-		(opt.Params.EfSearch > 0 && info.EfSearch > 0 && opt.Params.EfSearch != info.EfSearch)
-	if state != IndexFresh || paramsChanged || (opt.Factory != "" && opt.Factory != info.Factory) {
-		idx, newInfo, err := l.rebuild(ctx, opt.Factory, opt.Params)
-		if err != nil {
-			return rep, fmt.Errorf("index %s: %w", root, err)
-		}
-		if idx != nil {
-			idx.Close()
-		}
-		info, rep.Rebuilt = newInfo, true
-	}
-	rep.Index = info
+	rep.Index, rep.Rebuilt = info, rebuilt
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
@@ -437,4 +426,35 @@ func (l *Library) checkRoot(ctx context.Context, op, dir string, reroot bool) (s
 		return "", fmt.Errorf("%s: library %s holds the dataset %s, not %s (use another --library, or --reroot if the dataset moved)", op, l.dir, old, root)
 	}
 	return root, nil
+}
+
+// runError wraps the error that ended an index or import run: an
+// interrupted run (ctx cancelled) reports ErrInterrupted and its cause.
+func runError(ctx context.Context, op, root string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s %s: %w (%v)", op, root, ErrInterrupted, context.Cause(ctx))
+	}
+	return fmt.Errorf("%s %s: %w", op, root, err)
+}
+
+// refreshIndex rebuilds the vector index after a run that changed the
+// catalog, or when force (nil: never) says the stored index no longer fits
+// the request, with the given factory ("" keeps the library's). It returns
+// the index's description and whether it was rebuilt.
+func (l *Library) refreshIndex(ctx context.Context, factory string, params SearchParams, force func(IndexInfo) bool) (IndexInfo, bool, error) {
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil {
+		return info, false, err
+	}
+	if state == IndexFresh && (force == nil || !force(info)) {
+		return info, false, nil
+	}
+	idx, newInfo, err := l.rebuild(ctx, factory, params)
+	if err != nil {
+		return info, false, err
+	}
+	if idx != nil {
+		idx.Close()
+	}
+	return newInfo, true, nil
 }
