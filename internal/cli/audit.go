@@ -28,10 +28,7 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if *cf.min != 0 {
-		s.opt.Threshold = float32(*cf.min)
-	}
-	s.printThreshold(env.Stderr, s.opt.Threshold, "audit")
+	s.opt.Threshold = s.minOrThreshold(env.Stderr, cf, "audit")
 	res, err := s.data.Audit(ctx, s.opt)
 	if err != nil {
 		return err

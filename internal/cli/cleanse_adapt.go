@@ -237,13 +237,19 @@ func writeHTML(file string, r *report.Report) error {
 	return nil
 }
 
-// printThreshold says which threshold a command uses.
-func (s *cleanseSession) printThreshold(w io.Writer, used float32, what string) {
+// minOrThreshold returns the similarity a command uses (--min when given,
+// else the library's threshold) and says which, with what it works on.
+func (s *cleanseSession) minOrThreshold(w io.Writer, cf *cleanseFlags, what string) float32 {
+	used := s.threshold
+	if *cf.min != 0 {
+		used = float32(*cf.min)
+	}
 	src := "from the " + s.source
 	if used != s.threshold {
 		src = fmt.Sprintf("--min; the library's is %.2f", s.threshold)
 	}
 	fmt.Fprintf(w, "%s: %d faces of %d folders, %s %.2f (%s)\n", what, s.data.Len(), len(s.data.Persons()), "similarity threshold", used, src)
+	return used
 }
 
 // stageProgress shows cleanse progress: a bar per stage on a terminal,

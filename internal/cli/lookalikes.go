@@ -26,10 +26,7 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if *cf.min != 0 {
-		s.opt.Threshold = float32(*cf.min)
-	}
-	s.printThreshold(env.Stderr, s.opt.Threshold, "lookalikes")
+	s.opt.Threshold = s.minOrThreshold(env.Stderr, cf, "lookalikes")
 	top := *cf.top
 	if top == 0 {
 		top = -1

@@ -25,14 +25,10 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	po := cleanse.PairsOptions{Min: float32(*cf.min), Top: *cf.top}
-	if po.Min == 0 {
-		po.Min = s.threshold
-	}
+	po := cleanse.PairsOptions{Min: s.minOrThreshold(env.Stderr, cf, "pairs"), Top: *cf.top}
 	if *approx {
 		po.Approx = cleanseFaiss("IVF", *nprobe)
 	}
-	s.printThreshold(env.Stderr, po.Min, "pairs")
 	res, err := s.data.Pairs(ctx, s.opt, po)
 	if err != nil {
 		return err
