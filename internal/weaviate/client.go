@@ -443,7 +443,7 @@ func (c *Client) Count(ctx context.Context) (int64, error) {
 // catch up).
 func (c *Client) Has(ctx context.Context, node string, faceID int64) (bool, error) {
 	path := "/v1/objects/" + c.cfg.Collection + "/" + c.ObjectID(faceID) + "?node_name=" + url.QueryEscape(node)
-	err := c.do(ctx, http.MethodHead, path, nil, nil)
+	err := c.do(ctx, http.MethodGet, path, nil, nil)
 	var se *StatusError
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {
 		return false, nil
@@ -454,8 +454,17 @@ func (c *Client) Has(ctx context.Context, node string, faceID int64) (bool, erro
 // Node is one cluster member as /v1/nodes reports it.
 type Node struct {
 	Name   string
-	Status string   // HEALTHY, UNHEALTHY, UNAVAILABLE, TIMEOUT...
-	Shards []string // the collection's shards held by the node
+	Status string  // HEALTHY, UNHEALTHY, UNAVAILABLE, TIMEOUT...
+	Shards []Shard // the collection's shards held by the node
+}
+
+// Shard is one replica of a shard on a node.
+type Shard struct {
+	Name           string
+	Objects        int64  // objectCount (lags behind writes)
+	IndexingStatus string // vectorIndexingStatus: READY, LAZY_LOADING, INDEXING...
+	QueueLength    int64  // vectorQueueLength: vectors not yet in the index
+	Loaded         bool
 }
 
 // Nodes reads /v1/nodes for the collection.
@@ -465,8 +474,12 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 			Name   string `json:"name"`
 			Status string `json:"status"`
 			Shards []struct {
-				Class string `json:"class"`
-				Name  string `json:"name"`
+				Class          string `json:"class"`
+				Name           string `json:"name"`
+				ObjectCount    int64  `json:"objectCount"`
+				IndexingStatus string `json:"vectorIndexingStatus"`
+				QueueLength    int64  `json:"vectorQueueLength"`
+				Loaded         bool   `json:"loaded"`
 			} `json:"shards"`
 		} `json:"nodes"`
 	}
@@ -478,7 +491,7 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 		out[i] = Node{Name: n.Name, Status: n.Status}
 		for _, s := range n.Shards {
 			if s.Class == c.cfg.Collection {
-				out[i].Shards = append(out[i].Shards, s.Name)
+				out[i].Shards = append(out[i].Shards, Shard{Name: s.Name, Objects: s.ObjectCount, IndexingStatus: s.IndexingStatus, QueueLength: s.QueueLength, Loaded: s.Loaded})
 			}
 		}
 	}
@@ -516,7 +529,7 @@ func (c *Client) Health(ctx context.Context) error {
 			continue
 		}
 		for _, s := range n.Shards {
-			live[s]++
+			live[s.Name]++
 		}
 	}
 	shards := def.ShardingConfig.ActualCount

@@ -21,7 +21,9 @@ func TestParseURL(t *testing.T) {
 		wantErr bool
 	}{
 		{"weaviate://127.0.0.1:8080/Faces", "weaviate://127.0.0.1:8080/Faces?consistency=QUORUM&index=flat&replicas=1&shards=1", false},
-		{"weaviate://h:1/F?shards=3&replicas=3&consistency=one", "weaviate://h:1/F?consistency=ONE&index=flat&replicas=3&shards=3", false},
+		{"weaviate://h:1/F?shards=3&replicas=3&consistency=all", "weaviate://h:1/F?consistency=ALL&index=flat&replicas=3&shards=3", false},
+		{"weaviate://h:1/F?shards=3&consistency=one", "weaviate://h:1/F?consistency=ONE&index=flat&replicas=1&shards=3", false},
+		{"weaviate://h:1/F?replicas=3&consistency=one", "", true},
 		{"weaviate://h:1/F?index=HNSW&compression=rq", "weaviate://h:1/F?compression=rq&consistency=QUORUM&index=hnsw&replicas=1&shards=1", false},
 		{"http://h:1/F", "", true},
 		{"weaviate://h/F", "", true},
