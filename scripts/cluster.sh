@@ -24,7 +24,7 @@ build() {
 	if [[ -x $BIN ]]; then return; fi
 	echo "building weaviate-server $VERSION into $HOME_DIR/bin (about 10 minutes and 170 MB the first time)" >&2
 	mkdir -p "$HOME_DIR/bin"
-	GOBIN=$HOME_DIR/bin GOFLAGS=-mod=mod go install "github.com/weaviate/weaviate/cmd/weaviate-server@$VERSION"
+	GOBIN=$HOME_DIR/bin go install "github.com/weaviate/weaviate/cmd/weaviate-server@$VERSION"
 }
 
 node_env() { # node_env I N

@@ -91,3 +91,9 @@ func setVectors(ctx context.Context, env *Env, l *library.Library, url string, r
 	}
 	return nil
 }
+
+// OpenLibrary opens a library directory with the faiss backend and the
+// remote vector stores, as the commands do (for bench/ programs).
+func OpenLibrary(ctx context.Context, dir string, readOnly bool, log *slog.Logger) (*library.Library, error) {
+	return library.Open(ctx, library.Options{Dir: dir, Backend: faissBackend{}, Remote: remoteOpener(log), Log: log, ReadOnly: readOnly})
+}

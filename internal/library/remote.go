@@ -180,6 +180,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	if err := store.Ensure(ctx, reset); err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
+	tList := time.Now()
 	have, err := store.Digests(ctx)
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
@@ -204,6 +205,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 			drop = append(drop, id)
 		}
 	}
+	tPut := time.Now()
 	if err := store.Put(ctx, send); err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
@@ -211,6 +213,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
 	info.Sent, info.Removed, info.Count = len(send), len(drop), int64(len(keep))
+	putTime := time.Since(tPut)
 	n, err := store.Count(ctx)
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
@@ -237,7 +240,8 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	for _, name := range []string{IndexFile, FlatFile} {
 		os.Remove(filepath.Join(l.dir, name))
 	}
-	l.log.Info("vector store synced", "store", url, "faces", info.Count, "sent", info.Sent, "removed", info.Removed, "seconds", info.BuildTime)
+	l.log.Info("vector store synced", "store", url, "faces", info.Count, "sent", info.Sent, "removed", info.Removed, "seconds", info.BuildTime,
+		"catalog_s", tList.Sub(start).Seconds(), "list_s", tPut.Sub(tList).Seconds(), "write_s", putTime.Seconds())
 	return idx, info, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options configures a Client.
@@ -27,6 +28,7 @@ type Options struct {
 	Retries   int           // attempts after the first for a failed request (default 5)
 	Backoff   time.Duration // first retry delay, doubled each time with jitter (default 200 ms)
 	BatchSize int           // objects per batch request (default 500)
+	Parallel  int           // batch requests in flight (default 2)
 }
 
 // Client talks to one Weaviate collection.
@@ -52,6 +54,9 @@ func New(opt Options) *Client {
 	}
 	if opt.Backoff <= 0 {
 		opt.Backoff = 200 * time.Millisecond
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 2
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 500
@@ -288,15 +293,17 @@ func (c *Client) Ensure(ctx context.Context, reset bool) error {
 	return nil
 }
 
-// Put writes the faces in batches, retrying the objects of a batch that
-// failed (the UUIDs are fixed, so a retried object is replaced in place).
+// Put writes the faces in batches, Parallel batches at a time, retrying the
+// objects of a batch that failed (the UUIDs are fixed, so a retried object
+// is replaced in place).
 func (c *Client) Put(ctx context.Context, faces []Face) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opt.Parallel)
 	for start := 0; start < len(faces); start += c.opt.BatchSize {
-		if err := c.putBatch(ctx, faces[start:min(start+c.opt.BatchSize, len(faces))]); err != nil {
-			return err
-		}
+		batch := faces[start:min(start+c.opt.BatchSize, len(faces))]
+		g.Go(func() error { return c.putBatch(ctx, batch) })
 	}
-	return nil
+	return g.Wait()
 }
 
 type objectJSON struct {
@@ -570,7 +577,11 @@ type Hit struct {
 // health; see Health.
 func (c *Client) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "{Get{%s(limit:%d,consistencyLevel:%s,nearVector:{vector:[", c.cfg.Collection, k, c.cfg.Consistency)
+	fmt.Fprintf(&b, "{Get{%s(limit:%d,", c.cfg.Collection, k)
+	if c.cfg.Replicas > 1 { // the argument exists only on replicated collections
+		fmt.Fprintf(&b, "consistencyLevel:%s,", c.cfg.Consistency)
+	}
+	b.WriteString("nearVector:{vector:[")
 	for i, x := range q {
 		if i > 0 {
 			b.WriteByte(',')
