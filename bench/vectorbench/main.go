@@ -50,7 +50,7 @@ func run(dir, qpath, nodes, bin string) error {
 		return err
 	}
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	q, dim, err := readQueries(qpath)
 	if err != nil {
 		return err
@@ -68,6 +68,7 @@ func run(dir, qpath, nodes, bin string) error {
 	if err := measure(ctx, l, "local exact (flat file, faiss BLAS)", q, dim); err != nil {
 		return err
 	}
+	var sizes []string
 	for _, s := range strings.Split(nodes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -86,13 +87,57 @@ func run(dir, qpath, nodes, bin string) error {
 		if err == nil {
 			err = measure(ctx, l, fmt.Sprintf("Weaviate flat, %d node(s), %d shard(s) × %d replica(s)", n, n, n), q, dim)
 		}
+		if err == nil {
+			rss := int64(0)
+			for i := 0; i < n; i++ {
+				rss += vmRSS(c.PID(i))
+			}
+			disk := dirSize(cdir)
+			sizes = append(sizes, fmt.Sprintf("| %d node(s), %d × %d | %.0f MiB | %.0f MiB | %.0f MiB |", n, n, n,
+				float64(disk)/(1<<20), float64(rss)/(1<<20), float64(rss)/float64(n)/(1<<20)))
+		}
 		c.Stop()
 		os.RemoveAll(cdir)
 		if err != nil {
 			return err
 		}
 	}
+	fmt.Println()
+	fmt.Println("| cluster | data on disk (all nodes) | resident memory (all nodes) | per node |")
+	fmt.Println("|---|---:|---:|---:|")
+	for _, r := range sizes {
+		fmt.Println(r)
+	}
 	return l.SetVectors(ctx, "local")
+}
+
+// vmRSS returns a process's resident memory in bytes (0 if unknown).
+func vmRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// dirSize sums the sizes of the regular files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func measure(ctx context.Context, l *library.Library, name string, q []float32, dim int) error {
