@@ -139,7 +139,7 @@ func TestWeaviateCluster(t *testing.T) {
 		t.Errorf("re-pointing at node1: sent %d, removed %d; want 0, 0", info.Sent, info.Removed)
 	}
 	// A restarted node may have lost vectors of its flat index (see
-	// library.probeRemote): searches through it must answer exactly or
+	// library.remoteIndex.probe): searches through it must answer exactly or
 	// fail clearly, and --rebuild-vectors repairs the collection.
 	err = searchesEqualErr(t, local, remote, photos, clear, false)
 	t.Logf("searches through the restarted node1: %v", err)

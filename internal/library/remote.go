@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
@@ -247,9 +248,22 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 
 // remoteIndex is a VectorIndex over a RemoteStore, read-only.
 type remoteIndex struct {
-	store RemoteStore
-	info  IndexInfo
+	store  RemoteStore
+	info   IndexInfo
+	probes []probe // faces searched for by their own vectors (see probe)
+
+	mu        sync.Mutex
+	lastProbe time.Time
 }
+
+type probe struct {
+	id  int64
+	vec []float32
+}
+
+// reprobeEvery is how often a long-lived remote index (serve) repeats its
+// self-check before a search.
+const reprobeEvery = 30 * time.Second
 
 func (x *remoteIndex) open(ctx context.Context) error {
 	if err := x.store.Health(ctx); err != nil {
@@ -283,6 +297,14 @@ func (x *remoteIndex) Search(queries []float32, k int, _ SearchParams) ([]float3
 	defer cancel()
 	if err := x.store.Health(ctx); err != nil {
 		return nil, nil, fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
+	}
+	x.mu.Lock()
+	due := len(x.probes) > 0 && time.Since(x.lastProbe) > reprobeEvery
+	x.mu.Unlock()
+	if due {
+		if err := x.probe(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
 	dim := x.info.Dim
 	nq := len(queries) / dim
@@ -326,37 +348,35 @@ func (l *Library) openRemoteIndex(info IndexInfo) (VectorIndex, error) {
 	if err := x.open(ctx); err != nil {
 		return nil, err
 	}
-	if err := l.probeRemote(ctx, x); err != nil {
+	if err := l.loadProbes(ctx, x); err != nil {
+		return nil, err
+	}
+	if err := x.probe(ctx); err != nil {
 		return nil, err
 	}
 	return x, nil
 }
 
-// probeRemote searches for up to probeFaces faces, evenly spread over the
-// catalog, by their own vectors: each must come back first (or a duplicate
-// with the same vector). Measured on Weaviate v1.35.2: a node restarted
-// after SIGKILL reported every shard READY with the right object counts
-// while its flat index had lost vectors, answering searches without them
-// and without an error.
-func (l *Library) probeRemote(ctx context.Context, x *remoteIndex) error {
+// loadProbes picks up to probeFaces faces evenly spread over the catalog.
+func (l *Library) loadProbes(ctx context.Context, x *remoteIndex) error {
 	step := max(1, int(x.info.Count)/probeFaces)
-	type probe struct {
-		id  int64
-		vec []float32
-	}
-	var probes []probe
 	i := 0
-	err := l.cat.EachEmbedding(ctx, func(id int64, _ bool, emb []float32) error {
-		if i%step == 0 && len(probes) < probeFaces {
-			probes = append(probes, probe{id, emb})
+	return l.cat.EachEmbedding(ctx, func(id int64, _ bool, emb []float32) error {
+		if i%step == 0 && len(x.probes) < probeFaces {
+			x.probes = append(x.probes, probe{id, emb})
 		}
 		i++
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, p := range probes {
+}
+
+// probe searches for the probe faces by their own vectors: each must come
+// back first (or a duplicate with the same vector). Measured on Weaviate
+// v1.35.2: a node restarted after SIGKILL reported every shard READY with
+// the right object counts while its flat index had lost vectors, answering
+// searches without them and without an error.
+func (x *remoteIndex) probe(ctx context.Context) error {
+	for _, p := range x.probes {
 		scores, ids, err := x.store.Search(ctx, p.vec, 1)
 		if err != nil {
 			return fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
@@ -365,5 +385,8 @@ func (l *Library) probeRemote(ctx context.Context, x *remoteIndex) error {
 			return fmt.Errorf("vector store %s failed its self-check: face %d is not found by its own vector (a replica lost vectors, e.g. a node that crashed): searches would be incomplete; run 'facesearch index --rebuild-vectors'", x.info.Vectors, p.id)
 		}
 	}
+	x.mu.Lock()
+	x.lastProbe = time.Now()
+	x.mu.Unlock()
 	return nil
 }
