@@ -33,6 +33,9 @@ func Binary(tb testing.TB) string {
 // returns); in the child it brings loopback up and returns true.
 func InNetns(t *testing.T) bool {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: a Weaviate cluster test (-short)")
+	}
 	if cluster.InPrivateNetns() {
 		if err := cluster.LoopbackUp(); err != nil {
 			t.Fatal(err)
