@@ -515,6 +515,10 @@ var ErrIncomplete = errors.New("vector store incomplete")
 func (c *Client) Health(ctx context.Context) error {
 	var def classJSON
 	if err := c.retry(ctx, "read collection", func() error { return c.do(ctx, http.MethodGet, "/v1/schema/"+c.cfg.Collection, nil, &def) }); err != nil {
+		var se *StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			return fmt.Errorf("%w: collection %s does not exist on %s (refill it from the catalog: facesearch index --rebuild-vectors)", ErrIncomplete, c.cfg.Collection, c.cfg.Host)
+		}
 		return fmt.Errorf("%w: %s: %v", ErrIncomplete, c.cfg.Host, err)
 	}
 	// Right after a node dies /v1/nodes fails (HTTP 500 naming it) until
