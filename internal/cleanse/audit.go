@@ -208,12 +208,45 @@ func (d *Dataset) Audit(ctx context.Context, opt Options) (*AuditResult, error) 
 			f.Reason += fmt.Sprintf("; %d photos are in both folders", n)
 		}
 	}
-	slices.SortStableFunc(a.res.Findings, func(x, y Finding) int {
-		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(y.Score, x.Score),
+	rankFindings(a.res.Findings)
+	return a.res, nil
+}
+
+// Housekeeping reports whether f is housekeeping rather than a filing
+// problem: copies of one photo inside one folder (every file is where it
+// belongs; only the collection is untidy).
+func (f *Finding) Housekeeping() bool { return f.Kind == Duplicate && len(f.Persons) == 1 }
+
+// kindOrder ranks kinds within one severity: filing problems first.
+func kindOrder(f *Finding) int {
+	switch {
+	case f.Housekeeping():
+		return 3
+	case f.Kind == Outlier:
+		return 2
+	case f.Kind == Duplicate:
+		return 1
+	}
+	return 0 // same-person, misfiled
+}
+
+// rankFindings orders findings for a person to act on: filing problems
+// (split persons, misfiled images, one photo under two people, outliers) by
+// severity and score, then housekeeping (copies inside one folder).
+func rankFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(x, y Finding) int {
+		return cmp.Or(cmp.Compare(b2i(x.Housekeeping()), b2i(y.Housekeeping())),
+			cmp.Compare(y.Severity, x.Severity), cmp.Compare(kindOrder(&x), kindOrder(&y)), cmp.Compare(y.Score, x.Score),
 			cmp.Compare(y.Similarity, x.Similarity), slices.Compare(x.Persons, y.Persons),
 			slices.Compare(x.Faces, y.Faces))
 	})
-	return a.res, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (a *auditor) isDup(e edge) bool {
