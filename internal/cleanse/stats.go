@@ -52,3 +52,14 @@ func sample(n, m int) []int {
 	}
 	return out
 }
+
+// quantile returns the q-quantile (0..1, nearest rank) of xs, reordering xs;
+// 0 for none.
+func quantile(xs []float32, q float64) float32 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	k := int(q * float64(len(xs)-1))
+	return xs[max(0, min(len(xs)-1, k))]
+}

@@ -65,14 +65,19 @@ func runCLI(tb testing.TB, args ...string) string {
 	return out.String()
 }
 
+type auditFinding struct {
+	Key       string   `json:"key"`
+	Dismissed bool     `json:"dismissed"`
+	Kind      string   `json:"kind"`
+	Severity  string   `json:"severity"`
+	Persons   []string `json:"persons"`
+	Files     []string `json:"files"`
+	Reason    string   `json:"reason"`
+}
+
 type auditJSON struct {
-	Findings []struct {
-		Kind     string   `json:"kind"`
-		Severity string   `json:"severity"`
-		Persons  []string `json:"persons"`
-		Files    []string `json:"files"`
-		Reason   string   `json:"reason"`
-	} `json:"findings"`
+	Schema   string         `json:"schema"`
+	Findings []auditFinding `json:"findings"`
 }
 
 func bases(files []string) []string {
