@@ -174,6 +174,9 @@ type plantedScore struct {
 	Flagged int
 	Top     int
 	Missed  []string
+	// Alarms counts the findings at medium or high in the top Top; Hits
+	// those of them that are a planted problem (precision Hits/Alarms).
+	Alarms, Hits int
 }
 
 // scorePlanted scores the top findings against the plan; withFace tells
@@ -220,6 +223,26 @@ func scorePlanted(p *plantedSet, a *auditJSON, top int, withFace func(file strin
 			sc.Flagged++
 		} else {
 			sc.Missed = append(sc.Missed, "split "+s[0]+" / "+s[1])
+		}
+	}
+	for _, f := range shown {
+		if f.Severity == "low" {
+			continue
+		}
+		sc.Alarms++
+		ps := slices.Clone(f.Persons)
+		slices.Sort(ps)
+		planted := false
+		for _, m := range p.Moves {
+			planted = planted || f.Kind == "misfiled" && slices.Equal(bases(f.Files), []string{m.File}) && f.Persons[0] == m.To && f.Persons[1] == m.From
+		}
+		for _, s := range p.Splits {
+			want := []string{s[0], s[1]}
+			slices.Sort(want)
+			planted = planted || f.Kind == "same-person" && slices.Equal(ps, want)
+		}
+		if planted {
+			sc.Hits++
 		}
 	}
 	return sc

@@ -13,7 +13,7 @@ import (
 
 func cmdPairs(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "pairs", "[flags]\n\nLists the pairs of person folders whose faces match across the folders with\nsimilarity >= --min: per folder pair the number of face pairs, the best and the\nmedian similarity, most pairs first. --faces lists the face pairs themselves,\neach once, most similar first, as CSV (file_a,person_a,file_b,person_b,similarity).\nThe search is exact unless --approx is given.")
-	cf := addCleanseFlags(fs, "lowest similarity listed (default: the library's same-person threshold)", 0, "write JSON (schema "+PairsSchema+") instead of text/CSV")
+	cf := addCleanseFlags(fs, "lowest similarity listed (default: the library's match level, see docs/CLEANSING.md)", 0, "write JSON (schema "+PairsSchema+") instead of text/CSV")
 	approx := fs.Bool("approx", false, "approximate search (faiss IVF); prints the measured recall")
 	nprobe := fs.Int("nprobe", 8, "IVF lists visited per query with --approx")
 	faces := fs.Bool("faces", false, "list the face pairs (CSV, or in the JSON), not only the folder pairs")
@@ -28,7 +28,7 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	po := cleanse.PairsOptions{Min: s.minOrThreshold(env.Stderr, cf, "pairs"), Top: *cf.top}
+	po := cleanse.PairsOptions{Min: s.pairsMin(env.Stderr, cf), MinSet: true, Top: *cf.top}
 	if *approx {
 		po.Approx = cleanseFaiss("IVF", *nprobe)
 	}
@@ -146,4 +146,26 @@ func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, gr
 		return fmt.Errorf("pairs: write json: %w", err)
 	}
 	return nil
+}
+
+// pairsMatchQuantile is the quantile of the library's same-folder face
+// medians that sets the default pairs cut-off.
+const pairsMatchQuantile = 0.25
+
+// pairsMin returns --min, or by default the library's match level: the
+// higher of the same-person threshold and the 25th percentile of how well
+// each face matches its own folder (a cross-folder pair above it is as close
+// as three faces in four are to their own folder). The pairwise threshold
+// alone floods: it accepts a large share of different-person pairs.
+func (s *cleanseSession) pairsMin(w io.Writer, cf *cleanseFlags) float32 {
+	if *cf.min != 0 {
+		return s.minOrThreshold(w, cf, "pairs")
+	}
+	level, n := s.data.MatchLevel(pairsMatchQuantile, 5000)
+	used, src := s.threshold, "the "+s.source+"; no folder has two faces to measure a match level"
+	if n > 0 {
+		used, src = max(s.threshold, level), fmt.Sprintf("match level: the higher of the threshold %.2f (%s) and the 25th percentile %.2f of %d faces' median similarity to their own folder", s.threshold, s.source, level, n)
+	}
+	fmt.Fprintf(w, "pairs: %d faces of %d folders, similarity >= %.2f (%s)\n", s.data.Len(), len(s.data.Persons()), used, src)
+	return used
 }
