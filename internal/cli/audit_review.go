@@ -28,7 +28,7 @@ func addFindingFilter(fs *flag.FlagSet) *findingSelection {
 		names[i] = string(k)
 	}
 	return &findingSelection{
-		kinds:            fs.String("kind", "", "show only findings of these kinds, comma-separated: "+strings.Join(names, ", ")),
+		kinds:            fs.String("kind", "", "show only findings of these `KINDS`, comma-separated: "+strings.Join(names, ", ")),
 		person:           fs.String("person", "", "show only findings about a folder whose name contains `TEXT` (case-insensitive)"),
 		includeDismissed: fs.Bool("include-dismissed", false, "also show findings a reviewer marked \"not a problem\" (in the web page or the API)"),
 	}
