@@ -697,7 +697,7 @@ func (a *auditor) misfiledFaces(ctx context.Context, cross []edge) error {
 			Similarity: bestMed, Baseline: own.median, Score: clamp01(float64(margin) / float64(2*spread)),
 			Severity: Medium,
 		}
-		if float64(margin) >= misfileHighSpread*float64(spread) && own.median < t && nDest >= a.opt.MinFaces {
+		if float64(margin) >= misfileHighSpread*float64(spread) && own.median < t && nDest >= a.opt.MinFaces && bestFit == 1 {
 			f.Severity = High
 		}
 		f.Evidence = append(f.Evidence, bestPairs...)
@@ -708,6 +708,9 @@ func (a *auditor) misfiledFaces(ctx context.Context, cross []edge) error {
 			d.faces[i].File, d.persons[bestP], bestMed, nDest, a.cohesion(bestP), d.persons[pa], own.median, own.n)
 		if nDest < a.opt.MinFaces {
 			f.Reason += fmt.Sprintf("; %q has too few faces for [high]", d.persons[bestP])
+		}
+		if bestFit == 0 {
+			f.Reason += "; it fits no folder as closely as that folder's own faces match each other: another person, or a poor photo"
 		}
 		a.misfiled[i] = true
 		a.res.Findings = append(a.res.Findings, f)
