@@ -1,4 +1,8 @@
-package cli
+// Package clustertest is the end-to-end test of facesearch on a Weaviate
+// cluster (see TestWeaviateCluster). It is a package of its own so that it
+// runs without the race detector (the commands it drives are raced by
+// internal/cli's own tests; here a 3-node cluster and real embedding run).
+package clustertest
 
 import (
 	"bytes"
@@ -6,6 +10,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,7 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facesearch/facesearch/internal/blasenv"
+	"github.com/facesearch/facesearch/internal/cli"
+	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
 	"github.com/facesearch/facesearch/internal/weaviate"
 	"github.com/facesearch/facesearch/internal/weaviate/weaviatetest"
@@ -33,7 +44,7 @@ func TestWeaviateCluster(t *testing.T) {
 		return
 	}
 	faces := testenv.FacesSet(t, "deepface")
-	libEnv(t) // skips without the models, before the cluster starts
+	env(t) // skips without the models, before the cluster starts
 	cl := weaviatetest.Start(t, 3)
 	ctx := context.Background()
 
@@ -86,8 +97,10 @@ func TestWeaviateCluster(t *testing.T) {
 	clear := func(err error) bool {
 		return err != nil && (strings.Contains(err.Error(), weaviate.ErrIncomplete.Error()) || strings.Contains(err.Error(), "vector store"))
 	}
+	// (Photos are embedded for every search: they are compared with all
+	// nodes up and after the repair; the embeddings of every face in between.)
 	eventually(t, "searches with node1 down", func() error {
-		return searchesEqualErr(t, local, remote, photos, clear, false)
+		return searchesEqualErr(t, local, remote, nil, clear, false)
 	})
 
 	// An incremental run while node1 is down sends only the new person.
@@ -102,7 +115,7 @@ func TestWeaviateCluster(t *testing.T) {
 	}
 	photos = onePhotoPerPerson(t, ds)
 	eventually(t, "searches with node1 down after the incremental run", func() error {
-		return searchesEqualErr(t, local, remote, photos, clear, false)
+		return searchesEqualErr(t, local, remote, nil, clear, false)
 	})
 
 	// Restart node1; it must catch up with the faces written meanwhile.
@@ -141,13 +154,13 @@ func TestWeaviateCluster(t *testing.T) {
 	// A restarted node may have lost vectors of its flat index (see
 	// library.remoteIndex.probe): searches through it must answer exactly or
 	// fail clearly, and --rebuild-vectors repairs the collection.
-	err = searchesEqualErr(t, local, remote, photos, clear, false)
+	err = searchesEqualErr(t, local, remote, nil, clear, false)
 	t.Logf("searches through the restarted node1: %v", err)
 	if err != nil {
 		out := libRun(t, "index", "--library", remote, "--rebuild-vectors", ds)
 		t.Logf("index --rebuild-vectors:\n%s", out)
-		same("after --rebuild-vectors")
 	}
+	same("restarted node1 (after --rebuild-vectors if the self-check failed)")
 }
 
 // eventually retries f for up to two minutes.
@@ -234,11 +247,15 @@ func searchesEqualErr(t *testing.T, local, remote string, photos []string, clear
 	})
 	npy := filepath.Join(t.TempDir(), "queries.npy")
 	writeNpy2(t, npy, vecs, dim)
-	for _, args := range [][]string{{"--vector", npy}, photos} {
+	runs := [][]string{{"--vector", npy}}
+	if len(photos) > 0 {
+		runs = append(runs, photos)
+	}
+	for _, args := range runs {
 		run := func(lib string) (searchJSON, error) {
-			env, out := libEnv(t)
+			e, out := env(t)
 			a := append([]string{"search", "--library", lib, "--json", "--all-faces", "--k", "10"}, args...)
-			err := RunEnv(context.Background(), env, a)
+			err := cli.RunEnv(context.Background(), e, a)
 			var doc searchJSON
 			if err == nil {
 				err = json.Unmarshal(out.Bytes(), &doc)
@@ -302,4 +319,103 @@ func sameResults(want, got []resultJSON) error {
 		}
 	}
 	return nil
+}
+
+// searchJSON is the part of 'search --json' (facesearch.search/v1) compared.
+type searchJSON struct {
+	Queries []struct {
+		Source  string       `json:"source"`
+		Error   string       `json:"error"`
+		Results []resultJSON `json:"results"`
+	} `json:"queries"`
+}
+
+type resultJSON struct {
+	FaceID     int64      `json:"face_id"`
+	Similarity float64    `json:"similarity"`
+	Path       string     `json:"path"`
+	Box        [4]float64 `json:"box"`
+}
+
+// env is a CLI environment: FACESEARCH_HOME with the models (skipping the
+// test without them), English messages, output captured.
+func env(tb testing.TB) (*cli.Env, *bytes.Buffer) {
+	tb.Helper()
+	m, home := orttest.Manifest(tb)
+	builtin, _ := model.Builtin(model.DefaultName)
+	if m.Files["feature"].Path != builtin.Files["feature"].Path {
+		testenv.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
+	}
+	var out bytes.Buffer
+	return &cli.Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Getenv: func(k string) string {
+			switch k {
+			case "FACESEARCH_HOME":
+				return home
+			case "LANG", "LC_ALL", "LC_MESSAGES", "FACESEARCH_LIBRARY":
+				return ""
+			}
+			return os.Getenv(k)
+		}}, &out
+}
+
+// libRun runs a facesearch command and returns its stdout.
+func libRun(tb testing.TB, args ...string) string {
+	tb.Helper()
+	e, out := env(tb)
+	if err := cli.RunEnv(context.Background(), e, args); err != nil {
+		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// libOpen opens a library read-only.
+func libOpen(tb testing.TB, dir string) *library.Library {
+	tb.Helper()
+	l, err := cli.OpenLibrary(context.Background(), dir, true, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	return l
+}
+
+func copyFile(tb testing.TB, from, to string) {
+	tb.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// libCopyTree copies a dataset directory (read-only source) to dst.
+func libCopyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		copyFile(tb, p, filepath.Join(dst, rel))
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
+// OpenBLAS fell back to slow kernels on this CPU (see package blasenv), as
+// the commands do.
+func TestMain(m *testing.M) {
+	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+		fmt.Fprintln(os.Stderr, "clustertest:", err)
+	}
+	os.Exit(m.Run())
 }
