@@ -177,11 +177,13 @@ func TestRemoteSyncIncremental(t *testing.T) {
 func TestRemoteRefusesPartialAnswers(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name   string
-		break_ func(*memStore, []int64)
-		want   string
+		name    string
+		breakIt func(*memStore, []int64)
+		want    string
 	}{
-		{"unhealthy", func(m *memStore, _ []int64) { m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas") }, "incomplete"},
+		{"unhealthy", func(m *memStore, _ []int64) {
+			m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas")
+		}, "incomplete"},
 		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer"},
 		{"lost vectors", func(m *memStore, ids []int64) {
 			m.drop = map[int64]bool{}
@@ -204,7 +206,7 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 				ids = append(ids, id)
 			}
 			sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-			tc.break_(store, ids)
+			tc.breakIt(store, ids)
 			s, err := f.lib.Searcher(ctx)
 			if err == nil {
 				_, err = s.Search(ctx, fakeVector(0, 999, 0), SearchOptions{K: 3, Min: -1, AllFaces: true})
