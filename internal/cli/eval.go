@@ -262,7 +262,7 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: dir, Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: workers, Reroot: true, Progress: newProgress(env.Stderr),
+		Workers: workers, Reroot: true, Prune: true, Progress: newProgress(env.Stderr),
 	})
 	if err != nil {
 		return err

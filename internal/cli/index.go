@@ -25,7 +25,7 @@ import (
 )
 
 func cmdIndex(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.")
+	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.\n\nA run that would delete more than half of the library's images (or all of\nthem: an empty or unmounted ROOT) deletes nothing and fails unless --prune\nis given. Images under a folder that cannot be read are kept, and the run\nexits 1 naming the folder.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	workers := fs.Int("workers", 0, "images processed at once (default: CPUs / threads)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
@@ -34,6 +34,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default: tuned for recall@10 ≥ 0.95)")
 	batch := fs.Int("batch", 64, "images per catalog transaction")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -66,11 +67,11 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: roots[0], Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
 		Workers: *workers, BatchSize: *batch, Factory: *factory,
-		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 		Progress: newProgress(env.Stderr),
 	})
 	if rep != nil {
-		printIndexReport(env.Stdout, l.Dir(), rep, err == nil)
+		printIndexReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
 	}
 	return err
 }
@@ -208,6 +209,9 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	if r.Kept > 0 {
+		fmt.Fprintf(w, "  kept: %d images under folders that could not be read\n", r.Kept)
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })

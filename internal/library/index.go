@@ -50,7 +50,11 @@ type IndexOptions struct {
 	Params SearchParams
 	// Reroot accepts a Root other than the one the library was built from
 	// (the dataset moved); paths are relative, so nothing is re-embedded.
-	Reroot   bool
+	Reroot bool
+	// Prune confirms a run that deletes more than half of the library's
+	// images (or all of them); without it such a run deletes nothing and
+	// fails with ErrWouldPrune.
+	Prune    bool
 	Progress Progress
 }
 
@@ -63,6 +67,7 @@ type IndexReport struct {
 	Touched   int // mtime changed, content (hash) unchanged
 	Moved     int // found under a new path by content hash
 	Deleted   int // gone from disk, removed from the catalog
+	Kept      int // under a folder that could not be read: kept
 	Faces     int // faces written
 	Failed    []catalog.Failure
 	Skipped   []Skipped
@@ -162,11 +167,20 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		}
 	}
 
+	unread := newUnreadableSet(skipped)
 	runErr := l.process(ctx, root, modelID, todo, gone, opt, rep)
 	if runErr == nil {
 		var b catalog.Batch
 		for p := range gone.paths {
+			if unread.covers(p) {
+				rep.Kept++
+				continue
+			}
 			b.Delete = append(b.Delete, p)
+		}
+		if err := pruneGuard("index", root, len(b.Delete), len(states), opt.Prune); err != nil {
+			rep.Elapsed = time.Since(start)
+			return rep, err
 		}
 		if err := l.cat.Apply(ctx, &b); err != nil {
 			return rep, fmt.Errorf("index: delete vanished images: %w", err)
@@ -187,7 +201,7 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 	}
 	rep.Index, rep.Rebuilt = info, rebuilt
 	rep.Elapsed = time.Since(start)
-	return rep, nil
+	return rep, unread.err("index", root, rep.Kept)
 }
 
 // goneSet holds catalog paths no longer on disk; a new file with the same

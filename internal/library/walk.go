@@ -22,6 +22,9 @@ type File struct {
 type Skipped struct {
 	Rel    string
 	Reason string
+	// Unreadable marks a folder or file that could not be read: what it
+	// holds is unknown, so its images in the catalog are kept.
+	Unreadable bool `json:",omitempty"`
 }
 
 var imageExts = map[string]bool{
@@ -85,7 +88,7 @@ func Walk(root string) ([]File, []Skipped, error) {
 				return err
 			}
 			rel, _ := filepath.Rel(root, path)
-			skipped = append(skipped, Skipped{filepath.ToSlash(rel), err.Error()})
+			skipped = append(skipped, Skipped{Rel: filepath.ToSlash(rel), Reason: err.Error(), Unreadable: true})
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -115,7 +118,7 @@ func Walk(root string) ([]File, []Skipped, error) {
 			info, err = d.Info()
 		}
 		if err != nil {
-			skipped = append(skipped, Skipped{rel, err.Error()})
+			skipped = append(skipped, Skipped{Rel: rel, Reason: err.Error(), Unreadable: true})
 			return nil
 		}
 		if !info.Mode().IsRegular() || !isCandidate(path) {
@@ -123,7 +126,7 @@ func Walk(root string) ([]File, []Skipped, error) {
 		}
 		person, _, nested := strings.Cut(rel, "/")
 		if !nested {
-			skipped = append(skipped, Skipped{rel, "not in a person folder"})
+			skipped = append(skipped, Skipped{Rel: rel, Reason: "not in a person folder"})
 			return nil
 		}
 		files = append(files, File{Rel: rel, Person: person, Size: info.Size(), MtimeNS: info.ModTime().UnixNano()})
