@@ -1,6 +1,7 @@
 package library
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -70,4 +71,13 @@ func (u unreadableSet) err(op, root string, kept int) error {
 	}
 	return fmt.Errorf("%s %s: %w: %s%s (see 'skipped' above); their %d images were kept in the library: fix the permissions and run again",
 		op, root, ErrUnreadable, strings.Join(names, ", "), more, kept)
+}
+
+// checkCatalog runs the catalog's quick integrity check before a run writes
+// to it: a damaged catalog must not be reported "up to date".
+func (l *Library) checkCatalog(ctx context.Context, op string) error {
+	if err := l.cat.Check(ctx, false); err != nil {
+		return fmt.Errorf("%s: %w; restore the library from a backup, or move it aside and index again ('facesearch stats --check' runs the full check)", op, err)
+	}
+	return nil
 }

@@ -168,6 +168,9 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return nil, err
 	}
 	defer unlock()
+	if err := l.checkCatalog(ctx, "import-npz"); err != nil {
+		return nil, err
+	}
 	root, err := l.checkRoot(ctx, "import-npz", opt.Root, opt.Reroot)
 	if err != nil {
 		return nil, err

@@ -105,6 +105,9 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		return nil, err
 	}
 	defer unlock()
+	if err := l.checkCatalog(ctx, "index"); err != nil {
+		return nil, err
+	}
 	root, err := l.checkRoot(ctx, "index", opt.Root, opt.Reroot)
 	if err != nil {
 		return nil, err
