@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/imgio"
@@ -102,7 +103,7 @@ type pipelineDetector struct{ p *embed.Pipeline }
 func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]library.DetectedFace, int, error) {
 	faces, err := d.p.Faces(ctx, img)
 	if err != nil {
-		return nil, -1, err
+		return nil, -1, shapeError(err)
 	}
 	out := make([]library.DetectedFace, len(faces))
 	for i, f := range faces {
@@ -115,6 +116,19 @@ func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]librar
 }
 
 func (d pipelineDetector) ModelID() string { return d.p.ModelID() }
+
+// shapeError records the images the detector refuses for their shape as
+// the file's own fault, not retried: too small for a face (no_face), or too
+// extreme an aspect ratio (unsupported).
+func shapeError(err error) error {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return &library.DecodeError{Status: catalog.StatusNoFace, Reason: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return &library.DecodeError{Status: catalog.StatusUnsupported, Reason: err.Error(), Err: err}
+	}
+	return err
+}
 
 // decodeImage decodes with imgio, classifying the file's own faults.
 func decodeImage(path string) (image.Image, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
@@ -290,7 +291,12 @@ func (b *libraryBackend) Faces(ctx context.Context, img *image.RGBA) ([]server.Q
 		return nil, -1, &server.Error{Kind: server.KindUnavailable, Msg: "photo search needs the model that made the imported embeddings, which is not installed (see 'facesearch models'); search by vector, People and Cleansing work"}
 	}
 	fs, err := b.pipe.Faces(ctx, img)
-	if err != nil {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return nil, -1, &server.Error{Kind: server.KindNoFace, Msg: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return nil, -1, &server.Error{Kind: server.KindBadRequest, Msg: err.Error(), Err: err}
+	case err != nil:
 		return nil, -1, err
 	}
 	out := make([]server.QueryFace, len(fs))

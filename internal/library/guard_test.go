@@ -244,3 +244,24 @@ func rmChildren(t *testing.T, root string) {
 		rm(t, root, e.Name())
 	}
 }
+
+// TestRefusedShapeIsRecordedOnce: an image the detector refuses for its
+// shape (a *DecodeError, e.g. too small) is recorded with that status and
+// not retried by the next run (issue 15 item 11).
+func TestRefusedShapeIsRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"alice/1.jpg": fakeSpec(0, 1, 1), "alice/tiny.png": fakeSpec(0, 2, -1)})
+	f := newFixture(t, root)
+	rep, err := f.index(t, ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].Status != catalog.StatusNoFace || !strings.Contains(rep.Failed[0].Error, "too small") {
+		t.Errorf("failed %+v, want alice/tiny.png no_face 'too small'", rep.Failed)
+	}
+	rep, err = f.index(t, ctx, nil)
+	if err != nil || rep.Unchanged != 2 || rep.Processed != 0 {
+		t.Errorf("second run: %+v %v, want both unchanged", rep, err)
+	}
+}

@@ -307,6 +307,11 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 		if ctx.Err() != nil {
 			return result{}, context.Cause(ctx)
 		}
+		var de *DecodeError
+		if errors.As(err, &de) { // the image's own fault (too small...): not retried
+			im.Status, im.Error = de.Status, de.reason()
+			return result{put: im}, nil
+		}
 		im.Status, im.Error = catalog.StatusError, fmt.Sprintf("face pipeline: %v", err)
 		return result{put: im}, nil
 	}
