@@ -67,7 +67,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: roots[0], Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: *workers, BatchSize: *batch, Factory: *factory,
+		Workers: *workers, BatchSize: *batch, Factory: *factory, MaxFileSize: imgio.MaxInputBytes,
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 		Progress: newProgress(env.Stderr),
 	})

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -48,6 +49,10 @@ type IndexOptions struct {
 	// Params are the default search parameters stored with an approximate
 	// index (0: tuned until recall@10 reaches TargetRecall).
 	Params SearchParams
+	// MaxFileSize refuses larger files (status too_large) before they are
+	// read at all (0: no limit): the decoder's own limit, so that an 8 GiB
+	// sparse file is not hashed first.
+	MaxFileSize int64
 	// Reroot accepts a Root other than the one the library was built from
 	// (the dataset moved); paths are relative, so nothing is re-embedded.
 	Reroot bool
@@ -276,6 +281,10 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 	f := w.file
 	abs := filepath.Join(root, filepath.FromSlash(f.Rel))
 	im := &catalog.Image{Path: f.Rel, Person: f.Person, Size: f.Size, MtimeNS: f.MtimeNS, Model: modelID}
+	if opt.MaxFileSize > 0 && f.Size > opt.MaxFileSize {
+		im.Status, im.Error = catalog.StatusTooLarge, fmt.Sprintf("file is %d MiB (> %d MiB limit)", f.Size>>20, opt.MaxFileSize>>20)
+		return result{put: im}, nil
+	}
 	hash, err := hashFile(abs)
 	if err != nil {
 		im.Status, im.Error = catalog.StatusError, err.Error()
@@ -347,11 +356,17 @@ func encodeCrop(img image.Image) ([]byte, error) {
 }
 
 func hashFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Non-blocking: a file replaced by a FIFO since the walk must not hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
