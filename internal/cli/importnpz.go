@@ -60,19 +60,19 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 	if !complete {
 		verb = "partly imported (interrupted)"
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
 		library.NPZFile, r.Files, r.Unchanged, r.Imported, r.Touched, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
 	for _, s := range r.Skipped {
 		if s.Unreadable {
-			fmt.Fprintf(w, "  unreadable: %s: %s (its faces are kept)\n", show(s.Rel), show(s.Reason))
+			fmt.Fprintf(w, "  unreadable: %s: %s (its faces are kept)\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
@@ -82,7 +82,7 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 				fmt.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
 				break
 			}
-			fmt.Fprintf(w, "    %s\n", show(s.Rel))
+			fmt.Fprintf(w, "    %s\n", termText(s.Rel))
 		}
 	}
 	if complete {

@@ -219,7 +219,7 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 	if !complete {
 		verb = "partly indexed (interrupted)"
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
@@ -230,13 +230,13 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
 		for _, s := range r.Skipped {
-			fmt.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
+			fmt.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
 	if complete {

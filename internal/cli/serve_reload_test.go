@@ -36,7 +36,10 @@ func startServe(t *testing.T, lib string) string {
 		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- RunEnv(ctx, env, []string{"serve", "--library", lib, "--addr", "127.0.0.1:0"}); pw.Close() }()
+	go func() {
+		done <- RunEnv(ctx, env, []string{"serve", "--library", lib, "--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -161,7 +161,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 	if *check && r.IndexState == library.IndexDamaged {
 		defer func() {
 			if err == nil {
-				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", show(r.IndexError))
+				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", r.IndexError)
 			}
 		}()
 	}
@@ -176,8 +176,8 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 		return enc.Encode(statsDoc(r, src))
 	}
 	c := r.Catalog
-	fmt.Fprintf(w, "library   %s\n", r.Dir)
-	fmt.Fprintf(w, "dataset   %s\n", show(r.Root))
+	fmt.Fprintf(w, "library   %s\n", termText(r.Dir))
+	fmt.Fprintf(w, "dataset   %s\n", termText(r.Root))
 	if r.Manifest != nil {
 		fmt.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, r.ThresholdSource)
 	} else {
@@ -195,7 +195,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 	case library.IndexStale:
 		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
 	case library.IndexDamaged:
-		fmt.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, show(r.IndexError))
+		fmt.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, termText(r.IndexError))
 	default:
 		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
@@ -216,7 +216,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 		fmt.Fprintf(w, "  %s: %d\n", s, by[s])
 		for _, f := range r.Failures {
 			if f.Status == s {
-				fmt.Fprintf(w, "    %s: %s\n", show(f.Path), show(f.Error))
+				fmt.Fprintf(w, "    %s: %s\n", termText(f.Path), termText(f.Error))
 			}
 		}
 	}
