@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
@@ -234,6 +235,30 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
 }
 
+// byShownName finds a person by the name /api/persons showed: JSON carries
+// a folder name that is not UTF-8 with U+FFFD in place of its bad bytes, and
+// a client asks for it by that name. Only an unambiguous match counts.
+func (s *snapshot) byShownName(name string) ([]int64, bool) {
+	var found []int64
+	n := 0
+	for raw, ids := range s.byName {
+		if !utf8.ValidString(raw) && (show(raw) == name || perByteValid(raw) == name) {
+			found, n = ids, n+1
+		}
+	}
+	return found, n == 1
+}
+
+// perByteValid replaces each byte that is not UTF-8 with U+FFFD, as
+// encoding/json does (strings.ToValidUTF8 replaces each run with one).
+func perByteValid(s string) string {
+	var b strings.Builder
+	for _, r := range s { // ranging a string yields U+FFFD per bad byte
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
 	imgs, err := cat.Images(ctx, false)
 	if err != nil {
@@ -331,6 +356,9 @@ func (b *libraryBackend) Persons(ctx context.Context) ([]server.Person, error) {
 // PersonFaces implements server.Catalog.
 func (b *libraryBackend) PersonFaces(ctx context.Context, name string) ([]server.FaceRecord, error) {
 	ids, ok := b.snap.byName[name]
+	if !ok {
+		ids, ok = b.snap.byShownName(name)
+	}
 	if !ok {
 		return nil, server.ErrNotFound
 	}

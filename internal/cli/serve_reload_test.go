@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,5 +116,36 @@ func TestServeReloadsAfterReindex(t *testing.T) {
 	}
 	if code := getJSON(t, base+"/api/persons/bob", nil); code != 404 {
 		t.Errorf("the old name: %d, want 404", code)
+	}
+}
+
+// TestServeNonUTF8Person: a person folder whose name is not UTF-8 is listed
+// by /api/persons with U+FFFD for its bad bytes, and can be opened by that
+// name as well as by its raw bytes (issue 15 item 15).
+func TestServeNonUTF8Person(t *testing.T) {
+	root, lib := t.TempDir(), filepath.Join(t.TempDir(), "lib")
+	r := rand.New(rand.NewPCG(11, 12))
+	sjis := "\x93\xfa\x96{" // 日本 in Shift-JIS
+	for _, p := range []string{sjis, "alice"} {
+		writePerson(t, root, p, npz.DefaultKey, []string{"x.jpg"}, [][]float32{randVec(r, 512)})
+	}
+	if out, err := npzRun(t, "import-npz", "--library", lib, root); err != nil {
+		t.Fatalf("import-npz: %v\n%s", err, out)
+	}
+	base := startServe(t, lib)
+	var doc struct{ Persons []struct{ Name string } }
+	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 2 {
+		t.Fatalf("persons: %d %+v", code, doc)
+	}
+	shown := ""
+	for _, p := range doc.Persons {
+		if p.Name != "alice" {
+			shown = p.Name
+		}
+	}
+	for _, name := range []string{shown, sjis} {
+		if code := getJSON(t, base+"/api/persons/"+url.PathEscape(name), nil); code != 200 {
+			t.Errorf("person %q: status %d, want 200", name, code)
+		}
 	}
 }
