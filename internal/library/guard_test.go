@@ -265,3 +265,29 @@ func TestRefusedShapeIsRecordedOnce(t *testing.T) {
 		t.Errorf("second run: %+v %v, want both unchanged", rep, err)
 	}
 }
+
+// TestConcurrentIndexRefused: a second writer on a library (two 'index'
+// runs at once, from two processes or two Library values) is refused with
+// a clear error while the first holds the lock, and the catalog is intact.
+func TestConcurrentIndexRefused(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"alice/1.jpg": fakeSpec(0, 1, 1)})
+	f := newFixture(t, root)
+	other, err := Open(ctx, Options{Dir: f.lib.Dir(), Backend: &fakeBackend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	unlock, err := other.lock() // the other writer is mid-run
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err == nil || !strings.Contains(err.Error(), "another 'facesearch index' is running") {
+		t.Errorf("index beside another writer: %v, want the lock error", err)
+	}
+	unlock()
+	if rep, err := f.index(t, ctx, nil); err != nil || rep.Processed != 1 {
+		t.Errorf("after the other writer: %+v %v", rep, err)
+	}
+}
