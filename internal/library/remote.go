@@ -337,13 +337,13 @@ const probeFaces = 32
 // openRemoteIndex opens the fresh remote index described by info, checking
 // that the cluster can answer, holds every face, and finds a sample of the
 // faces by their own vectors.
-func (l *Library) openRemoteIndex(info IndexInfo) (VectorIndex, error) {
+func (l *Library) openRemoteIndex(ctx context.Context, info IndexInfo) (VectorIndex, error) {
 	store, err := l.openRemote(info.Vectors)
 	if err != nil {
 		return nil, err
 	}
 	x := &remoteIndex{store: store, info: info}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
 	defer cancel()
 	if err := x.open(ctx); err != nil {
 		return nil, err
