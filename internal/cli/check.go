@@ -67,7 +67,7 @@ type checkFace struct {
 	Primary bool       `json:"primary"`
 	Box     [4]float64 `json:"box"`
 	Score   float64    `json:"score"`
-	judgementJSON
+	VerdictJSON
 	Matches []checkMatch `json:"matches"`
 }
 
@@ -228,7 +228,7 @@ func checkOne(ctx context.Context, s *library.Searcher, det library.Detector, fi
 	}
 	for _, fr := range res.Results {
 		f := fr.Face
-		cf := checkFace{Face: f.Number, Primary: f.Primary, Box: box1(f.Box), Score: r4(f.Score), judgementJSON: judgementOut(fr.Judged), Matches: []checkMatch{}}
+		cf := checkFace{Face: f.Number, Primary: f.Primary, Box: box1(f.Box), Score: r4(f.Score), VerdictJSON: judgementOut(fr.Judged), Matches: []checkMatch{}}
 		for _, h := range fr.Hits {
 			cf.Matches = append(cf.Matches, checkMatch{FaceID: h.FaceID, Person: show(h.Person), File: show(h.Path), Similarity: r4(h.Similarity)})
 		}
@@ -237,7 +237,7 @@ func checkOne(ctx context.Context, s *library.Searcher, det library.Detector, fi
 			ph.crops[f.Number] = encodeJPEG(f.Crop)
 		}
 		if f.Primary {
-			j := cf.judgementJSON
+			j := cf.VerdictJSON
 			ph.Verdict, ph.Person, ph.PersonB64, ph.Similarity = j.Verdict, j.Person, j.PersonB64, j.Similarity
 			ph.StrangerRate, ph.StrangerText, ph.Margin, ph.Face = j.StrangerRate, j.StrangerText, j.Margin, f.Number
 			ph.risk = 1 + fr.Judgement.Risk() + float64(fr.Best.Best.Similarity+1)/1e3

@@ -57,7 +57,7 @@ type queryJSON struct {
 	Results []resultJSON `json:"results"`
 	Persons []personJSON `json:"persons,omitempty"`
 	// The verdict on the query (absent on errors): see docs/VERDICTS.md.
-	*judgementJSON
+	*VerdictJSON
 }
 
 type qfaceJSON struct {
@@ -195,7 +195,7 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	render := func(q queryJSON, j *library.Judged) queryJSON {
 		hits := j.Hits
 		jo := judgementOut(j)
-		q.judgementJSON = &jo
+		q.VerdictJSON = &jo
 		q.Results = []resultJSON{}
 		if *byPerson {
 			for i, p := range library.ByPerson(hits) {
@@ -403,8 +403,8 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 			}
 		}
 		printTable(w, rows)
-		if q.judgementJSON != nil {
-			fmt.Fprintf(w, "  %s\n", verdictLine(*q.judgementJSON, out.Calibration))
+		if q.VerdictJSON != nil {
+			fmt.Fprintf(w, "  %s\n", verdictLine(*q.VerdictJSON, out.Calibration))
 		}
 	}
 	src := msg.manifest

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -36,8 +37,9 @@ func calibrationOut(c *verdict.Calibration) calibrationJSON {
 		NonMatedSearches: c.NonMatedSearches, MatedSearches: c.MatedSearches, Generation: c.Generation, Warnings: c.Warnings}
 }
 
-// judgementJSON is the verdict on one search.
-type judgementJSON struct {
+// VerdictJSON is the verdict on one search (exported only so that encoding/json
+// can fill it when embedded by pointer).
+type VerdictJSON struct {
 	Verdict            string   `json:"verdict"`
 	Person             string   `json:"person"`
 	PersonB64          string   `json:"person_b64,omitempty"`
@@ -49,8 +51,8 @@ type judgementJSON struct {
 	Margin             *float64 `json:"margin"`
 }
 
-func judgementOut(j *library.Judged) judgementJSON {
-	o := judgementJSON{Verdict: j.Judgement.Verdict, Person: show(j.Best.Person), PersonB64: b64IfInvalid(j.Best.Person),
+func judgementOut(j *library.Judged) VerdictJSON {
+	o := VerdictJSON{Verdict: j.Judgement.Verdict, Person: show(j.Best.Person), PersonB64: b64IfInvalid(j.Best.Person),
 		Similarity: r4(j.Best.Best.Similarity), StrangersAtOrAbove: j.Judgement.StrangersAtOrAbove,
 		StrangerSearches: j.Judgement.StrangerSearches, StrangerText: j.Judgement.StrangerText(), Margin: j.Judgement.Margin}
 	if j.Best.Person == "" {
@@ -125,7 +127,7 @@ func searcherCalibration(ctx context.Context, s *library.Searcher, fo verdict.Fi
 }
 
 // verdictLine says a judgement in one line.
-func verdictLine(j judgementJSON, c calibrationJSON) string {
+func verdictLine(j VerdictJSON, c calibrationJSON) string {
 	if c.Status != verdict.StatusCalibrated {
 		return fmt.Sprintf("verdict: uncalibrated (%s); best %s at %.4f", c.Reason, j.Person, j.Similarity)
 	}
@@ -141,4 +143,18 @@ func verdictLine(j judgementJSON, c calibrationJSON) string {
 		s += fmt.Sprintf("; margin %.4f to the next person", *j.Margin)
 	}
 	return s
+}
+
+// printVerdictsInfo says in the index and import-npz reports what the
+// refreshed open-set calibration gives.
+func printVerdictsInfo(w io.Writer, c *verdict.Calibration) {
+	switch {
+	case c == nil:
+		fmt.Fprintln(w, "  verdicts: calibration failed (see the log); search will try again")
+	case !c.Calibrated():
+		fmt.Fprintf(w, "  verdicts: uncalibrated (%s)\n", c.Reason)
+	default:
+		fmt.Fprintf(w, "  verdicts: match ≥ %.4f, possible ≥ %.4f (FPIR %g, %g; %d non-mated searches)\n",
+			c.Match.Threshold, c.Possible.Threshold, c.Match.FPIR, c.Possible.FPIR, c.NonMatedSearches)
+	}
 }

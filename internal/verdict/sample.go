@@ -21,12 +21,22 @@ type SampleOptions struct {
 	// MaxQueries caps the non-mated and the mated searches (default 10,000,
 	// drawn uniformly over the usable faces).
 	MaxQueries int
+	// PerFolder caps the searches drawn from one folder: a stranger is a
+	// new person, so every person should weigh alike, not every photo (one
+	// folder of 500 photos would otherwise set the rates). Default: 5, or
+	// more in a library of fewer than 200 folders, enough for about 1,000
+	// searches (a small library needs every photo it has).
+	PerFolder int
 	// DuplicateSim is the similarity from which two faces count as one
 	// photo (default 0.95, as in cleanse): never a mate, never a stranger.
 	DuplicateSim float64
 	// Batch is the number of queries per k-NN call (default 1024).
 	Batch int
 	Seed  uint64
+	// Queries, when set, limits the searches to faces of the folders it
+	// accepts (the others stay candidates): calibration on some people,
+	// evaluation on the others.
+	Queries func(group int) bool
 	// NoTrim takes the folder labels as they are (no outliers, no aliases).
 	NoTrim bool
 	// KNN runs the searches (nil: a Go loop, for tests only).
@@ -112,10 +122,34 @@ func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Sampl
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x0b5e7))
 	queries := rng.Perm(n)
+	if o.PerFolder <= 0 {
+		searched := 0
+		for g, rs := range rowsOf {
+			if len(rs) > 0 && (o.Queries == nil || o.Queries(g)) {
+				searched++
+			}
+		}
+		o.PerFolder = max(5, (1000+searched-1)/max(1, searched))
+	}
+	perFolder := make([]int, len(groups))
+	kept := queries[:0]
+	for _, q := range queries {
+		if (o.Queries == nil || o.Queries(folder[q])) && perFolder[folder[q]] < o.PerFolder {
+			perFolder[folder[q]]++
+			kept = append(kept, q)
+		}
+	}
+	queries = kept
 	if len(queries) > o.MaxQueries {
 		queries = queries[:o.MaxQueries]
 	}
-	sort.Ints(queries)
+	// Batches of queries from folders of similar size: each batch asks for
+	// just more neighbours than its biggest folder has faces, so that one
+	// big folder does not make every search fetch hundreds.
+	sort.Slice(queries, func(a, b int) bool {
+		sa, sb := len(rowsOf[folder[queries[a]]]), len(rowsOf[folder[queries[b]]])
+		return sa < sb || (sa == sb && queries[a] < queries[b])
+	})
 	row := func(i int) []float32 { return base[i*dim : (i+1)*dim] }
 	alias := map[[2]int]bool{}
 	isAlias := func(a, b int) bool {
@@ -132,11 +166,6 @@ func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Sampl
 	excluded := func(q, r int) bool {
 		return folder[r] == folder[q] || isAlias(folder[q], folder[r])
 	}
-	biggest := 0
-	for _, rs := range rowsOf {
-		biggest = max(biggest, len(rs))
-	}
-	k := min(n, biggest+32, 512)
 	var s Samples
 	nmFolders, mFolders := map[int]bool{}, map[int]bool{}
 	for b := 0; b < len(queries); b += o.Batch {
@@ -144,6 +173,7 @@ func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Sampl
 			return Samples{}, rep, err
 		}
 		batch := queries[b:min(b+o.Batch, len(queries))]
+		k := min(n, len(rowsOf[folder[batch[len(batch)-1]]])+32, 2048)
 		qv := make([]float32, 0, len(batch)*dim)
 		for _, q := range batch {
 			qv = append(qv, row(q)...)

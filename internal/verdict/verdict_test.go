@@ -219,15 +219,15 @@ func TestSamplePlanted(t *testing.T) {
 // only ever returns k rows.
 func TestSampleKNNFallback(t *testing.T) {
 	p := &planted{rng: rand.New(rand.NewPCG(5, 6)), dim: 32, noise: 0.05}
-	p.folder("big", p.centre(), 600) // larger than the k cap of 512
+	p.folder("big", p.centre(), 2100) // larger than the k cap of 2048
 	for i := 0; i < 12; i++ {
 		p.folder(string(rune('a'+i)), p.centre(), 3)
 	}
-	s, rep, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1, MaxQueries: 50000})
+	s, rep, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1, MaxQueries: 50000, PerFolder: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 600 + 12*3 - rep.Outliers; len(s.NonMated) != want {
+	if want := 2100 + 12*3 - rep.Outliers; len(s.NonMated) != want {
 		t.Errorf("%d non-mated searches, want %d", len(s.NonMated), want)
 	}
 }
