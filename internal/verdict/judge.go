@@ -49,14 +49,14 @@ func (c *Calibration) Judge(best float32, second float32, hasSecond bool) Judgem
 }
 
 // StrangerText says the stranger rate in words: "1 in 300", or "below 1 in
-// 8000" when no non-mated search scored as high (never finer than the
+// 8000" (less than) when no non-mated search scored as high (never finer than the
 // samples allow); "" when unknown.
 func (j Judgement) StrangerText() string {
 	switch {
 	case j.StrangerSearches == 0:
 		return ""
 	case j.StrangersAtOrAbove == 0:
-		return fmt.Sprintf("below 1 in %d", j.StrangerSearches)
+		return fmt.Sprintf("less than 1 in %d", j.StrangerSearches)
 	}
 	n := float64(j.StrangerSearches) / float64(j.StrangersAtOrAbove)
 	if n < 10 {

@@ -18,7 +18,7 @@ type KNN func(queries, base []float32, dim, k int) (scores []float32, rows []int
 
 // SampleOptions tunes Sample; the zero value gives the defaults.
 type SampleOptions struct {
-	// MaxQueries caps the non-mated and the mated searches (default 10,000,
+	// MaxQueries caps the non-mated and the mated searches (default 5,000,
 	// drawn uniformly over the usable faces).
 	MaxQueries int
 	// PerFolder caps the searches drawn from one folder: a stranger is a
@@ -45,7 +45,7 @@ type SampleOptions struct {
 
 func (o SampleOptions) withDefaults() SampleOptions {
 	if o.MaxQueries <= 0 {
-		o.MaxQueries = 10_000
+		o.MaxQueries = 5_000
 	}
 	if o.DuplicateSim <= 0 {
 		o.DuplicateSim = 0.95

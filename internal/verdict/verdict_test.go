@@ -62,7 +62,7 @@ func TestFitOperatingPoints(t *testing.T) {
 	if j := c.Judge(0.5, 0, false); j.Verdict != NoMatch || j.StrangerText() != "1 in 2.0" {
 		t.Errorf("judge 0.5: %+v %q", j, j.StrangerText())
 	}
-	if j := c.Judge(1.5, 0, false); j.StrangerText() != "below 1 in 1000" {
+	if j := c.Judge(1.5, 0, false); j.StrangerText() != "less than 1 in 1000" {
 		t.Errorf("above every stranger: %q, want the bound of the samples", j.StrangerText())
 	}
 	r, err := c.Refit(FitOptions{MatchFPIR: 0.001, PossibleFPIR: 0.01})
