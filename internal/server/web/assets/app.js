@@ -293,10 +293,14 @@ async function loadCleansing() {
       el("div", { class: "evidence" }, ...(f.evidence || []).slice(0, 6).map(evidence)));
   }));
   try {
-    const p = await api("/api/pairs?top=100");
-    $("n-pairs").textContent = `(${p.pairs.length}, similarity ≥ ${fmt(p.min)})`;
-    $("pairs").replaceChildren(...p.pairs.map((x) => el("div", { class: "pair" },
-      el("div", { class: "muted", text: x.a.person + " / " + x.b.person }), evidence(x))));
+    // Grouped by folder pair (most face pairs first, best three shown), so
+    // one pair of folders cannot fill the list.
+    const p = await api("/api/pairs?top=2000");
+    const groups = p.folder_pairs || [];
+    $("n-pairs").textContent = `(${groups.length} folder pairs, ${p.pairs.length} face pairs, similarity ≥ ${fmt(p.min)})`;
+    $("pairs").replaceChildren(...groups.slice(0, 100).map((g) => el("div", { class: "pair" },
+      el("div", { class: "muted", text: `${g.person_a} / ${g.person_b}: ${g.count} face pairs, best ${fmt(g.best)}, median ${fmt(g.median)}` }),
+      ...g.pairs.map((i) => evidence(p.pairs[i])))));
   } catch (e) {
     $("pairs").textContent = e.message;
   }
