@@ -157,4 +157,52 @@ func TestCheckLFW60(t *testing.T) {
 	if strangerMatch > 3 {
 		t.Errorf("%d of 60 strangers matched, want ≤ 3 (5%%)", strangerMatch)
 	}
+	checkOutputs(t, lib, queries, want, photos, lfw)
+}
+
+// checkOutputs runs check --csv --html --fail-on-match on one known and one
+// stranger photo, and compare on two photos of one known person and on the
+// stranger.
+func checkOutputs(t *testing.T, lib, queries string, want map[string]string, photos map[string][]string, lfw string) {
+	var knownFile, person, strangerFile string
+	for f, p := range want {
+		switch {
+		case p != "" && (knownFile == "" || f < knownFile):
+			knownFile, person = f, p
+		case p == "" && (strangerFile == "" || f < strangerFile):
+			strangerFile = f
+		}
+	}
+	dir := t.TempDir()
+	html := filepath.Join(dir, "check.html")
+	env, out := libEnv(t)
+	err := RunEnv(t.Context(), env, []string{"check", "--csv", "--html", html, "--fail-on-match", "--library", lib,
+		filepath.Join(queries, strangerFile), filepath.Join(queries, knownFile)})
+	if ExitCode(err) != 3 {
+		t.Errorf("check --fail-on-match with a match: exit %d (%v), want 3", ExitCode(err), err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "file,photo_verdict,face,") || !strings.Contains(lines[1], ",match,") || !strings.Contains(lines[1], person) {
+		t.Errorf("check --csv (riskiest first):\n%s", out.String())
+	}
+	b, err := os.ReadFile(html)
+	if err != nil || !strings.Contains(string(b), "Photos, riskiest first") || strings.Count(string(b), "data:image/") < 4 ||
+		strings.Index(string(b), filepath.Base(knownFile)) > strings.Index(string(b), filepath.Base(strangerFile)) {
+		t.Errorf("check --html (%v): %d bytes, %d crops", err, len(b), strings.Count(string(b), "data:image/"))
+	}
+	// compare: two photos of the known person, then one against the stranger.
+	first := filepath.Join(lfw, person, photos[person][0])
+	for _, tc := range []struct {
+		b    string
+		same bool
+	}{{filepath.Join(queries, knownFile), true}, {filepath.Join(queries, strangerFile), false}} {
+		out := libRun(t, "compare", "--json", "--library", lib, first, tc.b)
+		var c compareJSON
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
+			t.Fatalf("compare: %v\n%s", err, out)
+		}
+		if c.SamePerson != tc.same || c.FAR == nil || c.DiffPairs == 0 || (tc.same && *c.FAR > 0.01) || (!tc.same && *c.FAR < 0.01) {
+			t.Errorf("compare %s %s: %+v", filepath.Base(first), filepath.Base(tc.b), c)
+		}
+	}
 }
