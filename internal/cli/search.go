@@ -344,13 +344,14 @@ func readNpy(file string, dim int) ([][]float32, error) {
 // messages is the small table of labels printed by search.
 type messages struct {
 	rank, similarity, same, person, file, count, yes, no, noFace, threshold, time, face, of, score, manifest, calibrated string
+	verdict                                                                                                              string
 }
 
 var messagesEN = messages{"rank", "similarity", "same person", "person", "file", "faces", "yes", "no", "no face found",
-	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library"}
+	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library", "verdict"}
 
 var messagesJA = messages{"順位", "類似度", "同一人物", "人物", "ファイル", "顔の数", "はい", "いいえ", "顔が見つかりません",
-	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み"}
+	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み", "判定"}
 
 // messagesFor picks Japanese labels when LC_ALL, LC_MESSAGES or LANG is ja_*.
 func messagesFor(getenv func(string) string) messages {
@@ -393,7 +394,11 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 				rows = append(rows, []string{strconv.Itoa(p.Rank), fmt.Sprintf("%.4f", p.BestSimilarity), yn(p.SamePerson), p.Person, strconv.Itoa(p.Count), path.Base(p.BestPath)})
 			}
 		} else {
-			rows = append(rows, []string{msg.rank, msg.similarity, msg.same, msg.file, msg.person})
+			head := msg.same
+			if out.Calibration.Status == verdict.StatusCalibrated {
+				head = msg.verdict
+			}
+			rows = append(rows, []string{msg.rank, msg.similarity, head, msg.file, msg.person})
 			for _, r := range q.Results {
 				same := yn(r.SamePerson)
 				if out.Calibration.Status == verdict.StatusCalibrated {

@@ -188,6 +188,13 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if err != nil {
 		return nil, err
 	}
+	// The verdicts' calibration before the first request (a stale one is
+	// recomputed here, not inside a request's deadline).
+	if c, err := s.Calibration(ctx); err != nil {
+		env.Log.Warn("no open-set calibration; searches will try again", "err", err)
+	} else if !c.Calibrated() {
+		env.Log.Info("library uncalibrated: results carry no verdict", "reason", c.Reason)
+	}
 	p, err := newPipeline(env, m, threads)
 	if err != nil {
 		s.Close()

@@ -46,9 +46,9 @@ func unitVec(v []float32) []float32 {
 }
 
 // plantedLibrary imports people folders of per vectors each (npz, no model).
-func plantedLibrary(t *testing.T, r *rand.Rand, people, per int) (lib string, centres [][]float32) {
+func plantedLibrary(t *testing.T, r *rand.Rand, people, per int) (lib, root string, centres [][]float32) {
 	t.Helper()
-	root := t.TempDir()
+	root = t.TempDir()
 	for p := 0; p < people; p++ {
 		c, vecs := plantedPerson(r, 512, per)
 		var names []string
@@ -62,7 +62,7 @@ func plantedLibrary(t *testing.T, r *rand.Rand, people, per int) (lib string, ce
 	if out, err := npzRun(t, "import-npz", "--library", lib, root); err != nil {
 		t.Fatalf("import-npz: %v\n%s", err, out)
 	}
-	return lib, centres
+	return lib, root, centres
 }
 
 type searchDoc struct {
@@ -126,7 +126,7 @@ func writeNpy2(t *testing.T, path string, flat []float32, n, dim int) {
 // the stranger rate and margin; the per-row verdicts follow the same points.
 func TestVerdictPlanted(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	lib, centres := plantedLibrary(t, r, 40, 10)
+	lib, root, centres := plantedLibrary(t, r, 40, 10)
 	if _, err := os.Stat(filepath.Join(lib, library.VerdictFile)); err != nil {
 		t.Fatalf("import-npz did not store the calibration: %v", err)
 	}
@@ -151,6 +151,28 @@ func TestVerdictPlanted(t *testing.T) {
 			t.Errorf("stranger's row %+v", row)
 		}
 	}
+	// The calibration is stored for the catalog's generation; a change to
+	// the dataset and a new import refresh it, with no other command.
+	l := libOpen(t, lib)
+	c, fresh, err := l.Calibration(t.Context())
+	if err != nil || !fresh || c.NonMatedSearches != 400 {
+		t.Fatalf("stored calibration: fresh %v, %v, %+v", fresh, err, c)
+	}
+	gen := c.Generation
+	for p := 0; p < 3; p++ {
+		_, vecs := plantedPerson(r, 512, 4)
+		writePerson(t, root, fmt.Sprintf("new%02d", p), npz.DefaultKey, []string{"a.jpg", "b.jpg", "c.jpg", "d.jpg"}, vecs)
+	}
+	if _, fresh, _ := l.Calibration(t.Context()); !fresh {
+		t.Error("calibration stale before the catalog changed")
+	}
+	if out, err := npzRun(t, "import-npz", "--library", lib, root); err != nil || !strings.Contains(out, "verdicts: match ≥") {
+		t.Fatalf("re-import (%v):\n%s", err, out)
+	}
+	c2, fresh, err := l.Calibration(t.Context())
+	if err != nil || !fresh || c2.Generation == gen || c2.NonMatedSearches <= 400 {
+		t.Errorf("after re-import: fresh %v (%v), generation %d (was %d), %d non-mated searches, want more than 400 (3 new folders)", fresh, err, c2.Generation, gen, c2.NonMatedSearches)
+	}
 	// The text output says it too.
 	f := filepath.Join(t.TempDir(), "s.npy")
 	writeNpy2(t, f, stranger, 1, 512)
@@ -164,7 +186,7 @@ func TestVerdictPlanted(t *testing.T) {
 // verdicts.
 func TestVerdictUncalibrated(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	lib, centres := plantedLibrary(t, r, 4, 3)
+	lib, _, centres := plantedLibrary(t, r, 4, 3)
 	d := searchVectors(t, lib, plantedFace(r, centres[1]))
 	q := d.Queries[0]
 	if d.Calibration.Status != verdict.StatusUncalibrated || !strings.Contains(d.Calibration.Reason, "non-mated searches") {

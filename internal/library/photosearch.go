@@ -10,21 +10,28 @@ import (
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
-// calibrationOnce loads a Searcher's calibration once.
+// calibrationOnce holds a Searcher's calibration once loaded (a failure,
+// e.g. a cancelled request, is not kept: the next call tries again).
 type calibrationOnce struct {
-	once sync.Once
-	c    *verdict.Calibration
-	err  error
+	mu sync.Mutex
+	c  *verdict.Calibration
 }
 
 // Calibration returns the open-set calibration the searcher judges with:
 // the stored one when fresh, else computed now (and stored when possible).
 // It is loaded once per Searcher.
 func (s *Searcher) Calibration(ctx context.Context) (*verdict.Calibration, error) {
-	s.cal.once.Do(func() {
-		s.cal.c, s.cal.err = s.l.freshCalibration(ctx)
-	})
-	return s.cal.c, s.cal.err
+	s.cal.mu.Lock()
+	defer s.cal.mu.Unlock()
+	if s.cal.c != nil {
+		return s.cal.c, nil
+	}
+	c, err := s.l.freshCalibration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cal.c = c
+	return c, nil
 }
 
 // judgeFetch is how many primary faces a judged search looks at, at least,

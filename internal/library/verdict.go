@@ -104,11 +104,28 @@ func (l *Library) Calibrate(ctx context.Context, opt CalibrateOptions) (*verdict
 	}
 	c.Generation, c.Model = gen, modelID
 	if !opt.DryRun {
-		if err := writeJSONAtomic(filepath.Join(l.dir, VerdictFile), storedCalibration{Schema: verdictSchema, Calibration: *c}); err != nil {
-			return nil, fmt.Errorf("library %s: store calibration: %w", l.dir, err)
+		if err := l.storeCalibration(c); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// StoreCalibration stores a calibration fitted elsewhere (e.g. on samples
+// of an adapted similarity, verdict.Fit): it must name the catalog
+// generation and model it was computed on, or it is stale at once.
+func (l *Library) StoreCalibration(ctx context.Context, c *verdict.Calibration) error {
+	if c == nil || c.Generation == 0 || c.Model == "" || c.Similarity == "" {
+		return fmt.Errorf("library %s: store calibration: no generation, model or similarity recorded", l.dir)
+	}
+	return l.storeCalibration(c)
+}
+
+func (l *Library) storeCalibration(c *verdict.Calibration) error {
+	if err := writeJSONAtomic(filepath.Join(l.dir, VerdictFile), storedCalibration{Schema: verdictSchema, Calibration: *c}); err != nil {
+		return fmt.Errorf("library %s: store calibration: %w", l.dir, err)
+	}
+	return nil
 }
 
 // freshCalibration returns the stored calibration if fresh, else computes
@@ -122,14 +139,11 @@ func (l *Library) freshCalibration(ctx context.Context) (*verdict.Calibration, e
 	if fresh {
 		return c, nil
 	}
-	c, err = l.Calibrate(ctx, CalibrateOptions{})
-	if err != nil {
-		var perr *os.PathError
-		if errors.As(err, &perr) {
-			l.log.Warn("calibration computed but not stored", "err", err)
-			return l.Calibrate(ctx, CalibrateOptions{DryRun: true})
-		}
+	if c, err = l.Calibrate(ctx, CalibrateOptions{DryRun: true}); err != nil {
 		return nil, err
+	}
+	if err := l.storeCalibration(c); err != nil {
+		l.log.Warn("calibration computed but not stored", "err", err)
 	}
 	return c, nil
 }
