@@ -38,6 +38,9 @@ func (s *Searcher) Calibration(ctx context.Context) (*verdict.Calibration, error
 // to find the best other person for the margin.
 const judgeFetch = 50
 
+// judgeFetchMax bounds the faces looked at for the best other person.
+const judgeFetchMax = 3200
+
 // Judged is a search result with its verdict.
 type Judged struct {
 	Hits []Hit
@@ -70,8 +73,17 @@ func (s *Searcher) SearchJudged(ctx context.Context, q []float32, opt SearchOpti
 	if err != nil {
 		return nil, err
 	}
-	j := &Judged{}
 	persons := ByPerson(hits)
+	// One person fills the neighbours (a big folder): look further for the
+	// best other person, whose score the margin needs.
+	for len(persons) == 1 && len(hits) == o.K && o.K < judgeFetchMax {
+		o.K = min(4*o.K, judgeFetchMax)
+		if hits, err = s.Search(ctx, q, o); err != nil {
+			return nil, err
+		}
+		persons = ByPerson(hits)
+	}
+	j := &Judged{}
 	if len(persons) > 0 {
 		j.Best = persons[0]
 		var second float32
