@@ -12,11 +12,13 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/facesearch/facesearch/internal/library"
@@ -111,7 +113,8 @@ func cmdCheck(ctx context.Context, env *Env, args []string) error {
 	failOnMatch := fs.Bool("fail-on-match", false, "exit with status 3 when any photo is a match (for screening pipelines)")
 	fpir := fs.String("fpir", "", fpirUsage)
 	k := fs.Int("k", 3, "closest library faces kept per face")
-	threads := fs.Int("threads", 1, "onnxruntime threads")
+	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
+	workers := fs.Int("workers", 0, "photos processed at once (default: CPUs / threads)")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -129,6 +132,7 @@ func cmdCheck(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	*workers = budgetWorkers(env, *workers, *threads, runtime.NumCPU())
 	photos, skipped, err := library.Photos(paths)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -167,16 +171,30 @@ func cmdCheck(ctx context.Context, env *Env, args []string) error {
 	det := pipelineDetector{p}
 	out := checkJSON{Schema: CheckSchema, Library: l.Dir(), Model: m.Name, Calibration: calibrationOut(cal), Counts: map[string]int{}, Photos: []checkPhoto{}}
 	bar := newCheckProgress(env.Stderr, len(photos))
-	for _, file := range photos {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ph := checkOne(ctx, s, det, file, cal, *k, *htmlOut != "")
-		out.Photos = append(out.Photos, ph)
-		out.Counts[ph.Verdict]++
-		bar.Add(1)
+	results := make([]checkPhoto, len(photos))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(*workers)
+	for i, file := range photos {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			results[i] = checkOne(gctx, s, det, file, cal, *k, *htmlOut != "")
+			bar.Add(1)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("check: %w", err)
 	}
 	bar.Finish()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("check: interrupted: %w", err)
+	}
+	for _, ph := range results {
+		out.Photos = append(out.Photos, ph)
+		out.Counts[ph.Verdict]++
+	}
 	sort.SliceStable(out.Photos, func(i, j int) bool { return out.Photos[i].risk > out.Photos[j].risk })
 	out.Elapsed = float64(time.Since(start).Milliseconds()) / 1000
 	switch {
