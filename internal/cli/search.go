@@ -112,7 +112,7 @@ func b64IfInvalid(s string) string {
 
 func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
-	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy).")
+	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy), and says whether the person is in the\nlibrary: match, possible or no_match, with the stranger rate of the score\n(how often a person who is not in the library scores as high) and the\nmargin to the next person (docs/VERDICTS.md). To screen many photos, use\n'check'.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
 	faceSel := fs.String("face", "primary", "which face of each photo: primary (the subject, nearest the centre, as index stores it), all, or N (1-based, detection order)")
