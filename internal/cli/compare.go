@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/facesearch/facesearch/internal/embed"
@@ -163,6 +162,6 @@ func cmdCompare(ctx context.Context, env *Env, args []string) error {
 func countAtLeast(v []float64, t float64) int {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
-	i := sort.SearchFloat64s(s, t-1e-9*math.Abs(t))
+	i := sort.SearchFloat64s(s, t)
 	return len(s) - i
 }
