@@ -193,7 +193,7 @@ func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string, t floa
 			fmt.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		fmt.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
+		fmt.Fprintf(w, "  outlier: %s\n", termText(paths[o.Group][o.Index]))
 	}
 	fmt.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}

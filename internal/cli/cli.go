@@ -153,5 +153,5 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError{err.Error()}
 	}
-	return nil
+	return checkFlagValues(fs)
 }

@@ -31,7 +31,7 @@ func Photos(paths []string) ([]string, []Skipped, error) {
 				if path == p {
 					return err
 				}
-				skipped = append(skipped, Skipped{path, err.Error()})
+				skipped = append(skipped, Skipped{Rel: path, Reason: err.Error(), Unreadable: true})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -44,8 +44,14 @@ func Photos(paths []string) ([]string, []Skipped, error) {
 				return nil
 			}
 			if d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && isCandidate(path) {
-					found = append(found, path)
+				// Stat first: a FIFO or device is never opened.
+				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+					ok, err := isCandidate(path)
+					if err != nil {
+						skipped = append(skipped, Skipped{Rel: path, Reason: err.Error(), Unreadable: true})
+					} else if ok {
+						found = append(found, path)
+					}
 				}
 			}
 			return nil
