@@ -145,7 +145,7 @@ func cmdCompare(ctx context.Context, env *Env, args []string) error {
 	}
 	w := env.Stdout
 	yn := map[bool]string{true: "same person", false: "different people"}
-	fmt.Fprintf(w, "%s (face %d) vs %s (face %d): similarity %.4f — %s (threshold %.4f, %s)\n", out.A, ia, out.B, ib, out.Similarity, yn[out.SamePerson], out.Threshold, out.ThresholdSource)
+	fmt.Fprintf(w, "%s (face %d) vs %s (face %d): similarity %.4f — %s (threshold %.4f, %s)\n", termText(pos[0]), ia, termText(pos[1]), ib, out.Similarity, yn[out.SamePerson], out.Threshold, out.ThresholdSource)
 	if out.FAR != nil {
 		if out.FARAbove == 0 {
 			fmt.Fprintf(w, "pairwise FAR: below 1 in %d (no different-person pair of the library is this similar)", out.DiffPairs)

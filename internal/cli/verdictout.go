@@ -128,6 +128,7 @@ func searcherCalibration(ctx context.Context, s *library.Searcher, fo verdict.Fi
 
 // verdictLine says a judgement in one line.
 func verdictLine(j VerdictJSON, c calibrationJSON) string {
+	j.Person = termText(j.Person)
 	if c.Status != verdict.StatusCalibrated {
 		return fmt.Sprintf("verdict: uncalibrated (%s); best %s at %.4f", c.Reason, j.Person, j.Similarity)
 	}
