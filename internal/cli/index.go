@@ -246,6 +246,7 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 	}
 	if complete {
 		printIndexInfo(w, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }
 
