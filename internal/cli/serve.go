@@ -228,12 +228,14 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 	if err != nil {
 		return nil, err
 	}
-	// The verdicts' calibration before the first request (a stale one is
-	// recomputed here, not inside a request's deadline).
+	// The verdicts' calibration: the stored one, read, never computed here
+	// (a reload per catalog generation must stay cheap).
 	if c, err := s.Calibration(ctx); err != nil {
 		env.Log.Warn("no open-set calibration; searches will try again", "err", err)
 	} else if !c.Calibrated() {
 		env.Log.Info("library uncalibrated: results carry no verdict", "reason", c.Reason)
+	} else if c.Stale != "" {
+		env.Log.Info("open-set calibration is stale", "note", c.Stale)
 	}
 	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, imported: src == library.SourceNPZ,
 		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
@@ -610,6 +612,6 @@ func (b *libraryBackend) SearchJudged(ctx context.Context, vec []float32, k int)
 	v := &server.Verdict{Verdict: jo.Verdict, Person: j.Best.Person, Similarity: j.Best.Best.Similarity, StrangerRate: jo.StrangerRate,
 		StrangersAtOrAbove: jo.StrangersAtOrAbove, StrangerSearches: jo.StrangerSearches, StrangerText: jo.StrangerText, Margin: jo.Margin,
 		Calibration: cal.Status, Reason: cal.Reason, MatchThreshold: cal.Match.Threshold, MatchFPIR: cal.Match.FPIR,
-		PossibleThreshold: cal.Possible.Threshold, PossibleFPIR: cal.Possible.FPIR}
+		PossibleThreshold: cal.Possible.Threshold, PossibleFPIR: cal.Possible.FPIR, Stale: cal.Stale}
 	return out, v, nil
 }

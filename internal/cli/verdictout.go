@@ -28,13 +28,15 @@ type calibrationJSON struct {
 	MatedSearches     int      `json:"mated_searches"`
 	Generation        int64    `json:"generation"`
 	Warnings          []string `json:"warnings,omitempty"`
+	// Stale says the calibration is of an older generation (still used).
+	Stale string `json:"stale,omitempty"`
 }
 
 func calibrationOut(c *verdict.Calibration) calibrationJSON {
 	return calibrationJSON{Status: c.Status, Reason: c.Reason, Similarity: c.Similarity,
 		MatchFPIR: c.Match.FPIR, MatchThreshold: r4(c.Match.Threshold), MatchFNIR: r4f(c.Match.FNIR),
 		PossibleFPIR: c.Possible.FPIR, PossibleThreshold: r4(c.Possible.Threshold), PossibleFNIR: r4f(c.Possible.FNIR),
-		NonMatedSearches: c.NonMatedSearches, MatedSearches: c.MatedSearches, Generation: c.Generation, Warnings: c.Warnings}
+		NonMatedSearches: c.NonMatedSearches, MatedSearches: c.MatedSearches, Generation: c.Generation, Warnings: c.Warnings, Stale: c.Stale}
 }
 
 // VerdictJSON is the verdict on one search (exported only so that encoding/json
@@ -143,6 +145,9 @@ func verdictLine(j VerdictJSON, c calibrationJSON) string {
 	if j.Margin != nil {
 		s += fmt.Sprintf("; margin %.4f to the next person", *j.Margin)
 	}
+	if c.Stale != "" {
+		s += " (" + c.Stale + ")"
+	}
 	return s
 }
 
@@ -151,7 +156,7 @@ func verdictLine(j VerdictJSON, c calibrationJSON) string {
 func printVerdictsInfo(w io.Writer, c *verdict.Calibration) {
 	switch {
 	case c == nil:
-		fmt.Fprintln(w, "  verdicts: calibration failed (see the log); search will try again")
+		fmt.Fprintln(w, "  verdicts: calibration failed (see the log); search judges with the last one stored")
 	case !c.Calibrated():
 		fmt.Fprintf(w, "  verdicts: uncalibrated (%s)\n", c.Reason)
 	default:

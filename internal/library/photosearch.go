@@ -18,15 +18,15 @@ type calibrationOnce struct {
 }
 
 // Calibration returns the open-set calibration the searcher judges with:
-// the stored one when fresh, else computed now (and stored when possible).
-// It is loaded once per Searcher.
+// the stored one, even when stale (then its Stale says so), never computed
+// here; uncalibrated when none is stored. It is loaded once per Searcher.
 func (s *Searcher) Calibration(ctx context.Context) (*verdict.Calibration, error) {
 	s.cal.mu.Lock()
 	defer s.cal.mu.Unlock()
 	if s.cal.c != nil {
 		return s.cal.c, nil
 	}
-	c, err := s.l.freshCalibration(ctx)
+	c, err := s.l.judgingCalibration(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,18 @@ type CalibrateOptions struct {
 // Calibrate computes the open-set calibration from the catalog (primary
 // face of each image, folders as people) and stores it unless DryRun.
 func (l *Library) Calibrate(ctx context.Context, opt CalibrateOptions) (*verdict.Calibration, error) {
+	if !opt.DryRun {
+		unlock, err := l.lock()
+		if err != nil {
+			return nil, fmt.Errorf("library %s: calibrate: %w", l.dir, err)
+		}
+		defer unlock()
+	}
+	return l.calibrate(ctx, opt)
+}
+
+// calibrate is Calibrate; the caller holds the writer's lock unless DryRun.
+func (l *Library) calibrate(ctx context.Context, opt CalibrateOptions) (*verdict.Calibration, error) {
 	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves it stale, never wrong
 	if err != nil {
 		return nil, err
@@ -118,46 +130,68 @@ func (l *Library) StoreCalibration(ctx context.Context, c *verdict.Calibration) 
 	if c == nil || c.Generation == 0 || c.Model == "" || c.Similarity == "" {
 		return fmt.Errorf("library %s: store calibration: no generation, model or similarity recorded", l.dir)
 	}
+	unlock, err := l.lock()
+	if err != nil {
+		return fmt.Errorf("library %s: store calibration: %w", l.dir, err)
+	}
+	defer unlock()
 	return l.storeCalibration(c)
 }
 
+// storeCalibration writes VerdictFile; the caller holds the writer's lock
+// (index, import-npz, calibrate: read-only commands never write it).
 func (l *Library) storeCalibration(c *verdict.Calibration) error {
+	cc := *c
+	cc.Stale = ""
+	c = &cc
 	if err := writeJSONAtomic(filepath.Join(l.dir, VerdictFile), storedCalibration{Schema: verdictSchema, Calibration: *c}); err != nil {
 		return fmt.Errorf("library %s: store calibration: %w", l.dir, err)
 	}
 	return nil
 }
 
-// freshCalibration returns the stored calibration if fresh, else computes
-// it (and stores it; a failure to store is only logged, so that a
-// read-only library can still be searched).
-func (l *Library) freshCalibration(ctx context.Context) (*verdict.Calibration, error) {
+// judgingCalibration returns the calibration read-only commands (search,
+// check, compare, serve) judge with: the stored one, never computed here
+// (only index, import-npz and calibrate write it, under the writer's lock).
+// A stored calibration of an older generation is still used, with Stale
+// saying so; one of another model or similarity space, or none, gives an
+// uncalibrated one with the reason.
+func (l *Library) judgingCalibration(ctx context.Context) (*verdict.Calibration, error) {
 	c, fresh, err := l.Calibration(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if fresh {
-		return c, nil
+	m, err := l.ModelID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("library %s: calibration: %w", l.dir, err)
 	}
-	if c, err = l.Calibrate(ctx, CalibrateOptions{DryRun: true}); err != nil {
-		return nil, err
-	}
-	if err := l.storeCalibration(c); err != nil {
-		l.log.Warn("calibration computed but not stored", "err", err)
+	switch {
+	case c == nil:
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m,
+			Reason: "no calibration stored; run 'facesearch index' or 'facesearch calibrate' to make one"}, nil
+	case c.Model != m:
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m, Generation: c.Generation,
+			Reason: fmt.Sprintf("the stored calibration is for model %s, not %s; run 'facesearch index' to refresh", c.Model, m)}, nil
+	case c.Similarity != "raw":
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m, Generation: c.Generation,
+			Reason: fmt.Sprintf("the stored calibration is for similarity %s, searches use raw; run 'facesearch calibrate'", c.Similarity)}, nil
+	case !fresh:
+		c.Stale = fmt.Sprintf("calibrated at generation %d; run index to refresh", c.Generation)
 	}
 	return c, nil
 }
 
 // refreshCalibration brings the stored calibration up to date at the end of
-// an index or import run; a failure is logged, never the run's.
+// an index or import run, which holds the writer's lock; a failure is
+// logged, never the run's.
 func (l *Library) refreshCalibration(ctx context.Context) *verdict.Calibration {
 	c, fresh, err := l.Calibration(ctx)
 	if err == nil && fresh {
 		return c
 	}
-	c, err = l.Calibrate(ctx, CalibrateOptions{})
+	c, err = l.calibrate(ctx, CalibrateOptions{}) // the run holds the writer's lock
 	if err != nil {
-		l.log.Warn("open-set calibration failed; search will try again", "err", err)
+		l.log.Warn("open-set calibration failed; search judges with the last one stored", "err", err)
 		return nil
 	}
 	l.log.Info("open-set calibration", "status", c.Status, "non_mated", c.NonMatedSearches, "mated", c.MatedSearches,

@@ -26,6 +26,9 @@ type Verdict struct {
 	MatchFPIR         float64 `json:"match_fpir"`
 	PossibleThreshold float32 `json:"possible_threshold"`
 	PossibleFPIR      float64 `json:"possible_fpir"`
+	// Stale says the calibration is of an older catalog generation
+	// ("calibrated at generation N; run index to refresh"); it still judges.
+	Stale string `json:"stale,omitempty"`
 }
 
 // JudgedSearcher is a Searcher that also judges its results against the

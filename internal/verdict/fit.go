@@ -138,6 +138,11 @@ type Calibration struct {
 	// NonMated and Mated are the samples, ascending (the curves).
 	NonMated []float32 `json:"non_mated"`
 	Mated    []float32 `json:"mated"`
+
+	// Stale, set only in memory, says the calibration is of an older
+	// catalog generation ("calibrated at generation N; run index to
+	// refresh"): read-only commands still judge with it.
+	Stale string `json:"stale,omitempty"`
 }
 
 // Calibrated reports whether c gives verdicts.
