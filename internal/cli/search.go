@@ -69,11 +69,14 @@ type qfaceJSON struct {
 }
 
 type resultJSON struct {
-	Rank       int        `json:"rank"`
-	FaceID     int64      `json:"face_id"`
-	Similarity float64    `json:"similarity"`
-	SamePerson bool       `json:"same_person"`
-	Verdict    string     `json:"verdict"`
+	Rank       int     `json:"rank"`
+	FaceID     int64   `json:"face_id"`
+	Similarity float64 `json:"similarity"`
+	SamePerson bool    `json:"same_person"`
+	Verdict    string  `json:"verdict"`
+	// AboveMatch: another person than the best, also above the match level
+	// (verdict possible; only the best person is a match).
+	AboveMatch bool       `json:"above_match,omitempty"`
 	Person     string     `json:"person"`
 	File       string     `json:"file"`
 	Path       string     `json:"path"`
@@ -186,13 +189,14 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	if *byPerson {
 		opt.K = max(10**k, 100)
 	}
-	same := func(sim float32) bool {
-		if cal.Calibrated() {
-			return sim >= cal.Match.Threshold
-		}
-		return sim >= thr
-	}
 	render := func(q queryJSON, j *library.Judged) queryJSON {
+		// Only the best person can be the same person (a match).
+		same := func(sim float32, person string) bool {
+			if cal.Calibrated() {
+				return person == j.Best.Person && sim >= cal.Match.Threshold
+			}
+			return sim >= thr
+		}
 		hits := j.Hits
 		jo := judgementOut(j)
 		q.VerdictJSON = &jo
@@ -203,13 +207,14 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 					break
 				}
 				q.Persons = append(q.Persons, personJSON{Rank: i + 1, Person: show(p.Person), PersonB64: b64IfInvalid(p.Person),
-					BestSimilarity: r4(p.Best.Similarity), SamePerson: same(p.Best.Similarity), Count: p.Count, BestPath: show(p.Best.Path)})
+					BestSimilarity: r4(p.Best.Similarity), SamePerson: same(p.Best.Similarity, p.Person), Count: p.Count, BestPath: show(p.Best.Path)})
 			}
 			hits = hits[:min(len(hits), *k)]
 		}
 		for i, h := range hits {
+			rv, above := rowVerdict(cal, h.Similarity, h.Person == j.Best.Person)
 			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
-				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
+				SamePerson: same(h.Similarity, h.Person), Verdict: rv, AboveMatch: above, Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
 				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
 		}
 		return q
@@ -403,6 +408,9 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 				same := yn(r.SamePerson)
 				if out.Calibration.Status == verdict.StatusCalibrated {
 					same = r.Verdict
+					if r.AboveMatch {
+						same += " (also above the match level)"
+					}
 				}
 				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, r.File, r.Person})
 			}

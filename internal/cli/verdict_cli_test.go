@@ -137,7 +137,7 @@ func TestVerdictPlanted(t *testing.T) {
 		t.Fatalf("calibration %+v", d.Calibration)
 	}
 	k, s := d.Queries[0], d.Queries[1]
-	if k.Verdict != verdict.Match || k.Person != "person05" || k.Margin == nil || *k.Margin < 0.3 || k.StrangerRate == nil || *k.StrangerRate != 0 || k.StrangerText != "less than 1 in 400" {
+	if k.Verdict != verdict.Match || k.Person != "person05" || k.Margin == nil || *k.Margin < 0.3 || k.StrangerRate == nil || *k.StrangerRate != 0 || k.StrangerText != "none of 400 strangers (fewer than 1 in 134, 95%)" {
 		t.Errorf("known person: %+v", k)
 	}
 	if k.Results[0].Verdict != verdict.Match || !k.Results[0].SamePerson {

@@ -67,18 +67,10 @@ func judgementOut(j *library.Judged) VerdictJSON {
 	return o
 }
 
-// rowVerdict labels one result's similarity with the operating points.
-func rowVerdict(c *verdict.Calibration, s float32) string {
-	if !c.Calibrated() {
-		return verdict.Uncalibrated
-	}
-	switch {
-	case s >= c.Match.Threshold:
-		return verdict.Match
-	case s >= c.Possible.Threshold:
-		return verdict.Possible
-	}
-	return verdict.NoMatch
+// rowVerdict labels one result's similarity with the operating points;
+// only the best person's rows can be a match (verdict.Calibration.Row).
+func rowVerdict(c *verdict.Calibration, s float32, isBest bool) (string, bool) {
+	return c.Row(s, isBest)
 }
 
 func r4f(x float64) float64 { return math.Round(x*1e4) / 1e4 }
@@ -141,7 +133,11 @@ func verdictLine(j VerdictJSON, c calibrationJSON) string {
 	if j.Verdict == verdict.NoMatch {
 		s = fmt.Sprintf("verdict: no_match (no confident match; closest %s at %.4f)", j.Person, j.Similarity)
 	}
-	s += "; a stranger scores this high " + strings.Replace(j.StrangerText, "1 in", "1 time in", 1)
+	if j.StrangersAtOrAbove == 0 {
+		s += fmt.Sprintf("; none of %d strangers scored this high (fewer than 1 in %d, 95%%)", j.StrangerSearches, verdict.ZeroBound(j.StrangerSearches))
+	} else {
+		s += "; a stranger scores this high " + strings.Replace(j.StrangerText, "1 in", "1 time in", 1)
+	}
 	if j.Margin != nil {
 		s += fmt.Sprintf("; margin %.4f to the next person", *j.Margin)
 	}

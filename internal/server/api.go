@@ -237,8 +237,11 @@ type matchJSON struct {
 	Box        [4]float32 `json:"box"`
 	SamePerson bool       `json:"same_person"`
 	Verdict    string     `json:"verdict,omitempty"`
-	CropURL    string     `json:"crop_url"`
-	ImageURL   string     `json:"image_url"`
+	// AboveMatch: a person other than the verdict's, also above the match
+	// level (verdict possible).
+	AboveMatch bool   `json:"above_match,omitempty"`
+	CropURL    string `json:"crop_url"`
+	ImageURL   string `json:"image_url"`
 }
 
 type personJSON struct {
@@ -247,6 +250,7 @@ type personJSON struct {
 	Count      int     `json:"count"`
 	SamePerson bool    `json:"same_person"`
 	Verdict    string  `json:"verdict,omitempty"`
+	AboveMatch bool    `json:"above_match,omitempty"`
 	FaceID     int64   `json:"face_id"`
 }
 
@@ -386,22 +390,22 @@ func (s *Server) rank(ms []Match, v *Verdict) ([]matchJSON, []personJSON) {
 	persons := []personJSON{}
 	for i, m := range ms {
 		same := m.Similarity >= s.opt.Threshold
-		rv := v.row(m.Similarity)
+		rv, above := v.row(m.Similarity, m.Person)
 		if rv != "" {
 			same = rv == "match"
 		}
 		out[i] = matchJSON{Rank: i + 1, FaceID: m.FaceID, ImageID: m.ImageID, Similarity: m.Similarity,
-			File: m.File, Person: m.Person, Box: m.Box, SamePerson: same, Verdict: rv,
+			File: m.File, Person: m.Person, Box: m.Box, SamePerson: same, Verdict: rv, AboveMatch: above,
 			CropURL: cropURL(m.FaceID), ImageURL: imageURL(m.ImageID)}
 		j, ok := byName[m.Person]
 		if !ok {
 			byName[m.Person] = len(persons)
-			persons = append(persons, personJSON{Person: m.Person, Best: m.Similarity, SamePerson: same, Verdict: rv, FaceID: m.FaceID})
+			persons = append(persons, personJSON{Person: m.Person, Best: m.Similarity, SamePerson: same, Verdict: rv, AboveMatch: above, FaceID: m.FaceID})
 			j = len(persons) - 1
 		}
 		persons[j].Count++
 		if m.Similarity > persons[j].Best {
-			persons[j].Best, persons[j].SamePerson, persons[j].Verdict, persons[j].FaceID = m.Similarity, same, rv, m.FaceID
+			persons[j].Best, persons[j].SamePerson, persons[j].Verdict, persons[j].AboveMatch, persons[j].FaceID = m.Similarity, same, rv, above, m.FaceID
 		}
 	}
 	sort.SliceStable(persons, func(a, b int) bool { return persons[a].Best > persons[b].Best })

@@ -38,16 +38,22 @@ type JudgedSearcher interface {
 	SearchJudged(ctx context.Context, vec []float32, k int) ([]Match, *Verdict, error)
 }
 
-// rowVerdict labels one match's similarity with v's operating points ("" without).
-func (v *Verdict) row(sim float32) string {
+// row labels one match's similarity with v's operating points ("" without):
+// only the verdict's person can be a match; another person's row above the
+// match point is "possible" with aboveMatch true ("also above the match
+// level"), so that a lookalike never gets a match badge beside the top
+// person.
+func (v *Verdict) row(sim float32, person string) (label string, aboveMatch bool) {
 	if v == nil || v.Calibration != "calibrated" {
-		return ""
+		return "", false
 	}
 	switch {
+	case sim >= v.MatchThreshold && person == v.Person:
+		return "match", false
 	case sim >= v.MatchThreshold:
-		return "match"
+		return "possible", true
 	case sim >= v.PossibleThreshold:
-		return "possible"
+		return "possible", false
 	}
-	return "no_match"
+	return "no_match", false
 }

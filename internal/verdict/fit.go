@@ -42,19 +42,62 @@ const (
 	DefaultPossibleFPIR = 0.10
 )
 
-// MinFolders is the fewest folders with non-mated searches a calibration
+// MinFolders is the fewest folders with non-mated searches any calibration
 // needs: non-mated searches from one folder are correlated (they share a
 // person), so a few folders say little about strangers in general.
 const MinFolders = 10
+
+// MinNonMatedFolders returns the fewest distinct folders (people) behind
+// the non-mated searches a match point at FPIR p needs: 0.3/p (30 at 1%),
+// at least MinFolders. The searches floor (MinNonMated, 3/p) counts
+// searches, which are not independent when a folder has many photos: ten
+// people with a hundred photos each give 1,000 searches whose few high
+// stranger scores likely come from one or two people. Requiring a tenth as
+// many people as searches means that, even if every search of a person
+// scored alike, the people behind the scores at the match point are
+// themselves a sample of 30 or more, the usual minimum for a cluster
+// (folder-level) estimate.
+func MinNonMatedFolders(p float64) int { return max(MinFolders, int(math.Ceil(0.3/p))) }
+
+// MaxSearchesPerFolder is the mean number of non-mated searches per folder
+// above which the calibration warns that its searches are correlated (the
+// effective sample is nearer the number of folders than of searches).
+const MaxSearchesPerFolder = 5
+
+// upperZ is the one-sided 95% normal quantile of the Wilson bound.
+const upperZ = 1.6448536269514722
+
+// UpperFPIR returns the one-sided 95% Wilson upper confidence bound of a
+// rate measured as k of n (treating the n searches as independent).
+func UpperFPIR(k, n int) float64 {
+	if n == 0 {
+		return 1
+	}
+	nf, ph, z2 := float64(n), float64(k)/float64(n), upperZ*upperZ
+	return math.Min(1, (ph+z2/(2*nf)+upperZ*math.Sqrt(ph*(1-ph)/nf+z2/(4*nf*nf)))/(1+z2/nf))
+}
+
+// allowedAbove returns the most non-mated searches of n that may score at
+// or above a threshold at FPIR target p: the largest k whose one-sided 95%
+// upper bound (UpperFPIR) is at most p, so that the fitted point holds on
+// strangers, not only on the sample (fitting at the point estimate ⌊p·n⌋
+// gave 1.30% on held-out LFW strangers for a 1% target).
+func allowedAbove(p float64, n int) int {
+	k := int(math.Floor(p * float64(n)))
+	for k > 0 && UpperFPIR(k, n) > p {
+		k--
+	}
+	return k
+}
 
 // MinMated is the fewest mated searches behind an FNIR.
 const MinMated = 20
 
 // MinNonMated returns the fewest non-mated searches a calibration at match
-// FPIR p needs: 3/p, so that the match threshold lies above at least three
-// stranger scores (with fewer, one stranger photo decides it; at 300
-// searches and p = 1%, the true FPIR of the fitted threshold is within about
-// 0.2%–3% with 95% confidence).
+// FPIR p needs: 3/p, so that the 95% upper bound of an FPIR measured as 0
+// of them is below p (with fewer, no threshold can be shown to hold at p).
+// The bound treats searches as independent; MinNonMatedFolders guards
+// against the many searches of few people.
 func MinNonMated(p float64) int { return int(math.Ceil(3 / p)) }
 
 // Samples are the score samples of a library's searches.
@@ -100,10 +143,12 @@ func (o FitOptions) Validate() error {
 // Point is one operating point.
 type Point struct {
 	// FPIR is the target; Threshold the lowest score whose measured FPIR
-	// does not exceed it; MeasuredFPIR and FNIR the rates at Threshold.
+	// has a one-sided 95% upper bound (UpperFPIR) at most FPIR;
+	// MeasuredFPIR, UpperFPIR and FNIR the rates at Threshold.
 	FPIR         float64 `json:"fpir"`
 	Threshold    float32 `json:"threshold"`
 	MeasuredFPIR float64 `json:"measured_fpir"`
+	UpperFPIR    float64 `json:"measured_fpir_upper95"`
 	FNIR         float64 `json:"fnir"`
 	// NonMatedAbove counts the non-mated searches at or above Threshold.
 	NonMatedAbove int `json:"non_mated_at_or_above"`
@@ -168,8 +213,8 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 	switch need := MinNonMated(o.MatchFPIR); {
 	case len(s.NonMated) < need:
 		c.uncalibrated(fmt.Sprintf("%d non-mated searches; a match point at FPIR %g needs at least %d (3/FPIR)", len(s.NonMated), o.MatchFPIR, need))
-	case s.NonMatedFolders < MinFolders:
-		c.uncalibrated(fmt.Sprintf("%d folders; calibration needs at least %d people", s.NonMatedFolders, MinFolders))
+	case s.NonMatedFolders < MinNonMatedFolders(o.MatchFPIR):
+		c.uncalibrated(fmt.Sprintf("%d folders; a match point at FPIR %g needs at least %d people (0.3/FPIR, at least %d) behind the non-mated searches", s.NonMatedFolders, o.MatchFPIR, MinNonMatedFolders(o.MatchFPIR), MinFolders))
 	case len(s.Mated) < MinMated:
 		c.uncalibrated(fmt.Sprintf("%d mated searches (folders with two photos or more); calibration needs at least %d", len(s.Mated), MinMated))
 	}
@@ -183,6 +228,9 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("FPIR %g rests on %.0f of %d non-mated searches: the threshold is rough", p.FPIR, n, len(s.NonMated)))
 		}
 	}
+	if f := s.NonMatedFolders; f > 0 && len(s.NonMated) > MaxSearchesPerFolder*f {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d non-mated searches come from %d folders (%.0f each): searches of one person are correlated, so the rates rest on fewer independent samples than searches", len(s.NonMated), f, float64(len(s.NonMated))/float64(f)))
+	}
 	return c, nil
 }
 
@@ -193,7 +241,7 @@ func (c *Calibration) uncalibrated(reason string) {
 // point finds the operating point at FPIR p on the stored curves.
 func (c *Calibration) point(p float64) Point {
 	n := len(c.NonMated)
-	allowed := int(math.Floor(p * float64(n)))
+	allowed := allowedAbove(p, n)
 	// NonMated ascending: the allowed highest scores are the last ones; the
 	// threshold lies just above the next one down.
 	var t float32
@@ -203,7 +251,7 @@ func (c *Calibration) point(p float64) Point {
 		t = math.Nextafter32(c.NonMated[n-1-allowed], float32(math.Inf(1)))
 	}
 	above := c.atOrAbove(t)
-	pt := Point{FPIR: p, Threshold: t, NonMatedAbove: above, MeasuredFPIR: float64(above) / float64(n)}
+	pt := Point{FPIR: p, Threshold: t, NonMatedAbove: above, MeasuredFPIR: float64(above) / float64(n), UpperFPIR: UpperFPIR(above, n)}
 	if m := len(c.Mated); m > 0 {
 		miss := sort.Search(m, func(i int) bool { return c.Mated[i] >= t })
 		pt.FNIR = float64(miss) / float64(m)

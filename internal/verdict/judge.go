@@ -48,15 +48,16 @@ func (c *Calibration) Judge(best float32, second float32, hasSecond bool) Judgem
 	return j
 }
 
-// StrangerText says the stranger rate in words: "1 in 300", or "below 1 in
-// 8000" (less than) when no non-mated search scored as high (never finer than the
-// samples allow); "" when unknown.
+// StrangerText says the stranger rate in words: "1 in 300", or, when no
+// non-mated search scored as high, the count and its one-sided 95% upper
+// bound, "none of 5000 strangers (fewer than 1 in 1668, 95%)" (0 of n only
+// shows the rate is below about 3/n); "" when unknown.
 func (j Judgement) StrangerText() string {
 	switch {
 	case j.StrangerSearches == 0:
 		return ""
 	case j.StrangersAtOrAbove == 0:
-		return fmt.Sprintf("less than 1 in %d", j.StrangerSearches)
+		return fmt.Sprintf("none of %d strangers (fewer than 1 in %d, 95%%)", j.StrangerSearches, ZeroBound(j.StrangerSearches))
 	}
 	n := float64(j.StrangerSearches) / float64(j.StrangersAtOrAbove)
 	if n < 10 {
@@ -74,4 +75,29 @@ func (j Judgement) Risk() float64 {
 		rate = 0
 	}
 	return base + (1 - rate)
+}
+
+// ZeroBound returns N such that a rate measured as 0 of n is below 1 in N
+// with 95% confidence (exact one-sided bound 1-0.05^(1/n), about n/3).
+func ZeroBound(n int) int {
+	return int(math.Floor(1 / (1 - math.Pow(0.05, 1/float64(n)))))
+}
+
+// Row labels one result row of a search whose best person is best: its
+// score against the operating points, except that only the best person's
+// rows can be Match (the verdict is on the top person; another person's
+// row above the match point is Possible, with aboveMatch true, "also above
+// the match level"). Uncalibrated without a calibration.
+func (c *Calibration) Row(score float32, isBest bool) (label string, aboveMatch bool) {
+	switch {
+	case !c.Calibrated():
+		return Uncalibrated, false
+	case score >= c.Match.Threshold && isBest:
+		return Match, false
+	case score >= c.Match.Threshold:
+		return Possible, true
+	case score >= c.Possible.Threshold:
+		return Possible, false
+	}
+	return NoMatch, false
 }

@@ -18,7 +18,7 @@ func TestFitOperatingPoints(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		s.Mated = append(s.Mated, 0.5+float64(i)/200) // 0.50 .. 0.995
 	}
-	s.NonMatedFolders, s.MatedFolders = 50, 50
+	s.NonMatedFolders, s.MatedFolders = 100, 50
 	c, err := Fit(s, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -32,13 +32,15 @@ func TestFitOperatingPoints(t *testing.T) {
 		fpir  float64
 		above int
 	}{
-		{"match", c.Match, 0.01, 10},
-		{"possible", c.Possible, 0.10, 100},
+		// Fitted conservatively: the most strangers above whose one-sided
+		// 95% Wilson bound stays at the target (not ⌊p·n⌋ = 10 and 100).
+		{"match", c.Match, 0.01, 4},
+		{"possible", c.Possible, 0.10, 84},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.p.NonMatedAbove != tc.above || tc.p.MeasuredFPIR > tc.fpir {
-				t.Errorf("%d above (FPIR %g), want %d above and FPIR ≤ %g", tc.p.NonMatedAbove, tc.p.MeasuredFPIR, tc.above, tc.fpir)
+			if tc.p.NonMatedAbove != tc.above || tc.p.MeasuredFPIR > tc.fpir || tc.p.UpperFPIR > tc.fpir || UpperFPIR(tc.above+1, 1000) <= tc.fpir {
+				t.Errorf("%d above (FPIR %g, upper %g), want %d above, the most with upper bound ≤ %g", tc.p.NonMatedAbove, tc.p.MeasuredFPIR, tc.p.UpperFPIR, tc.above, tc.fpir)
 			}
 			// FNIR: share of mated scores below the threshold.
 			miss := 0
@@ -53,7 +55,7 @@ func TestFitOperatingPoints(t *testing.T) {
 		})
 	}
 	j := c.Judge(float32(c.Match.Threshold), 0.2, true)
-	if j.Verdict != Match || j.StrangersAtOrAbove != 10 || j.StrangerText() != "1 in 100" || j.Margin == nil {
+	if j.Verdict != Match || j.StrangersAtOrAbove != 4 || j.StrangerText() != "1 in 250" || j.Margin == nil {
 		t.Errorf("judge at the match threshold: %+v %q", j, j.StrangerText())
 	}
 	if j := c.Judge(0.95, 0, false); j.Verdict != Possible || j.Margin != nil {
@@ -62,14 +64,14 @@ func TestFitOperatingPoints(t *testing.T) {
 	if j := c.Judge(0.5, 0, false); j.Verdict != NoMatch || j.StrangerText() != "1 in 2.0" {
 		t.Errorf("judge 0.5: %+v %q", j, j.StrangerText())
 	}
-	if j := c.Judge(1.5, 0, false); j.StrangerText() != "less than 1 in 1000" {
+	if j := c.Judge(1.5, 0, false); j.StrangerText() != "none of 1000 strangers (fewer than 1 in 334, 95%)" {
 		t.Errorf("above every stranger: %q, want the bound of the samples", j.StrangerText())
 	}
-	r, err := c.Refit(FitOptions{MatchFPIR: 0.001, PossibleFPIR: 0.01})
+	r, err := c.Refit(FitOptions{MatchFPIR: 0.005, PossibleFPIR: 0.01})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Match.NonMatedAbove != 1 || r.Possible.Threshold != c.Match.Threshold {
+	if !r.Calibrated() || r.Match.NonMatedAbove != 1 || r.Possible.Threshold != c.Match.Threshold {
 		t.Errorf("refit: match %+v, possible %+v", r.Match, r.Possible)
 	}
 }
@@ -81,6 +83,8 @@ func TestFitUncalibrated(t *testing.T) {
 	}{
 		{"few searches", "non-mated searches", Samples{NonMated: make([]float64, 299), Mated: make([]float64, 100), NonMatedFolders: 50}},
 		{"few folders", "folders", Samples{NonMated: make([]float64, 1000), Mated: make([]float64, 100), NonMatedFolders: 9}},
+		// 1,000 searches but only 29 people behind them: the 1% point needs 30.
+		{"few people", "needs at least 30 people", Samples{NonMated: make([]float64, 1000), Mated: make([]float64, 100), NonMatedFolders: 29}},
 		{"few mates", "mated", Samples{NonMated: make([]float64, 1000), Mated: make([]float64, 5), NonMatedFolders: 50}},
 		{"empty", "non-mated", Samples{}},
 	}

@@ -138,7 +138,14 @@ function renderVerdict(v) {
   if (!v) { box.hidden = true; return; }
   box.className = "verdict " + v.verdict;
   box.dataset.verdict = v.verdict;
-  const rate = v.stranger_text ? `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.` : "";
+  let rate = "";
+  if (v.stranger_text && v.strangers_at_or_above === 0) {
+    // "none of N strangers (fewer than 1 in M, 95%)"
+    rate = `${v.stranger_text[0].toUpperCase()}${v.stranger_text.slice(1)} scored this high.`;
+  } else if (v.stranger_text) {
+    rate = `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.`;
+  }
+  if (v.stale) rate += ` (${v.stale[0].toUpperCase()}${v.stale.slice(1)}.)`;
   const margin = v.margin != null ? ` Margin to the next person ${fmt(v.margin)}.` : "";
   let head;
   switch (v.verdict) {
@@ -152,9 +159,11 @@ function renderVerdict(v) {
 }
 
 // verdictBadge is the badge of one result: its verdict when the library is
-// calibrated, else the pairwise same-person flag.
-function verdictBadge(verdict, same) {
+// calibrated, else the pairwise same-person flag. Only the verdict's person
+// can be a match; another person above the match level is marked so.
+function verdictBadge(verdict, same, above) {
   if (verdict === "match") return el("span", { class: "badge same", text: "match" });
+  if (verdict === "possible" && above) return el("span", { class: "badge possible", text: "also above the match level" });
   if (verdict === "possible") return el("span", { class: "badge possible", text: "possible" });
   if (verdict) return null;
   return same ? el("span", { class: "badge same", text: "same person" }) : null;
@@ -167,15 +176,15 @@ function renderSummary(res) {
     ol.append(el("li", {},
       el("strong", { text: p.person || "(no folder)" }), " ",
       el("span", { class: "muted", text: `best ${fmt(p.best)}, ${p.count} face${p.count === 1 ? "" : "s"} ` }),
-      verdictBadge(p.verdict, p.same_person)));
+      verdictBadge(p.verdict, p.same_person, p.above_match)));
   }
 }
 
-function faceCard(f, sim, same, verdict) {
+function faceCard(f, sim, same, verdict, above) {
   const c = el("div", { class: "card", tabindex: "0", "data-person": f.person, "data-face-id": String(f.face_id || f.id) },
     el("img", { src: f.crop_url, alt: "face " + (f.face_id || f.id), loading: "lazy" }),
     sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
-      verdictBadge(verdict, same)) : null,
+      verdictBadge(verdict, same, above)) : null,
     el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: "not the main face", title: "another face in this image" }) : null),
     el("div", { class: "file", text: f.file }));
   const open = () => openImage(f.image_id, f.face_id || f.id);
@@ -186,7 +195,7 @@ function faceCard(f, sim, same, verdict) {
 
 function renderMatches(res) {
   const g = $("results");
-  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person, m.verdict)));
+  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person, m.verdict, m.above_match)));
   $("results-title").hidden = res.matches.length === 0;
 }
 
