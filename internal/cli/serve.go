@@ -23,6 +23,7 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/server"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
@@ -603,6 +604,12 @@ func (b *libraryBackend) SearchJudged(ctx context.Context, vec []float32, k int)
 	if err != nil {
 		return nil, nil, err
 	}
+	ms, v := b.judgedOut(j, cal)
+	return ms, v, nil
+}
+
+// judgedOut turns a judged search into the server's matches and verdict.
+func (b *libraryBackend) judgedOut(j *library.Judged, cal *verdict.Calibration) ([]server.Match, *server.Verdict) {
 	out := make([]server.Match, len(j.Hits))
 	for i, h := range j.Hits {
 		out[i] = server.Match{FaceID: h.FaceID, ImageID: b.snap.faces[h.FaceID].ImageID, Similarity: h.Similarity,
@@ -613,5 +620,5 @@ func (b *libraryBackend) SearchJudged(ctx context.Context, vec []float32, k int)
 		StrangersAtOrAbove: jo.StrangersAtOrAbove, StrangerSearches: jo.StrangerSearches, StrangerText: jo.StrangerText, Margin: jo.Margin,
 		Calibration: cal.Status, Reason: cal.Reason, MatchThreshold: cal.Match.Threshold, MatchFPIR: cal.Match.FPIR,
 		PossibleThreshold: cal.Possible.Threshold, PossibleFPIR: cal.Possible.FPIR, Stale: cal.Stale}
-	return out, v, nil
+	return out, v
 }

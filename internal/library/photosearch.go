@@ -150,6 +150,10 @@ type PhotoResult struct {
 // ErrNoFace is returned by SearchPhoto for a photo without a face.
 var ErrNoFace = errors.New("no face found")
 
+// ErrFaceNumber is returned (wrapped) by SearchPhoto for a face number the
+// photo does not have.
+var ErrFaceNumber = errors.New("no such face")
+
 // SearchPhoto finds the faces of img with det and searches the library with
 // the chosen ones: the photo search use case of the CLI ('search', 'check')
 // and the server.
@@ -181,9 +185,9 @@ func (s *Searcher) SearchPhoto(ctx context.Context, det Detector, img image.Imag
 	case opt.Face == FacePrimary:
 		pick = []int{primary}
 	case opt.Face > len(faces):
-		return res, fmt.Errorf("no face %d: the photo has %d", opt.Face, len(faces))
+		return res, fmt.Errorf("%w: no face %d, the photo has %d", ErrFaceNumber, opt.Face, len(faces))
 	case opt.Face < 0:
-		return res, fmt.Errorf("face %d: want a face number from 1", opt.Face)
+		return res, fmt.Errorf("%w: face %d, want a face number from 1", ErrFaceNumber, opt.Face)
 	default:
 		pick = []int{opt.Face - 1}
 	}

@@ -329,6 +329,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 		b := img.Bounds()
 		resp.Image = &imageSize{b.Dx(), b.Dy()}
+		if ps, ok := s.opt.Searcher.(PhotoSearcher); ok {
+			s.searchPhoto(w, r, ps, img, name, kStr, faceStr, &resp)
+			return
+		}
 		t0 := time.Now()
 		faces, primary, err := s.opt.Detector.Faces(ctx, img)
 		resp.TimingMS["detect_embed"] = ms(time.Since(t0))
@@ -379,6 +383,37 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Matches, resp.Persons = s.rank(ms0, resp.Verdict)
+	writeJSON(w, resp)
+}
+
+// searchPhoto answers a photo search through the library's photo search
+// use case (PhotoSearcher): its face choice and numbering, as the CLI.
+func (s *Server) searchPhoto(w http.ResponseWriter, r *http.Request, ps PhotoSearcher, img *image.RGBA, name, kStr, faceStr string, resp *searchResponse) {
+	k, err := intParam(kStr, "k", s.opt.DefaultK, 1, s.opt.MaxK)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	face, err := intParam(faceStr, "face", 0, 1, 1<<20)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp.K = k
+	t0 := time.Now()
+	ans, err := ps.SearchPhoto(r.Context(), img, face, k)
+	// Detection, embedding and search are one use case here.
+	resp.TimingMS["detect_embed"] = ms(time.Since(t0))
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("photo %s: %w", name, err))
+		return
+	}
+	resp.Faces = make([]queryFaceJSON, len(ans.Faces))
+	for i, f := range ans.Faces {
+		resp.Faces[i] = queryFaceJSON{Index: i + 1, Box: f.Box, Score: f.Score, Primary: i+1 == ans.Primary}
+	}
+	resp.Face, resp.Verdict = ans.Face, ans.Verdict
+	resp.Matches, resp.Persons = s.rank(ans.Matches, resp.Verdict)
 	writeJSON(w, resp)
 }
 

@@ -1,6 +1,9 @@
 package server
 
-import "context"
+import (
+	"context"
+	"image"
+)
 
 // Verdict is the verdict on a search, as the library gives it to the CLI
 // too (docs/VERDICTS.md): match, possible, no_match, or uncalibrated when
@@ -56,4 +59,26 @@ func (v *Verdict) row(sim float32, person string) (label string, aboveMatch bool
 		return "possible", false
 	}
 	return "no_match", false
+}
+
+// PhotoSearcher runs the library's photo search use case (detection, the
+// default face choice, face numbering and the judged search) in one call,
+// the same as the CLI's 'search' and 'check' (library.Searcher.SearchPhoto).
+// When the Searcher implements it, photo uploads go through it instead of
+// Detector and JudgedSearcher.
+type PhotoSearcher interface {
+	// SearchPhoto searches face number face (1-based; 0: the primary face)
+	// of img. A photo without a face is a KindNoFace error, a face number
+	// beyond the photo's faces a KindBadRequest one; the answer's Faces
+	// are filled in both cases when known.
+	SearchPhoto(ctx context.Context, img *image.RGBA, face, k int) (*PhotoAnswer, error)
+}
+
+// PhotoAnswer is a judged photo search.
+type PhotoAnswer struct {
+	Faces   []QueryFace // every face, numbered from 1 in this order
+	Primary int         // number of the primary face (0: none)
+	Face    int         // number of the face searched
+	Matches []Match
+	Verdict *Verdict
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"image"
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/verdict"
@@ -103,5 +104,53 @@ func TestSearchVerdict(t *testing.T) {
 				t.Errorf("lookalike %+v", p)
 			}
 		})
+	}
+}
+
+// photoLib is judgedLib with the library's photo search use case: it
+// chooses and numbers the faces itself (here: two faces, the second
+// primary), and the handler must answer with its choice, not its own.
+type photoLib struct {
+	judgedLib
+	gotFace int
+}
+
+func (l *photoLib) SearchPhoto(ctx context.Context, img *image.RGBA, face, k int) (*PhotoAnswer, error) {
+	l.gotFace = face
+	if face > 2 {
+		return nil, errorf(KindBadRequest, "no face %d, the photo has 2", face)
+	}
+	n := face
+	if n == 0 {
+		n = 2
+	}
+	ms, v, err := l.SearchJudged(ctx, l.vecs[2], k)
+	if err != nil {
+		return nil, err
+	}
+	return &PhotoAnswer{Faces: []QueryFace{{Box: [4]float32{0, 0, 5, 5}, Score: 0.9}, {Box: [4]float32{10, 0, 20, 10}, Score: 0.8}},
+		Primary: 2, Face: n, Matches: ms, Verdict: v}, nil
+}
+
+// TestSearchPhotoUseCase: when the Searcher runs the photo search use case
+// (PhotoSearcher, the CLI's library.Searcher.SearchPhoto), a photo upload
+// goes through it: its face numbering, primary face and verdict.
+func TestSearchPhotoUseCase(t *testing.T) {
+	h := newHarness(t, nil)
+	pl := &photoLib{judgedLib: judgedLib{h.lib, fixedCalibration(t, 0.75)}}
+	h.srv.opt.Searcher = pl
+	res := decode[searchResponse](t, h.do(t, searchReq(t, "", nil, pngBytes(30, 20))))
+	if pl.gotFace != 0 || res.Face != 2 || len(res.Faces) != 2 || !res.Faces[1].Primary || res.Faces[0].Primary || res.Faces[1].Index != 2 {
+		t.Fatalf("face %d (asked %d), faces %+v: want the use case's primary face 2", res.Face, pl.gotFace, res.Faces)
+	}
+	if res.Verdict == nil || res.Verdict.Verdict != "match" || res.Verdict.Person != "bob" {
+		t.Errorf("verdict %+v", res.Verdict)
+	}
+	res = decode[searchResponse](t, h.do(t, searchReq(t, "?face=1", nil, pngBytes(30, 20))))
+	if pl.gotFace != 1 || res.Face != 1 {
+		t.Errorf("face=1: searched %d, answered %d", pl.gotFace, res.Face)
+	}
+	if w := h.do(t, searchReq(t, "?face=3", nil, pngBytes(30, 20))); w.Code != 400 {
+		t.Errorf("face=3: status %d, want 400", w.Code)
 	}
 }
