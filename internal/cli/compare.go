@@ -93,15 +93,9 @@ func cmdCompare(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: face pipeline: %w", file, err)
 		}
-		if len(faces) == 0 {
-			return nil, 0, fmt.Errorf("%s: no face found", file)
-		}
-		i := primary
-		if n > 0 {
-			if n > len(faces) {
-				return nil, 0, fmt.Errorf("%s: no face %d: the photo has %d", file, n, len(faces))
-			}
-			i = n - 1
+		i, err := library.PickFace(len(faces), primary, n) // the face choice of search and the API
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", file, err)
 		}
 		return faces[i].Embedding, i + 1, nil
 	}

@@ -177,19 +177,16 @@ func (s *Searcher) SearchPhoto(ctx context.Context, det Detector, img image.Imag
 	}
 	res.Primary = primary + 1
 	var pick []int
-	switch {
-	case opt.Face == FaceAll:
+	if opt.Face == FaceAll {
 		for i := range faces {
 			pick = append(pick, i)
 		}
-	case opt.Face == FacePrimary:
-		pick = []int{primary}
-	case opt.Face > len(faces):
-		return res, fmt.Errorf("%w: no face %d, the photo has %d", ErrFaceNumber, opt.Face, len(faces))
-	case opt.Face < 0:
-		return res, fmt.Errorf("%w: face %d, want a face number from 1", ErrFaceNumber, opt.Face)
-	default:
-		pick = []int{opt.Face - 1}
+	} else {
+		i, err := PickFace(len(faces), primary, opt.Face)
+		if err != nil {
+			return res, err
+		}
+		pick = []int{i}
 	}
 	for _, i := range pick {
 		j, err := s.SearchJudged(ctx, faces[i].Embedding, opt.Search, opt.Calibration)
@@ -199,4 +196,24 @@ func (s *Searcher) SearchPhoto(ctx context.Context, det Detector, img image.Imag
 		res.Results = append(res.Results, FaceResult{Face: res.Faces[i], Judged: j})
 	}
 	return res, nil
+}
+
+// PickFace returns the index (0-based) of face n among count detected faces
+// whose primary face has index primary: n is a face number (1-based) or
+// FacePrimary (then the primary face; the first when none is marked). It is
+// the one face choice of SearchPhoto (search, check, the API) and 'compare'.
+func PickFace(count, primary, n int) (int, error) {
+	switch {
+	case count == 0:
+		return -1, ErrNoFace
+	case n == FacePrimary && (primary < 0 || primary >= count):
+		return 0, nil
+	case n == FacePrimary:
+		return primary, nil
+	case n > count:
+		return -1, fmt.Errorf("%w: no face %d, the photo has %d", ErrFaceNumber, n, count)
+	case n < 0:
+		return -1, fmt.Errorf("%w: face %d, want a face number from 1", ErrFaceNumber, n)
+	}
+	return n - 1, nil
 }
