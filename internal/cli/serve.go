@@ -125,6 +125,8 @@ type libraryBackend struct {
 	auditDone chan struct{}   // closed when audit and auditErr are set
 	audit     *auditState
 	auditErr  error
+
+	looks lookalikeCache // the look-alikes view, computed once
 }
 
 // auditWait is how long a cleansing request waits for a running audit
@@ -148,6 +150,8 @@ type snapshot struct {
 	persons []server.Person
 	byName  map[string][]int64 // person -> face ids, by file
 	nfaces  int
+	// thumbScore is the detection score of each person's thumbnail face.
+	thumbScore map[string]float32
 }
 
 func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
@@ -224,6 +228,10 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 			s.hashes[f.ID] = hex.EncodeToString(im.SHA256)
 			s.byName[im.Person] = append(s.byName[im.Person], f.ID)
 			p.Faces++
+			if f.Primary {
+				p.PrimaryFaces++
+				thumbOf(s, p, f.ID, f.Score)
+			}
 			s.nfaces++
 		}
 		im.Faces = nil // kept in s.faces; drop the embeddings
@@ -371,6 +379,7 @@ type auditState struct {
 	ids      []int64 // dataset index -> face id
 	findings []server.Finding
 	index    cleanse.Index // exact index of data, shared by pairs requests
+	result   *cleanse.AuditResult
 }
 
 // audited returns the audit, starting it on first use in the background (it
@@ -425,7 +434,7 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	st := &auditState{data: d, ids: ids, index: idx}
+	st := &auditState{data: d, ids: ids, index: idx, result: res}
 	for _, f := range res.Findings {
 		sev, _ := f.Severity.MarshalText()
 		out := server.Finding{Kind: string(f.Kind), Severity: string(sev), Score: f.Score, Persons: f.Persons,
