@@ -150,8 +150,6 @@ type snapshot struct {
 	persons []server.Person
 	byName  map[string][]int64 // person -> face ids, by file
 	nfaces  int
-	// thumbScore is the detection score of each person's thumbnail face.
-	thumbScore map[string]float32
 }
 
 func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
@@ -230,13 +228,13 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 			p.Faces++
 			if f.Primary {
 				p.PrimaryFaces++
-				thumbOf(s, p, f.ID, f.Score)
 			}
 			s.nfaces++
 		}
 		im.Faces = nil // kept in s.faces; drop the embeddings
 	}
 	for _, p := range count {
+		p.FaceID = s.thumbnail(p.Name)
 		s.persons = append(s.persons, *p)
 	}
 	sort.Slice(s.persons, func(i, j int) bool { return s.persons[i].Name < s.persons[j].Name })

@@ -8,16 +8,39 @@ import (
 	"github.com/facesearch/facesearch/internal/server"
 )
 
-// thumbOf makes face id (a primary face with detection score) the person's
-// thumbnail when it is the most confident primary face seen so far.
-func thumbOf(s *snapshot, p *server.Person, id int64, score float32) {
-	if s.thumbScore == nil {
-		s.thumbScore = map[string]float32{}
+// thumbnail picks the face shown for a person: the primary face nearest
+// the mean of the person's primary faces (the most typical photo; a
+// misfiled one is far from the mean), 0 when the person has none.
+func (s *snapshot) thumbnail(person string) int64 {
+	var ids []int64
+	var mean []float32
+	for _, id := range s.byName[person] {
+		if !s.faces[id].Primary {
+			continue
+		}
+		v := s.vecs[id]
+		if mean == nil {
+			mean = make([]float32, len(v))
+		}
+		if len(v) != len(mean) {
+			continue
+		}
+		for k, x := range v {
+			mean[k] += x
+		}
+		ids = append(ids, id)
 	}
-	if best, ok := s.thumbScore[p.Name]; !ok || score > best {
-		s.thumbScore[p.Name] = score
-		p.FaceID = id
+	best, bestSim := int64(0), float32(-2)
+	for _, id := range ids {
+		var sim float32
+		for k, x := range s.vecs[id] {
+			sim += x * mean[k]
+		}
+		if sim > bestSim {
+			best, bestSim = id, sim
+		}
 	}
+	return best
 }
 
 // lookalikeCache holds the look-alikes of the server's snapshot: they are

@@ -139,9 +139,11 @@ document.addEventListener("DOMContentLoaded", () => {
     clearTimeout(timer);
     timer = setTimeout(() => { people.q = e.target.value.trim(); people.offset = 0; loadPeopleGrid(); }, 200);
   });
-  $("person-sort").addEventListener("change", (e) => { people.sort = e.target.value; people.offset = 0; loadPeopleGrid(); });
-  $("people-prev").addEventListener("click", () => { people.offset = Math.max(0, people.offset - people.limit); loadPeopleGrid(); });
-  $("people-next").addEventListener("click", () => { people.offset += people.limit; loadPeopleGrid(); });
+  // A new page or order starts at the top of the grid.
+  const top = () => window.scrollTo(0, 0);
+  $("person-sort").addEventListener("change", (e) => { people.sort = e.target.value; people.offset = 0; top(); loadPeopleGrid(); });
+  $("people-prev").addEventListener("click", () => { people.offset = Math.max(0, people.offset - people.limit); top(); loadPeopleGrid(); });
+  $("people-next").addEventListener("click", () => { people.offset += people.limit; top(); loadPeopleGrid(); });
   let ltimer = 0;
   $("looks-filter").addEventListener("input", () => { clearTimeout(ltimer); ltimer = setTimeout(showLookalikes, 200); });
 });
