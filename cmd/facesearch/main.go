@@ -25,7 +25,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "facesearch:", err)
+		fmt.Fprintln(os.Stderr, "facesearch:", cli.Message(err, os.Getenv))
 		os.Exit(cli.ExitCode(err))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/text/message"
+
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
 )
@@ -38,13 +40,14 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		shown = shown[:*cf.top]
 	}
 	high, medium := res.Count(cleanse.High), res.Count(cleanse.Medium)
-	fmt.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
+	p := printer(env)
+	p.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
 	if *cf.json {
 		if err := writeAuditJSON(env.Stdout, s, res, shown); err != nil {
 			return err
 		}
 	} else {
-		writeAuditText(env.Stdout, s, shown)
+		writeAuditText(env.Stdout, p, s, shown)
 	}
 	if *script != "" {
 		if err := writeFile(*script, 0o644, func(w io.Writer) error {
@@ -52,13 +55,13 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return fmt.Errorf("audit: script: %w", err)
 		}
-		fmt.Fprintf(env.Stderr, "audit: suggested moves written to %s (every command commented out)\n", *script)
+		p.Fprintf(env.Stderr, "audit: suggested moves written to %s (every command commented out)\n", *script)
 	}
 	if *cf.html != "" {
 		if err := writeHTML(*cf.html, auditReport(ctx, s, res, shown)); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "audit: report written to %s\n", *cf.html)
+		p.Fprintf(env.Stderr, "audit: report written to %s\n", *cf.html)
 	}
 	return nil
 }
@@ -76,14 +79,15 @@ func writeFile(file string, perm os.FileMode, fn func(io.Writer) error) error {
 	return f.Close()
 }
 
-func writeAuditText(w io.Writer, s *cleanseSession, findings []cleanse.Finding) {
+func writeAuditText(w io.Writer, pr *message.Printer, s *cleanseSession, findings []cleanse.Finding) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	if len(findings) == 0 {
-		fmt.Fprintln(bw, "No problems found.")
+		fmt.Fprintln(bw, pr.Sprintf("No problems found."))
 	}
 	for k, f := range findings {
-		fmt.Fprintf(bw, "%3d. [%s] %s (score %.2f)\n     %s\n", k+1, f.Severity, f.Kind, f.Score, validUTF8(f.Reason))
+		sev, _ := f.Severity.MarshalText()
+		pr.Fprintf(bw, "%3d. [%s] %s (score %.2f)\n     %s\n", k+1, pr.Sprintf(string(sev)), pr.Sprintf(string(f.Kind)), f.Score, validUTF8(f.Reason))
 		for _, p := range f.Evidence {
 			a, b := s.data.Face(p.A), s.data.Face(p.B)
 			fmt.Fprintf(bw, "     %.3f  %s  ~  %s\n", p.Similarity, validUTF8(s.rel(a.File)), validUTF8(s.rel(b.File)))

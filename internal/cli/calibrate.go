@@ -7,6 +7,8 @@ import (
 	"math"
 	"sort"
 
+	"golang.org/x/text/message"
+
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/eval"
 )
@@ -46,18 +48,18 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := env.Stdout
-	fmt.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
-	printCalibration(w, c, paths)
+	w, p := env.Stdout, printer(env)
+	p.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
+	printCalibration(w, p, c, paths)
 	t := float32Above(c.Threshold)
 	switch {
 	case *dry:
-		fmt.Fprintf(w, "dry run: threshold not stored (the library uses %.4f from the %s)\n", old, oldSrc)
+		p.Fprintf(w, "dry run: threshold not stored (the library uses %.4f from the %s)\n", old, oldSrc)
 	default:
 		if err := l.SetThreshold(ctx, t); err != nil {
 			return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
 		}
-		fmt.Fprintf(w, "stored threshold %.4f in the library (was %.4f from the %s)\n", t, old, oldSrc)
+		p.Fprintf(w, "stored threshold %.4f in the library (was %.4f from the %s)\n", t, old, oldSrc)
 	}
 	if *plotROC != "" {
 		if err := eval.SavePlot(*plotROC, func(pw io.Writer, format string) error {
@@ -66,7 +68,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", *plotROC)
+		p.Fprintf(w, "wrote %s\n", *plotROC)
 	}
 	if *plotHist != "" {
 		if err := eval.SavePlot(*plotHist, func(pw io.Writer, format string) error {
@@ -75,35 +77,35 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", *plotHist)
+		p.Fprintf(w, "wrote %s\n", *plotHist)
 	}
 	return nil
 }
 
 // printCalibration prints a calibration: threshold, rates, trimming, curve.
-func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string) {
-	fmt.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
+func printCalibration(w io.Writer, p *message.Printer, c *eval.Calibration, paths [][]string) {
+	p.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
 		c.Threshold, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
-	fmt.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
+	p.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
 		len(c.Outliers), c.MergedGroupPairs)
 	for i, o := range c.Outliers {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
+			p.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		fmt.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
+		p.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
 	}
-	fmt.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
+	p.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}
-	for i, p := range eval.ROCAt(c.Curve, fars) {
+	for i, pt := range eval.ROCAt(c.Curve, fars) {
 		if fars[i]*float64(len(c.Diff)) < 1 {
-			fmt.Fprintf(w, "  %-9g (too few pairs to measure)\n", fars[i])
+			p.Fprintf(w, "  %-9g (too few pairs to measure)\n", fars[i])
 			continue
 		}
-		fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%\n", fars[i], p.Threshold, 100*p.TAR)
+		fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%\n", fars[i], pt.Threshold, 100*pt.TAR)
 	}
 	for _, m := range c.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		p.Fprintf(w, "warning: %s\n", m)
 	}
 }
 

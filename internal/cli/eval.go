@@ -335,7 +335,7 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 		fmt.Fprintf(w, "    %s\n", show(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
-	printCalibration(indentWriter{w}, c, paths)
+	printCalibration(indentWriter{w}, printer(nil), c, paths)
 	fmt.Fprintf(w, "  at that threshold on the pairs file: FAR %.2e (of only %d different-person pairs), accuracy %.2f%%\n", s.Calib.PairsFAR, s.Calib.PairsNeg, 100*s.Calib.PairsAcc)
 	for _, h := range s.HeldOut {
 		extra := ""

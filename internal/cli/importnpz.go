@@ -9,6 +9,7 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
+	"golang.org/x/text/message"
 )
 
 func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
@@ -45,7 +46,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
 	})
 	if rep != nil {
-		printImportReport(env.Stdout, l.Dir(), rep, err == nil)
+		printImportReport(env.Stdout, printer(env), l.Dir(), rep, err == nil)
 	}
 	if err == nil && model.Available(model.Home(env.Getenv), m) != nil {
 		fmt.Fprintf(env.Stdout, "  searching with photos needs the %s model files: %s ('search --vector FILE.npy' works now)\n", m.Name, model.AddHint(m.Name))
@@ -53,7 +54,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-func printImportReport(w io.Writer, dir string, r *library.ImportReport, complete bool) {
+func printImportReport(w io.Writer, p *message.Printer, dir string, r *library.ImportReport, complete bool) {
 	verb := "imported"
 	if !complete {
 		verb = "partly imported (interrupted)"
@@ -79,6 +80,6 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 		}
 	}
 	if complete {
-		printIndexInfo(w, r.Index, r.Rebuilt)
+		printIndexInfo(w, p, r.Index, r.Rebuilt)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+	"golang.org/x/text/message"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/embed"
@@ -70,7 +71,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 		Progress: newProgress(env.Stderr),
 	})
 	if rep != nil {
-		printIndexReport(env.Stdout, l.Dir(), rep, err == nil)
+		printIndexReport(env.Stdout, printer(env), l.Dir(), rep, err == nil)
 	}
 	return err
 }
@@ -199,45 +200,45 @@ func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float3
 // show makes raw path bytes printable (invalid UTF-8 → U+FFFD).
 func show(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete bool) {
-	verb := "indexed"
+func printIndexReport(w io.Writer, p *message.Printer, dir string, r *library.IndexReport, complete bool) {
+	verb := p.Sprintf("indexed")
 	if !complete {
-		verb = "partly indexed (interrupted)"
+		verb = p.Sprintf("partly indexed (interrupted)")
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
-	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
+	p.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	p.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
-	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	p.Fprintf(w, "  faces written: %d\n", r.Faces)
 	if len(r.Failed) > 0 {
-		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
+		p.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
+		p.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
 		for _, s := range r.Skipped {
-			fmt.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
+			p.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
 		}
 	}
 	if complete {
-		printIndexInfo(w, r.Index, r.Rebuilt)
+		printIndexInfo(w, p, r.Index, r.Rebuilt)
 	}
 }
 
-func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
-	state := "up to date"
+func printIndexInfo(w io.Writer, p *message.Printer, info library.IndexInfo, rebuilt bool) {
+	state := p.Sprintf("up to date")
 	if rebuilt {
-		state = fmt.Sprintf("rebuilt in %.2fs", info.BuildTime)
+		state = p.Sprintf("rebuilt in %.2fs", info.BuildTime)
 	}
 	if info.Count == 0 {
-		fmt.Fprintf(w, "  index: empty (no faces)\n")
+		p.Fprintf(w, "  index: empty (no faces)\n")
 		return
 	}
-	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	p.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
 	if !info.Exact() {
-		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
+		p.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}
 }
 

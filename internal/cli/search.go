@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/width"
-
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
@@ -334,23 +332,14 @@ type messages struct {
 	rank, similarity, same, person, file, count, yes, no, noFace, threshold, time, face, of, score, manifest, calibrated string
 }
 
-var messagesEN = messages{"rank", "similarity", "same person", "person", "file", "faces", "yes", "no", "no face found",
-	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library"}
-
-var messagesJA = messages{"順位", "類似度", "同一人物", "人物", "ファイル", "顔の数", "はい", "いいえ", "顔が見つかりません",
-	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み"}
-
-// messagesFor picks Japanese labels when LC_ALL, LC_MESSAGES or LANG is ja_*.
+// messagesFor picks the labels of the locale (LC_ALL, LC_MESSAGES, LANG)
+// from the catalogue (messages_ja.go).
 func messagesFor(getenv func(string) string) messages {
-	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		if v := getenv(k); v != "" {
-			if strings.HasPrefix(v, "ja") {
-				return messagesJA
-			}
-			return messagesEN
-		}
-	}
-	return messagesEN
+	p := printer(&Env{Getenv: getenv})
+	return messages{p.Sprintf("rank"), p.Sprintf("similarity"), p.Sprintf("same person"), p.Sprintf("person"), p.Sprintf("file"),
+		p.Sprintf("faces"), p.Sprintf("yes"), p.Sprintf("no"), p.Sprintf("no face found"), p.Sprintf("threshold"),
+		p.Sprintf("processing time"), p.Sprintf("face"), p.Sprintf("of"), p.Sprintf("score"), p.Sprintf("model manifest"),
+		p.Sprintf("calibrated for this library")}
 }
 
 func printSearch(w io.Writer, out *searchJSON, msg messages) {
@@ -415,42 +404,4 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// printTable prints rows in columns padded by display width (East Asian
-// wide characters count two), indented by two spaces.
-func printTable(w io.Writer, rows [][]string) {
-	var widths []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i == len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], dispWidth(c))
-		}
-	}
-	for _, r := range rows {
-		var b strings.Builder
-		b.WriteString("  ")
-		for i, c := range r {
-			b.WriteString(c)
-			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-dispWidth(c)+2))
-			}
-		}
-		fmt.Fprintln(w, b.String())
-	}
-}
-
-func dispWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch width.LookupRune(r).Kind() {
-		case width.EastAsianWide, width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }

@@ -160,27 +160,28 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(statsDoc(r, src))
 	}
+	p := printer(env)
 	c := r.Catalog
-	fmt.Fprintf(w, "library   %s\n", r.Dir)
-	fmt.Fprintf(w, "dataset   %s\n", show(r.Root))
+	p.Fprintf(w, "library   %s\n", r.Dir)
+	p.Fprintf(w, "dataset   %s\n", show(r.Root))
 	if r.Manifest != nil {
-		fmt.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, r.ThresholdSource)
+		p.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, p.Sprintf(r.ThresholdSource))
 	} else {
-		fmt.Fprintf(w, "model     %s\n", r.ModelID)
+		p.Fprintf(w, "model     %s\n", r.ModelID)
 	}
-	fmt.Fprintf(w, "persons   %d\n", c.Persons)
-	fmt.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
-	fmt.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
+	p.Fprintf(w, "persons   %d\n", c.Persons)
+	p.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
+	p.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
 	switch r.IndexState {
 	case library.IndexFresh:
-		fmt.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
+		p.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
 		if !r.Index.Exact() && r.Index.Count > 0 {
-			fmt.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
+			p.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
 		}
 	case library.IndexStale:
-		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
+		p.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
 	default:
-		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
+		p.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
 	if len(r.Failures) == 0 {
 		return nil
@@ -194,12 +195,12 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		statuses = append(statuses, s)
 	}
 	sort.Strings(statuses)
-	fmt.Fprintf(w, "failures  %d\n", len(r.Failures))
+	p.Fprintf(w, "failures  %d\n", len(r.Failures))
 	for _, s := range statuses {
-		fmt.Fprintf(w, "  %s: %d\n", s, by[s])
+		p.Fprintf(w, "  %s: %d\n", s, by[s])
 		for _, f := range r.Failures {
 			if f.Status == s {
-				fmt.Fprintf(w, "    %s: %s\n", show(f.Path), show(f.Error))
+				p.Fprintf(w, "    %s: %s\n", show(f.Path), show(f.Error))
 			}
 		}
 	}
