@@ -21,6 +21,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	plotHist := fs.String("hist", "", "write the similarity histograms to this file (.png, .svg or .pdf)")
 	dry := fs.Bool("dry-run", false, "report only; do not store the threshold")
 	seed := fs.Uint64("seed", 1, "seed of the pair sampling")
+	asJSON := fs.Bool("json", false, "print JSON (schema "+CalibrateSchema+", docs/LIBRARY.md); the text report goes to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +50,9 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	w, p := env.Stdout, printer(env)
+	if *asJSON {
+		w = env.Stderr // the text report steps aside for the JSON document
+	}
 	p.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
 	printCalibration(w, p, c, paths)
 	t := float32Above(c.Threshold)
@@ -78,6 +82,9 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		p.Fprintf(w, "wrote %s\n", *plotHist)
+	}
+	if *asJSON {
+		return writeJSONDoc(env.Stdout, calibrateDoc(l.Dir(), len(groups), countVecs(groups), c, paths, !*dry, t, old, oldSrc))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"os"
@@ -32,12 +31,13 @@ type facesJSON struct {
 	File    string     `json:"file"`
 	Width   int        `json:"width"`
 	Height  int        `json:"height"`
-	Primary int        `json:"primary"` // index into faces, -1 if none
+	Primary int        `json:"primary"` // number of the primary face (1-based), 0 if none
 	Faces   []faceJSON `json:"faces"`
 	Error   string     `json:"error,omitempty"`
 }
 
 type faceJSON struct {
+	Face      int           `json:"face"` // 1-based, detection order
 	Box       [4]float32    `json:"box"` // x1,y1,x2,y2 pixels
 	Score     float32       `json:"score"`
 	Points5   [5][2]float32 `json:"points5"`
@@ -102,12 +102,12 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	}
 	defer p.Close()
 
-	var out []facesJSON
+	out := []facesJSON{}
 	used := map[string]bool{}
 	failed := 0
 	var firstErr error
 	for _, photo := range photos {
-		r := facesJSON{File: photo, Primary: -1, Faces: []faceJSON{}}
+		r := facesJSON{File: photo, Faces: []faceJSON{}}
 		err := facesOne(ctx, p, photo, *crops, used, &r)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -127,8 +127,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSONDoc(env.Stdout, facesDocJSON{Schema: FacesSchema, Photos: out}); err != nil {
 			return err
 		}
 	}
@@ -148,10 +147,10 @@ func facesOne(ctx context.Context, p *embed.Pipeline, photo, crops string, used 
 	if err != nil {
 		return fmt.Errorf("faces %s: %w", photo, err)
 	}
-	r.Primary = embed.Primary(faces, img.Bounds())
+	r.Primary = embed.Primary(faces, img.Bounds()) + 1 // -1 (none) becomes 0
 	base := strings.TrimSuffix(filepath.Base(photo), filepath.Ext(photo))
 	for i, f := range faces {
-		fj := faceJSON{Box: f.Box, Score: f.Score, Points5: f.Points5, Landmarks: f.Landmarks, Embedding: f.Embedding}
+		fj := faceJSON{Face: i + 1, Box: f.Box, Score: f.Score, Points5: f.Points5, Landmarks: f.Landmarks, Embedding: f.Embedding}
 		if crops != "" {
 			name := fmt.Sprintf("%s_%d.png", base, i)
 			for k := 2; used[name]; k++ {
@@ -188,11 +187,11 @@ func printFaces(env *Env, r facesJSON) {
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
-		if i == r.Primary {
+		if i+1 == r.Primary {
 			mark = " primary"
 		}
 		fmt.Fprintf(env.Stdout, "  face %d%s: score %.3f box %.0f,%.0f-%.0f,%.0f eyes %s %s nose %s mouth %s %s",
-			i, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],
+			i+1, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],
 			pt(f.Points5[0]), pt(f.Points5[1]), pt(f.Points5[2]), pt(f.Points5[3]), pt(f.Points5[4]))
 		if f.Crop != "" {
 			fmt.Fprintf(env.Stdout, " crop %s", f.Crop)

@@ -35,6 +35,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default: tuned for recall@10 ≥ 0.95)")
 	batch := fs.Int("batch", 64, "images per catalog transaction")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (schema "+IndexSchema+", docs/LIBRARY.md)")
 	modelName := fs.String("model", model.DefaultName, "face model")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -70,7 +71,11 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
 		Progress: newProgress(env.Stderr),
 	})
-	if rep != nil {
+	if rep != nil && *asJSON {
+		if jerr := writeJSONDoc(env.Stdout, indexDoc(l.Dir(), rep, err == nil)); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else if rep != nil {
 		printIndexReport(env.Stdout, printer(env), l.Dir(), rep, err == nil)
 	}
 	return err

@@ -13,7 +13,7 @@ import (
 
 // StatsSchema names the JSON document printed by 'stats --json'
 // (docs/LIBRARY.md); fields are only ever added within a version.
-const StatsSchema = "facesearch.stats/v1"
+const StatsSchema = "facesearch.stats/v2"
 
 type statsJSON struct {
 	Schema     string          `json:"schema"`
@@ -72,9 +72,11 @@ type statsBuiltJSON struct {
 	BuildSeconds  float64   `json:"build_seconds"`
 }
 
+// failureJSON is an image that failed; File is relative to the dataset root
+// (docs/LIBRARY.md, JSON conventions).
 type failureJSON struct {
-	Path    string `json:"path"`
-	PathB64 string `json:"path_b64,omitempty"`
+	File    string `json:"file"`
+	FileB64 string `json:"file_b64,omitempty"`
 	Status  string `json:"status"`
 	Error   string `json:"error"`
 }
@@ -126,7 +128,7 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 		d.Index.Built = b
 	}
 	for _, f := range r.Failures {
-		d.Failures = append(d.Failures, failureJSON{Path: show(f.Path), PathB64: b64IfInvalid(f.Path), Status: f.Status, Error: show(f.Error)})
+		d.Failures = append(d.Failures, failureJSON{File: show(f.Path), FileB64: b64IfInvalid(f.Path), Status: f.Status, Error: show(f.Error)})
 	}
 	return d
 }
