@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/library"
 )
 
@@ -174,6 +175,9 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 	p.Fprintf(w, "persons   %d\n", c.Persons)
 	p.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
 	p.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
+	if n := c.ByStatus[catalog.StatusUnsupported]; n > 0 {
+		p.Fprintf(w, "unsupported %d (HEIC/AVIF photos the decoders cannot read: convert them to JPEG)\n", n)
+	}
 	switch r.IndexState {
 	case library.IndexFresh:
 		p.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
