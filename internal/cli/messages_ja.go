@@ -50,7 +50,7 @@ var messagesJA = map[string]string{
 	"persons   %d\n":                    "人物           %d\n",
 	"images    %d (ok %d, failed %d)\n": "画像           %d（成功 %d、失敗 %d）\n",
 	"faces     %d (primary %d, other faces in group photos %d)\n":                        "顔             %d（主役 %d、集合写真のほかの顔 %d）\n",
-	"unsupported %d (HEIC/AVIF photos the decoders cannot read: convert them to JPEG)\n": "未対応         %d（デコードできない HEIC/AVIF 写真。JPEG に変換してください）\n",
+	"unsupported %d (formats the decoders cannot read, such as HEIC/AVIF phone photos: convert them to JPEG)\n": "未対応         %d（HEIC/AVIF などデコードできない形式。JPEG に変換してください）\n",
 	"index     %s, %d faces, up to date (catalog generation %d)\n":                       "インデックス   %s、顔 %d 個、最新（カタログ世代 %d）\n",
 	"          recall@10 vs exact search %.3f (%d sample queries%s)\n":                   "               厳密検索に対する recall@10: %.3f（サンプルクエリ %d 件%s）\n",
 	"index     %s requested, stale (%s): the next index or search rebuilds it\n":         "インデックス   %s を指定、古い（%s）: 次の index または search で再構築します\n",

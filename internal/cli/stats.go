@@ -176,7 +176,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 	p.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
 	p.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
 	if n := c.ByStatus[catalog.StatusUnsupported]; n > 0 {
-		p.Fprintf(w, "unsupported %d (HEIC/AVIF photos the decoders cannot read: convert them to JPEG)\n", n)
+		p.Fprintf(w, "unsupported %d (formats the decoders cannot read, such as HEIC/AVIF phone photos: convert them to JPEG)\n", n)
 	}
 	switch r.IndexState {
 	case library.IndexFresh:
