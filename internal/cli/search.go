@@ -104,11 +104,12 @@ func b64IfInvalid(s string) string {
 
 func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
-	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy).")
+	fs := newFlagSet(env, "search", "[flags] PHOTO|DIR...\n\nFinds the library faces most similar to the face in each PHOTO (every photo\nunder a DIR; or to the embeddings of --vector FILE.npy).")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
 	faceSel := fs.String("face", "largest", "which face of each photo: largest, all, or N (1-based, detection order)")
 	asJSON := fs.Bool("json", false, "print JSON (schema "+SearchSchema+", docs/LIBRARY.md)")
+	asCSV := fs.Bool("csv", false, "print CSV, one row per result: "+strings.Join(searchCSVHeader, ","))
 	byPerson := fs.Bool("by-person", false, "rank persons by their best face, with face counts")
 	vector := fs.String("vector", "", "search the embedding(s) in this .npy file (float32/float64, shape (dim) or (n, dim))")
 	minSim := fs.Float64("min", -1, "drop results below this cosine similarity")
@@ -119,6 +120,12 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	photos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if photos, err = expandPhotos(photos); err != nil {
+		return err
+	}
+	if *asJSON && *asCSV {
+		return usageError{"search: --json and --csv exclude each other"}
 	}
 	if len(photos) == 0 && *vector == "" {
 		return usageError{"search: give at least one PHOTO or --vector FILE.npy"}
@@ -252,7 +259,11 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	out.ElapsedSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
-	if *asJSON {
+	if *asCSV {
+		if err := writeSearchCSV(env.Stdout, &out); err != nil {
+			return err
+		}
+	} else if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {

@@ -138,3 +138,7 @@ func Walk(root string) ([]File, []Skipped, error) {
 	}
 	return files, skipped, nil
 }
+
+// IsImageName reports whether path is a file Walk would list as an image:
+// an image extension, or an unknown one with image-like content.
+func IsImageName(path string) bool { return isCandidate(path) }
