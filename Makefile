@@ -3,9 +3,10 @@ SHELL := /bin/bash
 export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
 GO ?= go
 # Packages whose tests run under the race detector (cgo handles, concurrency).
-RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/...
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/... ./internal/embed/... ./internal/eval/... ./internal/cli/...
+RACE_RE := /internal/(faiss|ort|catalog|library|server|cleanse|embed|eval|cli)(/|$$)
 
-.PHONY: setup build test vet demo eval bench clean
+.PHONY: setup build test test-short vet demo eval bench clean
 
 setup:
 	@scripts/setup.sh
@@ -18,7 +19,12 @@ vet:
 
 test: setup vet
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '/internal/(faiss|ort|catalog|library|server|cleanse)(/|$$)')
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '$(RACE_RE)')
+
+# The fast tier: no race detector, long tests (whole-dataset evaluations, browser, cluster) skipped.
+# Run it while editing; run 'make test' before committing.
+test-short: setup vet
+	$(GO) test -short -count=1 -timeout 10m ./...
 
 demo: setup
 	@scripts/demo.sh

@@ -16,13 +16,13 @@ import (
 	"sort"
 
 	"github.com/facesearch/facesearch/internal/model"
-	"github.com/facesearch/facesearch/internal/ort"
+	"github.com/facesearch/facesearch/internal/tensor"
 )
 
 // Runner runs the detector model: one input tensor [1,3,H,W]; outputs
 // scores [1,N,2] (column 1 = face) and boxes [1,N,4] (normalised x1,y1,x2,y2).
 type Runner interface {
-	Run(inputs []ort.Tensor) ([]ort.Tensor, error)
+	Run(inputs []tensor.Tensor) ([]tensor.Tensor, error)
 }
 
 // Defaults; see docs/PIPELINE.md for how they were chosen.
@@ -256,10 +256,10 @@ func (d *Detector) portrait(faces []Face, b image.Rectangle) bool {
 
 // Input returns the detector's input tensor for region r of img, squashed
 // to the input size (bilinear when enlarging, area average when shrinking).
-func (d *Detector) Input(img *image.RGBA, r image.Rectangle) ort.Tensor {
+func (d *Detector) Input(img *image.RGBA, r image.Rectangle) tensor.Tensor {
 	w, h := d.in.Width, d.in.Height
 	data := resizePlanar(img, r, w, h, d.in.Mean, d.in.Std, d.in.ColorOrder == "BGR")
-	return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data}
+	return tensor.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data}
 }
 
 // Planar converts img to NCHW float32 (value-Mean)/Std in the colour order
@@ -314,7 +314,7 @@ func (d *Detector) detectTile(img, level *image.RGBA, t Tile) ([]Face, error) {
 	ox, oy := float32(r.Min.X), float32(r.Min.Y)
 	sx, sy := float32(r.Dx()), float32(r.Dy())
 	inL, inT, inR, inB := r.Min.X > b.Min.X, r.Min.Y > b.Min.Y, r.Max.X < b.Max.X, r.Max.Y < b.Max.Y
-	var in ort.Tensor
+	var in tensor.Tensor
 	if t.LevelSize != (image.Point{}) {
 		lr := t.LevelRect
 		kx := float32(b.Dx()) / float32(t.LevelSize.X)
@@ -323,11 +323,11 @@ func (d *Detector) detectTile(img, level *image.RGBA, t Tile) ([]Face, error) {
 		sx, sy = float32(lr.Dx())*kx, float32(lr.Dy())*ky
 		inL, inT, inR, inB = lr.Min.X > 0, lr.Min.Y > 0, lr.Max.X < t.LevelSize.X, lr.Max.Y < t.LevelSize.Y
 		sub := level.SubImage(lr.Add(level.Rect.Min)).(*image.RGBA)
-		in = ort.Tensor{Shape: []int64{1, 3, int64(d.in.Height), int64(d.in.Width)}, Data: Planar(sub, d.in)}
+		in = tensor.Tensor{Shape: []int64{1, 3, int64(d.in.Height), int64(d.in.Width)}, Data: Planar(sub, d.in)}
 	} else {
 		in = d.Input(img, r)
 	}
-	out, err := d.run.Run([]ort.Tensor{in})
+	out, err := d.run.Run([]tensor.Tensor{in})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}

@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	onnx "github.com/yalue/onnxruntime_go"
+
+	"github.com/facesearch/facesearch/internal/tensor"
 )
 
 // ErrNotOpen is returned by a nil or zero-value Runtime or Session (one not
@@ -108,11 +110,9 @@ type SessionOptions struct {
 	InterOpThreads int // threads running independent operators in parallel
 }
 
-// Tensor is a dense float32 tensor in row-major order.
-type Tensor struct {
-	Shape []int64
-	Data  []float32
-}
+// Tensor is a dense float32 tensor in row-major order (internal/tensor's,
+// so that the pure algorithms need not import this cgo package).
+type Tensor = tensor.Tensor
 
 // Session is one loaded model. Run may be called from several goroutines at
 // once. Only NewSession makes a usable Session: a nil or zero-value one
