@@ -395,6 +395,8 @@ func TestBrowserPeople(t *testing.T) {
 		if got := evalT[string](t, ja, laidOut("#person-summary li strong", japaneseName)); got != "ok" {
 			t.Errorf("search summary: %s", got)
 		}
+		// Generated people have no crop: an initial, never a broken image.
+		poll(t, ja, "no broken crops", `document.querySelectorAll("#results .card .thumb.initial").length > 0 && Array.from(document.querySelectorAll("#results .card img")).every(i => i.complete && i.naturalWidth > 0)`)
 		if s := evalT[string](t, ja, `document.getElementById("search-status").textContent`); !strings.Contains(s, "顔を") {
 			t.Errorf("status %q is not Japanese", s)
 		}

@@ -147,3 +147,12 @@ document.addEventListener("DOMContentLoaded", () => {
   let ltimer = 0;
   $("looks-filter").addEventListener("input", () => { clearTimeout(ltimer); ltimer = setTimeout(showLookalikes, 200); });
 });
+
+// A face without a stored crop (a library imported from embeddings) shows the
+// person's initial rather than a broken image, in every grid of the page.
+document.addEventListener("error", (e) => {
+  const img = e.target;
+  if (!(img instanceof HTMLImageElement) || !img.closest(".card") || img.classList.contains("thumb")) return;
+  const card = img.closest(".card");
+  img.replaceWith(el("div", { class: "thumb initial", title: t("no thumbnail"), text: Array.from(card.dataset.person || "?")[0] || "?" }));
+}, true);
