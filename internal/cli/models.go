@@ -53,6 +53,9 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 		return modelsAdd(env, home, args[1:])
 	}
 	usage()
+	if near := closest(args[0], []string{"list", "prepare", "verify", "add"}); near != "" {
+		return usageError{fmt.Sprintf("models: unknown subcommand %q: did you mean %q? (list, prepare, verify, add)", args[0], near)}
+	}
 	return usageError{fmt.Sprintf("models: unknown subcommand %q (list, prepare, verify, add)", args[0])}
 }
 
