@@ -183,12 +183,13 @@ func writePNG(path string, f embed.Face) error {
 }
 
 func printFaces(env *Env, r facesJSON) {
-	fmt.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", r.File, r.Width, r.Height, len(r.Faces))
+	pr := printer(env)
+	pr.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", r.File, r.Width, r.Height, len(r.Faces))
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
 		if i+1 == r.Primary {
-			mark = " primary"
+			mark = " " + pr.Sprintf("primary")
 		}
 		fmt.Fprintf(env.Stdout, "  face %d%s: score %.3f box %.0f,%.0f-%.0f,%.0f eyes %s %s nose %s mouth %s %s",
 			i+1, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],

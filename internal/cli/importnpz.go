@@ -55,28 +55,28 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 }
 
 func printImportReport(w io.Writer, p *message.Printer, dir string, r *library.ImportReport, complete bool) {
-	verb := "imported"
+	verb := p.Sprintf("imported")
 	if !complete {
-		verb = "partly imported (interrupted)"
+		verb = p.Sprintf("partly imported (interrupted)")
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
-	fmt.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
+	p.Fprintf(w, "%s %s into %s in %.2fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	p.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
 		library.NPZFile, r.Files, r.Unchanged, r.Imported, r.Touched, r.Deleted)
-	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	p.Fprintf(w, "  faces written: %d\n", r.Faces)
 	if len(r.Failed) > 0 {
-		fmt.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
+		p.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(w, "  folders without %s: %d\n", library.NPZFile, len(r.Skipped))
+		p.Fprintf(w, "  folders without %s: %d\n", library.NPZFile, len(r.Skipped))
 		for i, s := range r.Skipped {
 			if i == 10 {
-				fmt.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
+				p.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
 				break
 			}
-			fmt.Fprintf(w, "    %s\n", show(s.Rel))
+			p.Fprintf(w, "    %s\n", show(s.Rel))
 		}
 	}
 	if complete {

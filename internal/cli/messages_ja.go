@@ -41,6 +41,19 @@ var messagesJA = map[string]string{
 	"indexing %d images\n":                        "%d 枚の画像をインデックスします\n",
 	"indexed %d/%d images (%.1f img/s, ETA %s)\n": "%d/%d 枚をインデックス（%.1f 枚/秒、残り %s）\n",
 
+	// import-npz
+	"imported":                      "インポート完了",
+	"partly imported (interrupted)": "途中までインポート（中断）",
+	"%s %s into %s in %.2fs\n":      "%[1]s: %[2]s → %[3]s（%.2[4]f 秒）\n",
+	"  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n":        "  %s ファイル: %d 個検出、変更なし %d、読み込み %d、更新日時のみ %d、削除 %d\n",
+	"  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n": "  失敗: %d（スキップして記録。'facesearch stats' ですべての失敗を表示）\n",
+	"  folders without %s: %d\n": "  %s のないフォルダ: %d\n",
+	"    ... and %d more\n":      "    …ほか %d 件\n",
+
+	// faces
+	"%s: %dx%d, %d face(s)\n": "%s: %dx%d、顔 %d 個\n",
+	"primary":                 "主役",
+
 	// stats
 	"stats: takes no arguments": "stats: 引数は取りません",
 	"library   %s\n":            "ライブラリ     %s\n",
@@ -49,12 +62,12 @@ var messagesJA = map[string]string{
 	"model     %s\n":                    "モデル         %s\n",
 	"persons   %d\n":                    "人物           %d\n",
 	"images    %d (ok %d, failed %d)\n": "画像           %d（成功 %d、失敗 %d）\n",
-	"faces     %d (primary %d, other faces in group photos %d)\n":                        "顔             %d（主役 %d、集合写真のほかの顔 %d）\n",
+	"faces     %d (primary %d, other faces in group photos %d)\n":                                               "顔             %d（主役 %d、集合写真のほかの顔 %d）\n",
 	"unsupported %d (formats the decoders cannot read, such as HEIC/AVIF phone photos: convert them to JPEG)\n": "未対応         %d（HEIC/AVIF などデコードできない形式。JPEG に変換してください）\n",
-	"index     %s, %d faces, up to date (catalog generation %d)\n":                       "インデックス   %s、顔 %d 個、最新（カタログ世代 %d）\n",
-	"          recall@10 vs exact search %.3f (%d sample queries%s)\n":                   "               厳密検索に対する recall@10: %.3f（サンプルクエリ %d 件%s）\n",
-	"index     %s requested, stale (%s): the next index or search rebuilds it\n":         "インデックス   %s を指定、古い（%s）: 次の index または search で再構築します\n",
-	"index     %s requested, missing: the next index or search builds it\n":              "インデックス   %s を指定、未作成: 次の index または search で作成します\n",
+	"index     %s, %d faces, up to date (catalog generation %d)\n":                                              "インデックス   %s、顔 %d 個、最新（カタログ世代 %d）\n",
+	"          recall@10 vs exact search %.3f (%d sample queries%s)\n":                                          "               厳密検索に対する recall@10: %.3f（サンプルクエリ %d 件%s）\n",
+	"index     %s requested, stale (%s): the next index or search rebuilds it\n":                                "インデックス   %s を指定、古い（%s）: 次の index または search で再構築します\n",
+	"index     %s requested, missing: the next index or search builds it\n":                                     "インデックス   %s を指定、未作成: 次の index または search で作成します\n",
 	"failures  %d\n": "失敗           %d\n",
 	"manifest":       "モデルの既定値", // threshold sources
 	"library":        "このライブラリで校正済み",
