@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/text/message"
-
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
 )
@@ -79,7 +77,7 @@ func writeFile(file string, perm os.FileMode, fn func(io.Writer) error) error {
 	return f.Close()
 }
 
-func writeAuditText(w io.Writer, pr *message.Printer, s *cleanseSession, findings []cleanse.Finding) {
+func writeAuditText(w io.Writer, pr *msgPrinter, s *cleanseSession, findings []cleanse.Finding) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	if len(findings) == 0 {

@@ -7,8 +7,6 @@ import (
 	"math"
 	"sort"
 
-	"golang.org/x/text/message"
-
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/eval"
 )
@@ -90,7 +88,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 }
 
 // printCalibration prints a calibration: threshold, rates, trimming, curve.
-func printCalibration(w io.Writer, p *message.Printer, c *eval.Calibration, paths [][]string) {
+func printCalibration(w io.Writer, p *msgPrinter, c *eval.Calibration, paths [][]string) {
 	p.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
 		c.Threshold, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
 	p.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",

@@ -38,7 +38,7 @@ type facesJSON struct {
 
 type faceJSON struct {
 	Face      int           `json:"face"` // 1-based, detection order
-	Box       [4]float32    `json:"box"` // x1,y1,x2,y2 pixels
+	Box       [4]float32    `json:"box"`  // x1,y1,x2,y2 pixels
 	Score     float32       `json:"score"`
 	Points5   [5][2]float32 `json:"points5"`
 	Landmarks [][2]float32  `json:"landmarks"`

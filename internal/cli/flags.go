@@ -8,9 +8,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
-
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // flagError is an unknown flag, with the nearest known one (if any).
@@ -18,9 +15,9 @@ type flagError struct {
 	cmd, name, near string
 }
 
-func (e *flagError) Error() string { return e.text(message.NewPrinter(language.English)) }
+func (e *flagError) Error() string { return e.text(printer(nil)) }
 
-func (e *flagError) text(p *message.Printer) string {
+func (e *flagError) text(p *msgPrinter) string {
 	if e.near != "" {
 		return p.Sprintf("%s: unknown flag --%s: did you mean --%s? (see 'facesearch help %s')", e.cmd, e.name, e.near, e.cmd)
 	}
@@ -60,7 +57,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // localizeUsage translates a command-line error to env's language: flag
 // errors by their parts, fixed usage messages through the catalogue.
 func localizeUsage(env *Env, err error) error {
-	if err == nil || langTag(env.Getenv) == language.English {
+	if err == nil || !japanese(env.Getenv) {
 		return err
 	}
 	var f *flagError
@@ -78,7 +75,7 @@ func localizeUsage(env *Env, err error) error {
 
 // printFlags lists the flags of fs as --name TYPE, usage and default, like
 // flag.PrintDefaults but with the double-dash spelling the commands accept.
-func printFlags(w io.Writer, fs *flag.FlagSet, p *message.Printer) {
+func printFlags(w io.Writer, fs *flag.FlagSet, p *msgPrinter) {
 	fs.VisitAll(func(f *flag.Flag) {
 		var b strings.Builder
 		name, usage := flag.UnquoteUsage(f)

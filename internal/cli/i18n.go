@@ -2,38 +2,21 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
-
-	"golang.org/x/text/feature/plural"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-	"golang.org/x/text/message/catalog"
 
 	"github.com/facesearch/facesearch/internal/library"
 )
 
-// The commands' words go through one catalogue (golang.org/x/text/message):
-// the English format string is the key, messagesJA (messages_ja.go) holds
-// its Japanese, pluralsEN the English singular/plural forms. A string
-// missing from the catalogue prints in English, so new output works at once
-// and translating it is one more entry in messages_ja.go.
-
-// cat is the message catalogue, built once from messagesJA and pluralsEN and
-// never changed after.
-var cat = func() catalog.Catalog {
-	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	for k, v := range messagesJA {
-		if err := b.SetString(language.Japanese, k, v); err != nil {
-			panic(err)
-		}
-	}
-	for k, v := range pluralsEN {
-		if err := b.Set(language.English, k, plural.Selectf(v.arg, "%d", "=1", v.one, "other", v.other)); err != nil {
-			panic(err)
-		}
-	}
-	return b
-}()
+// The commands' words go through one catalogue: the English format string
+// is the key, messagesJA (messages_ja.go) holds its Japanese, pluralsEN the
+// English singular/plural forms. A string missing from the catalogue prints
+// in English, so new output works at once and translating it is one more
+// entry in messages_ja.go. Formatting is fmt's (a translation may reorder
+// its arguments with %[n]d); numbers are not localised, so the English
+// output is exactly what fmt prints (golang.org/x/text/message would group
+// digits, "970x2,204").
 
 // pluralsEN: English forms of messages whose wording depends on a count
 // (argument arg, 1-based).
@@ -45,33 +28,57 @@ var pluralsEN = map[string]struct {
 	"trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n": {2,
 		"trimmed: %[1]d images set aside as probably misfiled (or badly detected), %[2]d folder pair that looks like one person\n",
 		"trimmed: %[1]d images set aside as probably misfiled (or badly detected), %[2]d folder pairs that look like one person\n"},
+	"  index: %s, %d faces, %s\n": {2, "  index: %[1]s, %[2]d face, %[3]s\n", "  index: %[1]s, %[2]d faces, %[3]s\n"},
+	"  faces written: %d\n":       {1, "  faces written: %d\n", "  faces written: %d\n"},
 }
 
-// langTag picks the output language as gettext does: the first of LC_ALL,
-// LC_MESSAGES and LANG that is set; "ja..." is Japanese, anything else
-// English.
-func langTag(getenv func(string) string) language.Tag {
+// msgPrinter formats catalogue messages in one language.
+type msgPrinter struct{ ja bool }
+
+// Sprintf formats the translation of key with args.
+func (p *msgPrinter) Sprintf(key string, args ...any) string {
+	f := key
+	switch {
+	case p != nil && p.ja:
+		if v, ok := messagesJA[key]; ok {
+			f = v
+		}
+	default:
+		if pl, ok := pluralsEN[key]; ok && pl.arg <= len(args) {
+			f = pl.other
+			if n, ok := args[pl.arg-1].(int); ok && n == 1 {
+				f = pl.one
+			}
+		}
+	}
+	return fmt.Sprintf(f, args...)
+}
+
+// Fprintf writes the translation of key formatted with args to w.
+func (p *msgPrinter) Fprintf(w io.Writer, key string, args ...any) {
+	io.WriteString(w, p.Sprintf(key, args...))
+}
+
+// japanese reports whether the locale is Japanese, as gettext decides: the
+// first of LC_ALL, LC_MESSAGES and LANG that is set; "ja..." is Japanese.
+func japanese(getenv func(string) string) bool {
 	if getenv == nil {
-		return language.English
+		return false
 	}
 	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
 		if v := getenv(k); v != "" {
-			if strings.HasPrefix(v, "ja") {
-				return language.Japanese
-			}
-			return language.English
+			return strings.HasPrefix(v, "ja")
 		}
 	}
-	return language.English
+	return false
 }
 
-// printer returns the message printer of env's language.
-func printer(env *Env) *message.Printer {
-	var g func(string) string
-	if env != nil {
-		g = env.Getenv
+// printer returns the message printer of env's language (English for nil).
+func printer(env *Env) *msgPrinter {
+	if env == nil {
+		return &msgPrinter{}
 	}
-	return message.NewPrinter(langTag(g), message.Catalog(cat))
+	return &msgPrinter{ja: japanese(env.Getenv)}
 }
 
 // Message is the text of an error returned by Run in the language of
@@ -79,7 +86,7 @@ func printer(env *Env) *message.Printer {
 // where they appear in the message.
 func Message(err error, getenv func(string) string) string {
 	s := err.Error()
-	if langTag(getenv) != language.Japanese {
+	if !japanese(getenv) {
 		return s
 	}
 	for _, known := range []error{library.ErrNoLibrary, library.ErrEmpty} {

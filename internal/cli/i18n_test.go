@@ -47,6 +47,9 @@ func TestCatalogueVerbs(t *testing.T) {
 
 func TestPluralsEN(t *testing.T) {
 	p := printer(&Env{Getenv: func(string) string { return "" }})
+	if got := p.Sprintf("%s: %dx%d", "a.jpg", 970, 2204); got != "a.jpg: 970x2204" {
+		t.Errorf("numbers are localised: %q", got)
+	}
 	tests := []struct {
 		n    int
 		want string
@@ -69,7 +72,11 @@ func TestLangTag(t *testing.T) {
 		{map[string]string{"LANG": "en_US.UTF-8", "LC_MESSAGES": "ja_JP"}, "ja"},
 	}
 	for _, tc := range tests {
-		if got := langTag(func(k string) string { return tc.env[k] }).String(); got != tc.want {
+		got := "en"
+		if japanese(func(k string) string { return tc.env[k] }) {
+			got = "ja"
+		}
+		if got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.env, got, tc.want)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
-	"golang.org/x/text/message"
 )
 
 func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
@@ -54,7 +53,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-func printImportReport(w io.Writer, p *message.Printer, dir string, r *library.ImportReport, complete bool) {
+func printImportReport(w io.Writer, p *msgPrinter, dir string, r *library.ImportReport, complete bool) {
 	verb := p.Sprintf("imported")
 	if !complete {
 		verb = p.Sprintf("partly imported (interrupted)")

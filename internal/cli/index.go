@@ -15,7 +15,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-	"golang.org/x/text/message"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/embed"
@@ -205,7 +204,7 @@ func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float3
 // show makes raw path bytes printable (invalid UTF-8 → U+FFFD).
 func show(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-func printIndexReport(w io.Writer, p *message.Printer, dir string, r *library.IndexReport, complete bool) {
+func printIndexReport(w io.Writer, p *msgPrinter, dir string, r *library.IndexReport, complete bool) {
 	verb := p.Sprintf("indexed")
 	if !complete {
 		verb = p.Sprintf("partly indexed (interrupted)")
@@ -232,7 +231,7 @@ func printIndexReport(w io.Writer, p *message.Printer, dir string, r *library.In
 	}
 }
 
-func printIndexInfo(w io.Writer, p *message.Printer, info library.IndexInfo, rebuilt bool) {
+func printIndexInfo(w io.Writer, p *msgPrinter, info library.IndexInfo, rebuilt bool) {
 	state := p.Sprintf("up to date")
 	if rebuilt {
 		state = p.Sprintf("rebuilt in %.2fs", info.BuildTime)
