@@ -100,6 +100,9 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 				}
 			}
 		}
+		if len(args) > 1 {
+			return unknownCommand(env, cmds, args[1])
+		}
 		printUsage(env, cmds)
 		if len(args) == 0 {
 			return usageError{printer(env).Sprintf("no command given")}
@@ -115,14 +118,20 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 			return localizeUsage(env, err)
 		}
 	}
+	return unknownCommand(env, cmds, args[0])
+}
+
+// unknownCommand is the error for a command name that is not one, naming
+// the nearest command.
+func unknownCommand(env *Env, cmds []command, name string) error {
 	names := make([]string, len(cmds))
 	for i, c := range cmds {
 		names[i] = c.name
 	}
-	if near := closest(args[0], names); near != "" {
-		return usageError{printer(env).Sprintf("unknown command %q: did you mean %q? (see 'facesearch help')", args[0], near)}
+	if near := closest(name, names); near != "" {
+		return usageError{printer(env).Sprintf("unknown command %q: did you mean %q? (see 'facesearch help')", name, near)}
 	}
-	return usageError{printer(env).Sprintf("unknown command %q (see 'facesearch help')", args[0])}
+	return usageError{printer(env).Sprintf("unknown command %q (see 'facesearch help')", name)}
 }
 
 func printUsage(env *Env, cmds []command) {

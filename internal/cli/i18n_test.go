@@ -120,6 +120,7 @@ func TestCommandLineErrors(t *testing.T) {
 	}{
 		{"", []string{"serch"}, `unknown command "serch": did you mean "search"?`},
 		{"", []string{"frobnicate"}, `unknown command "frobnicate" (see 'facesearch help')`},
+		{"", []string{"help", "audti"}, `unknown command "audti": did you mean "audit"?`},
 		{"", []string{"search", "--jsn", "x.jpg"}, "search: unknown flag --jsn: did you mean --json?"},
 		{"", []string{"stats", "--zzz"}, "stats: unknown flag --zzz (see 'facesearch help stats')"},
 		{"", []string{"search", "--k", "abc", "x.jpg"}, `invalid value "abc" for flag --k`},
@@ -208,4 +209,17 @@ func TestJapaneseCommands(t *testing.T) {
 		}
 	}
 	_ = io.Discard
+}
+
+func TestClosest(t *testing.T) {
+	names := []string{"index", "search", "stats", "audit", "pairs", "serve", "import-npz"}
+	tests := []struct{ in, want string }{
+		{"serch", "search"}, {"audti", "audit"}, {"stat", "stats"}, {"imp", "import-npz"},
+		{"xyz", ""}, {"s", ""}, {"INDEX", "index"},
+	}
+	for _, tc := range tests {
+		if got := closest(tc.in, names); got != tc.want {
+			t.Errorf("closest(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
