@@ -160,7 +160,7 @@ load2=$(load)
 run exact_pairs '$PY bench/exact_reference.py pairs "$D" --threshold '"$threshold"' --out "$W/pairs_exact.csv"'
 run orig_pairs '$PY bench/original_pairs.py "$D" --threshold '"$threshold"' --out "$W/pairs_orig.csv"'
 run orig_pairs_recall '$PY bench/exact_reference.py recall --exact "$W/pairs_exact.csv" --got "$W/pairs_orig.csv" --planted "$D/planted.csv"'
-run fs_pairs '"$FS" pairs --library "$L" --min '"$threshold"' >"$W/pairs_fs_raw.csv"'
+run fs_pairs '"$FS" pairs --library "$L" --faces --min '"$threshold"' >"$W/pairs_fs_raw.csv"'
 run fs_pairs_conv '$PY bench/convert.py pairs "$W/pairs_fs_raw.csv" "$W/pairs_fs.csv"'
 run fs_pairs_recall '$PY bench/exact_reference.py recall --exact "$W/pairs_exact.csv" --got "$W/pairs_fs.csv" --planted "$D/planted.csv"'
 pairs_row() { # NAME RECALLNAME LABEL

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -13,7 +11,6 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -369,9 +366,6 @@ func (b *libraryBackend) Stats(ctx context.Context) (server.Stats, error) {
 
 // ---- cleansing ----
 
-// keyDismissed is the catalog setting holding the dismissed finding keys.
-const keyDismissed = "dismissed_findings"
-
 type auditState struct {
 	data     *cleanse.Dataset
 	ids      []int64 // dataset index -> face id
@@ -411,7 +405,11 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	var ids []int64
 	for id, f := range b.snap.faces {
 		if f.Primary {
-			faces = append(faces, cleanse.Face{ID: id, Person: f.Person, File: f.File, Hash: b.snap.hashes[id], Vec: b.snap.vecs[id]})
+			hash := b.snap.hashes[id]
+			if b.imported {
+				hash = "" // an npz row's identity is not a hash of image bytes
+			}
+			faces = append(faces, cleanse.Face{ID: id, Person: f.Person, File: f.File, Hash: hash, Vec: b.snap.vecs[id]})
 		}
 	}
 	sort.Slice(faces, func(i, j int) bool { return faces[i].ID < faces[j].ID })
@@ -449,32 +447,19 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	return st, nil
 }
 
-// findingKey names a finding by its kind, folders and faces, so that a
-// dismissal survives a rerun of the same audit.
-func findingKey(f server.Finding) string {
-	ps := append([]string(nil), f.Persons...)
-	sort.Strings(ps)
-	ids := make([]string, len(f.Faces))
-	for i, id := range f.Faces {
-		ids[i] = strconv.FormatInt(id, 10)
-	}
-	sort.Strings(ids)
-	h := sha256.Sum256([]byte(f.Kind + "\x00" + strings.Join(ps, "\x00") + "\x00" + strings.Join(ids, ",")))
-	return f.Kind + "-" + hex.EncodeToString(h[:6])
-}
+// findingKey names a finding as the CLI's audit does (cleanse.FindingKey).
+func findingKey(f server.Finding) string { return cleanse.FindingKey(f.Kind, f.Persons, f.Faces) }
 
+// dismissed returns the finding keys marked "not a problem" (the catalog's
+// review table, shared with 'facesearch audit').
 func (b *libraryBackend) dismissed(ctx context.Context) (map[string]bool, error) {
-	v, ok, err := b.cat.Setting(ctx, keyDismissed)
-	if err != nil || !ok {
-		return map[string]bool{}, err
+	rs, err := b.cat.Reviews(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var keys []string
-	if err := json.Unmarshal([]byte(v), &keys); err != nil {
-		return nil, fmt.Errorf("setting %s: %w", keyDismissed, err)
-	}
-	m := map[string]bool{}
-	for _, k := range keys {
-		m[k] = true
+	m := make(map[string]bool, len(rs))
+	for k, r := range rs {
+		m[k] = r.Decision == catalog.Dismissed
 	}
 	return m, nil
 }
@@ -514,8 +499,8 @@ func (b *libraryBackend) Pairs(ctx context.Context, min float32, top int) ([]ser
 	return out, nil
 }
 
-// SetDismissed implements server.Cleanser; the decision is a catalog
-// setting, the dataset is not touched.
+// SetDismissed implements server.Cleanser; the decision goes to the
+// catalog's review table (shared with the CLI), the dataset is not touched.
 func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) error {
 	st, err := b.audited(ctx)
 	if err != nil {
@@ -528,22 +513,9 @@ func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) e
 	if !known {
 		return server.ErrNotFound
 	}
-	b.auditMu.Lock()
-	defer b.auditMu.Unlock()
-	dis, err := b.dismissed(ctx)
-	if err != nil {
-		return err
-	}
+	decision := ""
 	if d {
-		dis[key] = true
-	} else {
-		delete(dis, key)
+		decision = catalog.Dismissed
 	}
-	keys := make([]string, 0, len(dis))
-	for k := range dis {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	v, _ := json.Marshal(keys)
-	return b.cat.SetSetting(ctx, keyDismissed, string(v))
+	return b.cat.SetReview(ctx, key, decision)
 }

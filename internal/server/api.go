@@ -652,5 +652,5 @@ func (s *Server) pairs(w http.ResponseWriter, r *http.Request) {
 	for i, p := range ps {
 		out[i] = pairJSON{withURLs(p.A), withURLs(p.B), p.Similarity}
 	}
-	writeJSON(w, map[string]any{"min": min, "pairs": out})
+	writeJSON(w, map[string]any{"min": min, "pairs": out, "folder_pairs": groupPairs(ps)})
 }

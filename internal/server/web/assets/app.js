@@ -251,10 +251,14 @@ async function loadCleansing() {
       el("div", { class: "evidence" }, ...(f.evidence || []).slice(0, 6).map(evidence)));
   }));
   try {
-    const p = await api("/api/pairs?top=100");
-    $("n-pairs").textContent = t("({n}, similarity ≥ {min})", { n: p.pairs.length, min: fmt(p.min) });
-    $("pairs").replaceChildren(...p.pairs.map((x) => el("div", { class: "pair" },
-      el("div", { class: "muted", text: x.a.person + " / " + x.b.person }), evidence(x))));
+    // Grouped by folder pair (most face pairs first, best three shown), so
+    // one pair of folders cannot fill the list.
+    const p = await api("/api/pairs?top=2000");
+    const groups = p.folder_pairs || [];
+    $("n-pairs").textContent = t("({g} folder pairs, {n} face pairs, similarity ≥ {min})", { g: groups.length, n: p.pairs.length, min: fmt(p.min) });
+    $("pairs").replaceChildren(...groups.slice(0, 100).map((g) => el("div", { class: "pair" },
+      el("div", { class: "muted", text: g.person_a + " / " + g.person_b + ": " + t("{n} face pairs, best {best}, median {median}", { n: g.count, best: fmt(g.best), median: fmt(g.median) }) }),
+      ...g.pairs.map((i) => evidence(p.pairs[i])))));
   } catch (e) {
     $("pairs").textContent = errorText(e);
   }

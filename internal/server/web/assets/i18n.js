@@ -97,6 +97,8 @@ const I18N = {
     "similarity {s}": "類似度 {s}",
     ", baseline {s}": "、基準 {s}",
     "({n}, similarity ≥ {min})": "（{n} 組、類似度 ≥ {min}）",
+    "({g} folder pairs, {n} face pairs, similarity ≥ {min})": "（フォルダの組 {g}、顔の組 {n}、類似度 ≥ {min}）",
+    "{n} face pairs, best {best}, median {median}": "顔の組 {n}、最高 {best}、中央値 {median}",
     // errors, by code (the server's message is shown as detail)
     "This server needs its access token:": "このサーバーにはアクセストークンが必要です：",
     "api_error.no_face": "写真に顔が見つかりませんでした。",
