@@ -114,48 +114,50 @@ type jsonFinding struct {
 	Score      float64          `json:"score"`
 	Persons    []string         `json:"persons"`
 	Files      []string         `json:"files,omitempty"`
-	Similarity float32          `json:"similarity"`
-	Baseline   float32          `json:"baseline"`
+	Similarity float64          `json:"similarity"`
+	Baseline   float64          `json:"baseline"`
 	Reason     string           `json:"reason"`
 	Evidence   []jsonEvidence   `json:"evidence"`
 }
 
 type jsonEvidence struct {
-	FileA      string  `json:"file_a"`
+	FileA      string  `json:"file_a"` // relative to the dataset root
 	PersonA    string  `json:"person_a"`
 	FileB      string  `json:"file_b"`
 	PersonB    string  `json:"person_b"`
-	Similarity float32 `json:"similarity"`
+	Similarity float64 `json:"similarity"`
 }
 
 func evidenceJSON(s *cleanseSession, ps []cleanse.Pair) []jsonEvidence {
 	out := make([]jsonEvidence, len(ps))
 	for k, p := range ps {
 		a, b := s.data.Face(p.A), s.data.Face(p.B)
-		out[k] = jsonEvidence{a.File, a.Person, b.File, b.Person, p.Similarity}
+		out[k] = jsonEvidence{s.rel(a.File), a.Person, s.rel(b.File), b.Person, r4(p.Similarity)}
 	}
 	return out
 }
 
 // AuditSchema names the JSON document printed by 'audit --json'
 // (docs/CLEANSING.md).
-const AuditSchema = "facesearch.audit/v1"
+// v2: files relative to the dataset root, similarities with 4 decimals
+// (docs/LIBRARY.md, JSON conventions).
+const AuditSchema = "facesearch.audit/v2"
 
 func writeAuditJSON(w io.Writer, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) error {
 	out := struct {
 		Schema       string        `json:"schema"`
-		Threshold    float32       `json:"threshold"`
-		DuplicateSim float32       `json:"duplicate_similarity"`
+		Threshold    float64       `json:"threshold"`
+		DuplicateSim float64       `json:"duplicate_similarity"`
 		Faces        int           `json:"faces"`
 		Persons      int           `json:"persons"`
 		Total        int           `json:"total"`
 		Findings     []jsonFinding `json:"findings"`
-	}{AuditSchema, res.Threshold, res.DuplicateSim, res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
+	}{AuditSchema, r4(res.Threshold), r4(res.DuplicateSim), res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
 	for _, f := range shown {
 		jf := jsonFinding{Key: s.data.Key(&f), Dismissed: s.dismissed[s.data.Key(&f)], Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
-			Similarity: f.Similarity, Baseline: f.Baseline, Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
+			Similarity: r4(f.Similarity), Baseline: r4(f.Baseline), Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
 		for _, i := range f.Faces {
-			jf.Files = append(jf.Files, s.data.Face(i).File)
+			jf.Files = append(jf.Files, s.rel(s.data.Face(i).File))
 		}
 		out.Findings = append(out.Findings, jf)
 	}

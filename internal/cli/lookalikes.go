@@ -44,9 +44,9 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		type jsonLookalike struct {
 			PersonA    string         `json:"person_a"`
 			PersonB    string         `json:"person_b"`
-			Similarity float32        `json:"similarity"`
-			Median     float32        `json:"median"`
-			Max        float32        `json:"max"`
+			Similarity float64        `json:"similarity"`
+			Median     float64        `json:"median"`
+			Max        float64        `json:"max"`
 			Pairs      int            `json:"pairs"`
 			Evidence   []jsonEvidence `json:"evidence"`
 		}
@@ -56,15 +56,15 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		}
 		out := struct {
 			Schema     string          `json:"schema"`
-			Threshold  float32         `json:"threshold"`
+			Threshold  float64         `json:"threshold"`
 			Persons    int             `json:"persons"`
 			Candidates int             `json:"candidates"`
 			Lookalikes []jsonLookalike `json:"lookalikes"`
 			SamePerson []jsonLeftOut   `json:"left_out_same_person"`
-		}{Schema: LookalikesSchema, Threshold: s.opt.Threshold, Persons: res.Persons, Candidates: res.Candidates,
+		}{Schema: LookalikesSchema, Threshold: r4(s.opt.Threshold), Persons: res.Persons, Candidates: res.Candidates,
 			Lookalikes: []jsonLookalike{}, SamePerson: []jsonLeftOut{}}
 		for _, l := range res.Lookalikes {
-			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], l.Similarity, l.Median, l.Max, l.Pairs, evidenceJSON(s, l.Evidence)})
+			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], r4(l.Similarity), r4(l.Median), r4(l.Max), l.Pairs, evidenceJSON(s, l.Evidence)})
 		}
 		for _, p := range res.LeftOut {
 			out.SamePerson = append(out.SamePerson, jsonLeftOut{p[0], p[1]})
@@ -125,4 +125,6 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 
 // LookalikesSchema names the JSON document printed by 'lookalikes --json'
 // (docs/CLEANSING.md).
-const LookalikesSchema = "facesearch.lookalikes/v1"
+// v2: evidence files relative to the dataset root, similarities with 4
+// decimals (docs/LIBRARY.md, JSON conventions).
+const LookalikesSchema = "facesearch.lookalikes/v2"

@@ -101,41 +101,44 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 
 // PairsSchema names the JSON document printed by 'pairs --json'
 // (docs/CLEANSING.md).
-const PairsSchema = "facesearch.pairs/v1"
+// v2: face_id (was id), files relative to the dataset root,
+// best_similarity (was best), similarities with 4 decimals (docs/LIBRARY.md,
+// JSON conventions).
+const PairsSchema = "facesearch.pairs/v2"
 
 func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, groups []cleanse.FolderPair, faces bool) error {
 	type jsonFace struct {
-		ID     int64  `json:"id"`
+		ID     int64  `json:"face_id"`
 		File   string `json:"file"`
 		Person string `json:"person"`
 	}
 	type jsonPair struct {
 		A          jsonFace `json:"a"`
 		B          jsonFace `json:"b"`
-		Similarity float32  `json:"similarity"`
+		Similarity float64  `json:"similarity"`
 	}
 	type jsonGroup struct {
 		PersonA string     `json:"person_a"`
 		PersonB string     `json:"person_b"`
 		Count   int        `json:"count"`
-		Best    float32    `json:"best"`
-		Median  float32    `json:"median"`
+		Best    float64    `json:"best_similarity"`
+		Median  float64    `json:"median"`
 		Pairs   []jsonPair `json:"pairs,omitempty"`
 	}
 	out := struct {
 		Schema  string      `json:"schema"`
-		Min     float32     `json:"min"`
+		Min     float64     `json:"min"`
 		Exact   bool        `json:"exact"`
 		Recall  float64     `json:"recall"`
 		Total   int         `json:"total"`
 		Folders []jsonGroup `json:"folder_pairs"`
-	}{PairsSchema, res.Min, res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
+	}{PairsSchema, r4(res.Min), res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
 	for k, g := range groups {
-		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: g.Best, Median: g.Median}
+		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: r4(g.Best), Median: r4(g.Median)}
 		if faces {
 			for _, p := range g.Pairs {
 				a, b := s.data.Face(p.A), s.data.Face(p.B)
-				jg.Pairs = append(jg.Pairs, jsonPair{jsonFace{a.ID, a.File, a.Person}, jsonFace{b.ID, b.File, b.Person}, p.Similarity})
+				jg.Pairs = append(jg.Pairs, jsonPair{jsonFace{a.ID, s.rel(a.File), a.Person}, jsonFace{b.ID, s.rel(b.File), b.Person}, r4(p.Similarity)})
 			}
 		}
 		out.Folders[k] = jg
