@@ -35,10 +35,11 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
+	pr := printer(env)
+	pr.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
 		res.Persons, *minFaces, res.Candidates, res.SamePerson)
 	for _, p := range res.LeftOut {
-		fmt.Fprintf(env.Stderr, "lookalikes: left out (audit: one person, high): %s ~ %s\n", validUTF8(p[0]), validUTF8(p[1]))
+		pr.Fprintf(env.Stderr, "lookalikes: left out (audit: one person, high): %s ~ %s\n", validUTF8(p[0]), validUTF8(p[1]))
 	}
 	if *cf.json {
 		type jsonLookalike struct {
@@ -118,7 +119,7 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		if err := writeHTML(*cf.html, r); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "lookalikes: report written to %s\n", *cf.html)
+		pr.Fprintf(env.Stderr, "lookalikes: report written to %s\n", *cf.html)
 	}
 	return nil
 }

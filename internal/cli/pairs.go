@@ -36,14 +36,15 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "pairs: %d cross-folder pairs >= %.2f", res.Total, res.Min)
+	pr := printer(env)
+	pr.Fprintf(env.Stderr, "pairs: %d cross-folder pairs >= %.2f", res.Total, res.Min)
 	if res.Exact {
-		fmt.Fprintf(env.Stderr, " (exact search)\n")
+		pr.Fprintf(env.Stderr, " (exact search)\n")
 	} else {
-		fmt.Fprintf(env.Stderr, " (approximate search, nprobe %d: measured recall %.3f over %d faces)\n", *nprobe, res.Recall, res.RecallQueries)
+		pr.Fprintf(env.Stderr, " (approximate search, nprobe %d: measured recall %.3f over %d faces)\n", *nprobe, res.Recall, res.RecallQueries)
 	}
 	groups := s.data.GroupPairs(res.Pairs)
-	fmt.Fprintf(env.Stderr, "pairs: %d folder pairs\n", len(groups))
+	pr.Fprintf(env.Stderr, "pairs: %d folder pairs\n", len(groups))
 	switch {
 	case *cf.json:
 		if err := writePairsJSON(env.Stdout, s, res, groups, *faces); err != nil {
@@ -94,7 +95,7 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		if err := writeHTML(*cf.html, r); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "pairs: report written to %s\n", *cf.html)
+		pr.Fprintf(env.Stderr, "pairs: report written to %s\n", *cf.html)
 	}
 	return nil
 }
