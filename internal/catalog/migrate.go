@@ -52,8 +52,11 @@ func migrateReviews(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
+	// CASE, not AND: SQLite evaluates json_type even when json_valid is 0,
+	// and json_type fails on malformed JSON (which would make the library
+	// impossible to open).
 	var ok int
-	if err := tx.QueryRowContext(ctx, `SELECT json_valid(?) AND json_type(?)='array'`, v, v).Scan(&ok); err != nil || ok != 1 {
+	if err := tx.QueryRowContext(ctx, `SELECT CASE WHEN json_valid(?) THEN json_type(?)='array' ELSE 0 END`, v, v).Scan(&ok); err != nil || ok != 1 {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO reviews(key, decision, decided_at)

@@ -114,3 +114,53 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal("opened a catalog of schema version 999")
 	}
 }
+
+// TestMigrateOddDismissals: an old dismissals setting that is not a JSON list
+// of strings never stops the library from opening; a malformed value is kept
+// as it was, and only the text entries of a mixed list move.
+func TestMigrateOddDismissals(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, value string
+		keys        []string // reviews after the migration
+		kept        bool     // the setting is left in place
+	}{
+		{"not json", `not json`, nil, true},
+		{"object", `{"a":1}`, nil, true},
+		{"empty string", ``, nil, true},
+		{"mixed list", `["a",1,"",null,"b"]`, []string{"a", "b"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "catalog.db")
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(schemaV0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE settings SET value=? WHERE key=?`, tc.value, legacyDismissed); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			c, err := Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open with dismissals %q: %v", tc.value, err)
+			}
+			defer c.Close()
+			rs, err := c.Reviews(ctx)
+			if err != nil || len(rs) != len(tc.keys) {
+				t.Fatalf("reviews %+v (%v), want %v", rs, err, tc.keys)
+			}
+			for _, k := range tc.keys {
+				if rs[k].Decision != Dismissed {
+					t.Errorf("review %q missing: %+v", k, rs)
+				}
+			}
+			v, ok, err := c.Setting(ctx, legacyDismissed)
+			if err != nil || ok != tc.kept || (ok && v != tc.value) {
+				t.Errorf("setting after migration %q, %v (%v); want kept=%v", v, ok, err, tc.kept)
+			}
+		})
+	}
+}

@@ -98,7 +98,7 @@ func printCalibration(w io.Writer, p *msgPrinter, c *eval.Calibration, paths [][
 			p.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		p.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
+		p.Fprintf(w, "  outlier: %s\n", termText(paths[o.Group][o.Index]))
 	}
 	p.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}

@@ -308,4 +308,4 @@ func (p *stageProgress) update(stage string, done, total int) {
 }
 
 // validUTF8 replaces invalid UTF-8 (file names are raw bytes) for display.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+func validUTF8(s string) string { return termText(s) }

@@ -271,7 +271,7 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: dir, Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: workers, Reroot: true, Progress: newProgress(env.Stderr),
+		Workers: workers, Reroot: true, Prune: true, Progress: newProgress(env.Stderr),
 	})
 	if err != nil {
 		return err
@@ -329,7 +329,7 @@ func identifyAll(ctx context.Context, faces []libFace) (eval.Identification, int
 }
 
 func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Group, paths [][]string) {
-	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", s.Dataset, s.Model, s.Images, s.Library)
+	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", termText(s.Dataset), s.Model, s.Images, termText(s.Library))
 	fmt.Fprintf(w, "verification, %d pairs, %d folds: accuracy %.2f%% ± %.2f%% (population std of the fold accuracies)\n",
 		s.Pairs, len(s.FoldAcc), 100*s.Accuracy, 100*s.AccStd)
 	fmt.Fprintf(w, "  ROC AUC %.4f; TAR %.2f%% at FAR %g (threshold %.4f); best overall threshold %.4f (accuracy %.2f%% on all pairs)\n",
@@ -341,7 +341,7 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 			fmt.Fprintf(w, "    ... and %d more\n", len(s.NoFace)-10)
 			break
 		}
-		fmt.Fprintf(w, "    %s\n", show(p))
+		fmt.Fprintf(w, "    %s\n", termText(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
 	printCalibration(indentWriter{w}, printer(nil), c, paths)

@@ -184,7 +184,7 @@ func writePNG(path string, f embed.Face) error {
 
 func printFaces(env *Env, r facesJSON) {
 	pr := printer(env)
-	pr.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", r.File, r.Width, r.Height, len(r.Faces))
+	pr.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", termText(r.File), r.Width, r.Height, len(r.Faces))
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
@@ -195,7 +195,7 @@ func printFaces(env *Env, r facesJSON) {
 			i+1, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],
 			pt(f.Points5[0]), pt(f.Points5[1]), pt(f.Points5[2]), pt(f.Points5[3]), pt(f.Points5[4]))
 		if f.Crop != "" {
-			fmt.Fprintf(env.Stdout, " crop %s", f.Crop)
+			fmt.Fprintf(env.Stdout, " crop %s", termText(f.Crop))
 		}
 		fmt.Fprintln(env.Stdout)
 	}

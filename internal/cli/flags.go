@@ -40,7 +40,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.Usage = usage
 	fs.SetOutput(out)
 	if err == nil {
-		return nil
+		return checkFlagValues(fs)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		usage()

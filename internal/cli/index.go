@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/imgio"
@@ -25,7 +26,7 @@ import (
 )
 
 func cmdIndex(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.")
+	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.\n\nA run that would delete more than half of the library's images (or all of\nthem: an empty or unmounted ROOT) deletes nothing and fails unless --prune\nis given. Images under a folder that cannot be read are kept, and the run\nexits 1 naming the folder.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	workers := fs.Int("workers", 0, "images processed at once (default: CPUs / threads)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
@@ -35,6 +36,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	batch := fs.Int("batch", 64, "images per catalog transaction")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (schema "+IndexSchema+", docs/LIBRARY.md)")
+	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -66,16 +68,16 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: roots[0], Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: *workers, BatchSize: *batch, Factory: *factory,
-		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
+		Workers: *workers, BatchSize: *batch, Factory: *factory, MaxFileSize: imgio.MaxInputBytes,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 		Progress: newProgress(env.Stderr),
 	})
 	if rep != nil && *asJSON {
-		if jerr := writeJSONDoc(env.Stdout, indexDoc(l.Dir(), rep, err == nil)); jerr != nil && err == nil {
+		if jerr := writeJSONDoc(env.Stdout, indexDoc(l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))); jerr != nil && err == nil {
 			err = jerr
 		}
 	} else if rep != nil {
-		printIndexReport(env.Stdout, printer(env), l.Dir(), rep, err == nil)
+		printIndexReport(env.Stdout, printer(env), l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
 	}
 	return err
 }
@@ -106,7 +108,7 @@ type pipelineDetector struct{ p *embed.Pipeline }
 func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]library.DetectedFace, int, error) {
 	faces, err := d.p.Faces(ctx, img)
 	if err != nil {
-		return nil, -1, err
+		return nil, -1, shapeError(err)
 	}
 	out := make([]library.DetectedFace, len(faces))
 	for i, f := range faces {
@@ -119,6 +121,19 @@ func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]librar
 }
 
 func (d pipelineDetector) ModelID() string { return d.p.ModelID() }
+
+// shapeError records the images the detector refuses for their shape as
+// the file's own fault, not retried: too small for a face (no_face), or too
+// extreme an aspect ratio (unsupported).
+func shapeError(err error) error {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return &library.DecodeError{Status: catalog.StatusNoFace, Reason: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return &library.DecodeError{Status: catalog.StatusUnsupported, Reason: err.Error(), Err: err}
+	}
+	return err
+}
 
 // decodeImage decodes with imgio, classifying the file's own faults.
 func decodeImage(path string) (image.Image, error) {
@@ -209,21 +224,24 @@ func printIndexReport(w io.Writer, p *msgPrinter, dir string, r *library.IndexRe
 	if !complete {
 		verb = p.Sprintf("partly indexed (interrupted)")
 	}
-	p.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	p.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	p.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
 	p.Fprintf(w, "  faces written: %d\n", r.Faces)
+	if r.Kept > 0 {
+		p.Fprintf(w, "  kept: %d images under folders that could not be read\n", r.Kept)
+	}
 	if len(r.Failed) > 0 {
 		p.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
 		for _, f := range r.Failed {
-			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
 		p.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
 		for _, s := range r.Skipped {
-			p.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
+			p.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
 	if complete {

@@ -358,14 +358,14 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 		if qi > 0 {
 			fmt.Fprintln(w)
 		}
-		head := q.Source
+		head := termText(q.Source)
 		if q.Face != nil {
 			head += fmt.Sprintf(" — %s %d %s %d, box (%.0f,%.0f)-(%.0f,%.0f), %s %.2f", msg.face, q.Face.Index, msg.of, q.Face.Of,
 				q.Face.Box[0], q.Face.Box[1], q.Face.Box[2], q.Face.Box[3], msg.score, q.Face.Score)
 		}
 		fmt.Fprintln(w, head)
 		if q.Error != "" {
-			fmt.Fprintf(w, "  %s\n", q.Error)
+			fmt.Fprintf(w, "  %s\n", termText(q.Error))
 			continue
 		}
 		yn := func(b bool) string {

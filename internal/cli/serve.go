@@ -14,9 +14,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
@@ -59,7 +61,6 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
 	if most := max(1, b.cpus / *threads); *searches <= 0 {
 		*searches = most
 	} else if *searches > most {
@@ -72,15 +73,23 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	srv, err := server.New(server.Options{
-		Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
-		Addr: *addr, Hosts: hosts,
-		MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
-		Log: env.Log,
-	})
+	build := func(b *libraryBackend) (http.Handler, error) {
+		return server.New(server.Options{
+			Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
+			Addr: *addr, Hosts: hosts,
+			MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
+			Log: env.Log,
+		})
+	}
+	srv, err := newReloader(ctx, env, l, b, build)
 	if err != nil {
+		b.Close()
+		if b.pipe != nil {
+			b.pipe.Close()
+		}
 		return err
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -149,7 +158,43 @@ type snapshot struct {
 	nfaces  int
 }
 
+// newLibraryBackend loads the face pipeline and a backend over l. A library
+// imported from npz files is served without the photo model if its files
+// are missing: people, cleansing and vector search need none.
 func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
+	m, err := serveManifest(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	src, err := l.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(env, m, threads)
+	if err != nil && src == library.SourceNPZ {
+		env.Log.Warn("serving without photo search: the model that made the imported embeddings is not installed", "model", m.Name, "err", err)
+		p = nil
+	} else if err != nil {
+		return nil, err
+	}
+	b, err := newLibraryBackendPipe(ctx, env, l, p)
+	if err != nil && p != nil {
+		p.Close()
+	}
+	return b, err
+}
+
+func serveManifest(ctx context.Context, l *library.Library) (*model.Manifest, error) {
+	m, err := l.Manifest(ctx)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return model.Builtin(model.DefaultName)
+}
+
+// newLibraryBackendPipe is a backend over the library as it is now, using
+// pipe (nil: no photo search). Its Close does not close pipe.
+func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p *embed.Pipeline) (*libraryBackend, error) {
 	root, err := l.Root(ctx)
 	if err != nil {
 		return nil, err
@@ -161,14 +206,9 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if snap.nfaces == 0 {
 		return nil, library.ErrEmpty
 	}
-	m, err := l.Manifest(ctx)
+	m, err := serveManifest(ctx, l)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		if m, err = model.Builtin(model.DefaultName); err != nil {
-			return nil, err
-		}
 	}
 	th, _, err := l.Threshold(ctx, m)
 	if err != nil {
@@ -190,13 +230,32 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(env, m, threads)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
 	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, imported: src == library.SourceNPZ,
 		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
+}
+
+// byShownName finds a person by the name /api/persons showed: JSON carries
+// a folder name that is not UTF-8 with U+FFFD in place of its bad bytes, and
+// a client asks for it by that name. Only an unambiguous match counts.
+func (s *snapshot) byShownName(name string) ([]int64, bool) {
+	var found []int64
+	n := 0
+	for raw, ids := range s.byName {
+		if !utf8.ValidString(raw) && (show(raw) == name || perByteValid(raw) == name) {
+			found, n = ids, n+1
+		}
+	}
+	return found, n == 1
+}
+
+// perByteValid replaces each byte that is not UTF-8 with U+FFFD, as
+// encoding/json does (strings.ToValidUTF8 replaces each run with one).
+func perByteValid(s string) string {
+	var b strings.Builder
+	for _, r := range s { // ranging a string yields U+FFFD per bad byte
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
@@ -238,7 +297,7 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 	return s, nil
 }
 
-// Close releases the indexes and the pipeline, after the background audit
+// Close releases the indexes (not the pipeline, which the reloader shares), after the background audit
 // (cancelled with the server's context) has returned.
 func (b *libraryBackend) Close() error {
 	b.auditMu.Lock()
@@ -251,13 +310,21 @@ func (b *libraryBackend) Close() error {
 			err = b.audit.index.Close()
 		}
 	}
-	return errors.Join(err, b.search.Close(), b.pipe.Close())
+	return errors.Join(err, b.search.Close())
 }
 
 // Faces implements server.Detector.
 func (b *libraryBackend) Faces(ctx context.Context, img *image.RGBA) ([]server.QueryFace, int, error) {
+	if b.pipe == nil {
+		return nil, -1, &server.Error{Kind: server.KindUnavailable, Msg: "photo search needs the model that made the imported embeddings, which is not installed (see 'facesearch models'); search by vector, People and Cleansing work"}
+	}
 	fs, err := b.pipe.Faces(ctx, img)
-	if err != nil {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return nil, -1, &server.Error{Kind: server.KindNoFace, Msg: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return nil, -1, &server.Error{Kind: server.KindBadRequest, Msg: err.Error(), Err: err}
+	case err != nil:
 		return nil, -1, err
 	}
 	out := make([]server.QueryFace, len(fs))
@@ -292,6 +359,9 @@ func (b *libraryBackend) Persons(ctx context.Context) ([]server.Person, error) {
 // PersonFaces implements server.Catalog.
 func (b *libraryBackend) PersonFaces(ctx context.Context, name string) ([]server.FaceRecord, error) {
 	ids, ok := b.snap.byName[name]
+	if !ok {
+		ids, ok = b.snap.byShownName(name)
+	}
 	if !ok {
 		return nil, server.ErrNotFound
 	}

@@ -52,7 +52,8 @@ type statsFacesJSON struct {
 }
 
 type statsIndexJSON struct {
-	State       string          `json:"state"` // "fresh", "stale" or "missing"
+	State       string          `json:"state"` // "fresh", "stale", "missing" or "damaged"
+	Damage      string          `json:"damage,omitempty"`
 	Requested   string          `json:"requested"`
 	StaleReason string          `json:"stale_reason,omitempty"`
 	Built       *statsBuiltJSON `json:"built"`
@@ -118,6 +119,7 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 	if r.IndexState == library.IndexStale {
 		d.Index.StaleReason = staleReason(r)
 	}
+	d.Index.Damage = show(r.IndexError)
 	if r.IndexState != library.IndexMissing && r.Index.Resolved != "" {
 		ix := r.Index
 		b := &statsBuiltJSON{Type: ix.Resolved, Factory: ix.Factory, Model: ix.Model, Generation: ix.Generation, Faces: ix.Count,
@@ -134,9 +136,10 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 	return d
 }
 
-func cmdStats(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.")
+func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
+	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.\nThe index file's checksum is always verified; --check also runs SQLite's full\nintegrity check of the catalog and exits 1 if anything is damaged.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	check := fs.Bool("check", false, "run the full integrity check of the catalog (reads the whole database)")
 	asJSON := fs.Bool("json", false, "print JSON (schema "+StatsSchema+", docs/LIBRARY.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -149,9 +152,21 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.Close()
+	if *check {
+		if err := l.Catalog().Check(ctx, true); err != nil {
+			return fmt.Errorf("stats --check: %w", err)
+		}
+	}
 	r, err := l.Stats(ctx)
 	if err != nil {
 		return err
+	}
+	if *check && r.IndexState == library.IndexDamaged {
+		defer func() {
+			if err == nil {
+				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", r.IndexError)
+			}
+		}()
 	}
 	w := env.Stdout
 	if *asJSON {
@@ -165,8 +180,8 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 	}
 	p := printer(env)
 	c := r.Catalog
-	p.Fprintf(w, "library   %s\n", r.Dir)
-	p.Fprintf(w, "dataset   %s\n", show(r.Root))
+	p.Fprintf(w, "library   %s\n", termText(r.Dir))
+	p.Fprintf(w, "dataset   %s\n", termText(r.Root))
 	if r.Manifest != nil {
 		p.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, p.Sprintf(r.ThresholdSource))
 	} else {
@@ -186,6 +201,8 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		}
 	case library.IndexStale:
 		p.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
+	case library.IndexDamaged:
+		p.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, termText(r.IndexError))
 	default:
 		p.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
@@ -206,7 +223,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		p.Fprintf(w, "  %s: %d\n", s, by[s])
 		for _, f := range r.Failures {
 			if f.Status == s {
-				p.Fprintf(w, "    %s: %s\n", show(f.Path), show(f.Error))
+				p.Fprintf(w, "    %s: %s\n", termText(f.Path), termText(f.Error))
 			}
 		}
 	}

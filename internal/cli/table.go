@@ -9,11 +9,17 @@ import (
 )
 
 // printTable prints rows in columns padded by display width, indented by two
-// spaces: the one table printer of the commands. Widths are those of
+// spaces: the one table printer of the commands. Cells are escaped for the
+// terminal (termText). Widths are those of
 // grapheme clusters (rivo/uniseg): East Asian wide characters count two,
 // combining marks nothing, so a decomposed (NFD) name such as macOS copies
 // produce lines up with its composed form.
 func printTable(w io.Writer, rows [][]string) {
+	for _, r := range rows {
+		for i, c := range r {
+			r[i] = termText(c) // names from the dataset: no control characters
+		}
+	}
 	var widths []int
 	for _, r := range rows {
 		for i, c := range r {

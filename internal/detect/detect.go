@@ -9,6 +9,7 @@ package detect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -71,9 +72,34 @@ type Options struct {
 	// bound and no portrait shortcut (a 4000x3000 photo then takes 161
 	// detector runs instead of 17, or 1 for a portrait).
 	Exhaustive bool
+	// MaxTiles bounds the detector runs per image (default DefaultMaxTiles,
+	// or DefaultMaxTilesExhaustive): an image needing more is refused with
+	// ErrTooMuchWork.
+	MaxTiles int
 }
 
+// DefaultMaxTiles: a 4:3 photo takes at most 17 runs and a 12:1 panorama
+// 158, where a 2,000,000x40 strip would take 10,775 (minutes of work).
+// Exhaustive tiling takes 161 runs on a 4000x3000 photo and 856 on an
+// 8000x8000 one.
+const (
+	DefaultMaxTiles           = 400
+	DefaultMaxTilesExhaustive = 2000
+)
+
+// Errors wrapped by Detect for images it refuses.
+var (
+	ErrTooSmall    = errors.New("image too small to hold a face")
+	ErrTooMuchWork = errors.New("image shape too extreme to search for faces")
+)
+
 func (o Options) withDefaults() Options {
+	if o.MaxTiles <= 0 {
+		o.MaxTiles = DefaultMaxTiles
+		if o.Exhaustive {
+			o.MaxTiles = DefaultMaxTilesExhaustive
+		}
+	}
 	if o.MinScore <= 0 {
 		o.MinScore = DefaultMinScore
 	}
@@ -202,16 +228,24 @@ func spread(n, t float64) []float64 {
 	return out
 }
 
-// Detect returns every face in img, best score first.
+// Detect returns every face in img, best score first. An image narrower or
+// lower than MinFaceSize cannot hold a face that would be kept: it returns
+// an error wrapping ErrTooSmall. An image whose shape would need more than
+// MaxTiles detector runs (an extreme aspect ratio) returns one wrapping
+// ErrTooMuchWork, before any run.
 func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) {
 	b := img.Bounds()
-	if b.Dx() < 8 || b.Dy() < 8 {
-		return nil, fmt.Errorf("detect: image %dx%d too small", b.Dx(), b.Dy())
+	if b.Dx() < d.opts.MinFaceSize || b.Dy() < d.opts.MinFaceSize {
+		return nil, fmt.Errorf("detect: image %dx%d: %w (a face must be at least %d pixels)", b.Dx(), b.Dy(), ErrTooSmall, d.opts.MinFaceSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	tiles := d.Tiles(b)
+	if len(tiles) > d.opts.MaxTiles {
+		return nil, fmt.Errorf("detect: image %dx%d: %w: it would take %d detector runs, more than %d (aspect ratio %.0f:1)",
+			b.Dx(), b.Dy(), ErrTooMuchWork, len(tiles), d.opts.MaxTiles, float64(max(b.Dx(), b.Dy()))/float64(min(b.Dx(), b.Dy())))
+	}
 	cands, err := d.detectTile(img, nil, tiles[0])
 	if err != nil {
 		return nil, err

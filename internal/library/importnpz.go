@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -55,6 +56,7 @@ type ImportOptions struct {
 	Factory   string       // faiss index type ("" keeps the library's)
 	Params    SearchParams // default search parameters of an approximate index
 	Reroot    bool         // accept a Root other than the library's
+	Prune     bool         // confirm deleting more than half of the images (see IndexOptions.Prune)
 	Progress  Progress     // counts npz files
 }
 
@@ -66,6 +68,7 @@ type ImportReport struct {
 	Touched   int // mtime changed, same content (hash)
 	Imported  int // read and written (new or changed)
 	Deleted   int // npz files gone: their person's faces removed
+	Kept      int // images of persons whose folder or npz could not be read: kept
 	Faces     int // faces written
 	// Failed lists the malformed npz files (status corrupt) and unreadable
 	// ones (status error, retried by the next run).
@@ -166,6 +169,9 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return nil, err
 	}
 	defer unlock()
+	if err := l.checkCatalog(ctx, "import-npz"); err != nil {
+		return nil, err
+	}
 	root, err := l.checkRoot(ctx, "import-npz", opt.Root, opt.Reroot)
 	if err != nil {
 		return nil, err
@@ -217,14 +223,23 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		todo = append(todo, w)
 	}
 	var gone catalog.Batch
+	unread := newUnreadableSet(rep.Skipped)
 	for person, rows := range byPerson {
 		if onDisk[person] {
+			continue
+		}
+		if unread.covers(person) {
+			rep.Kept += len(rows)
 			continue
 		}
 		for _, r := range rows {
 			gone.Delete = append(gone.Delete, r.Path)
 		}
 		rep.Deleted++
+	}
+	if err := pruneGuard("import-npz", root, len(gone.Delete), len(states), opt.Prune); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
 	}
 	runErr := l.importFiles(ctx, todo, key, m, opt, rep)
 	if runErr == nil && !gone.Empty() {
@@ -241,7 +256,7 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 	rep.Index, rep.Rebuilt = info, rebuilt
 	sort.Slice(rep.Failed, func(i, j int) bool { return rep.Failed[i].Path < rep.Failed[j].Path })
 	rep.Elapsed = time.Since(start)
-	return rep, nil
+	return rep, unread.err("import-npz", root, rep.Kept)
 }
 
 // walkNPZ lists ROOT/<person>/npKnown.npz; folders without one are noted in
@@ -259,6 +274,11 @@ func walkNPZ(root string, rep *ImportReport) ([]npzWork, error) {
 		}
 		abs := filepath.Join(root, name, NPZFile)
 		st, err := os.Stat(abs)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Unreadable (permissions, I/O): not the same as absent.
+			rep.Skipped = append(rep.Skipped, Skipped{Rel: name, Reason: err.Error(), Unreadable: true})
+			continue
+		}
 		if err != nil || !st.Mode().IsRegular() {
 			if isDir(filepath.Join(root, name)) {
 				rep.Skipped = append(rep.Skipped, Skipped{Rel: name, Reason: "no " + NPZFile})
@@ -398,6 +418,8 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 	}
 	b, err := os.ReadFile(w.abs)
 	if err != nil {
+		// Not read is not gone: keep the person's faces, retry next run.
+		r.batch.Delete = nil
 		return fail(catalog.StatusError, err.Error())
 	}
 	h := sha256.Sum256(b)
@@ -407,11 +429,18 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 		return r.touch(w) // the same malformed file as before
 	}
 	p, err := npz.Read(bytes.NewReader(b), int64(len(b)), key)
+	if errors.Is(err, npz.ErrMissingKey) {
+		// A wrong --key is the run's mistake, not the file's: keep the
+		// person's faces and record an error, retried by the next run.
+		r.batch.Delete = nil
+		return fail(catalog.StatusError, err.Error()+" (wrong --key?)")
+	}
 	if err != nil {
 		return fail(catalog.StatusCorrupt, err.Error())
 	}
 	if m.EmbeddingDim > 0 && p.Dim != m.EmbeddingDim {
-		return fail(catalog.StatusCorrupt, fmt.Sprintf("array %q holds %d-d embeddings, model %s makes %d-d ones (wrong --key or --model?)", key, p.Dim, m.Name, m.EmbeddingDim))
+		r.batch.Delete = nil // as for a missing key: the run's mistake, retried
+		return fail(catalog.StatusError, fmt.Sprintf("array %q holds %d-d embeddings, model %s makes %d-d ones (wrong --key or --model?)", key, p.Dim, m.Name, m.EmbeddingDim))
 	}
 	if p.Len() == 0 {
 		return fail(catalog.StatusNoFace, "no embeddings")

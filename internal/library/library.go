@@ -151,6 +151,14 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)
 	}
 	cat, err := catalog.Open(ctx, dbPath)
+	if err != nil && opt.ReadOnly {
+		// A library the user may not write (read-only mount, another
+		// user's folder) is still searchable: open the catalog read-only.
+		if c, err2 := catalog.OpenReadOnly(ctx, dbPath); err2 == nil {
+			log.Debug("catalog opened read-only", "dir", opt.Dir, "reason", err)
+			cat, err = c, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)
 	}

@@ -39,6 +39,10 @@ type IndexInfo struct {
 	// Storage says where the vectors are: StorageFlat (FlatFile, mapped and
 	// searched in place; exact indexes) or StorageFaiss (IndexFile).
 	Storage string `json:"storage,omitempty"`
+	// Checksum of the data file ("crc32c:…"; of the bytes after the header
+	// for a FlatFile), verified each time it is opened ("": not recorded by
+	// an older version).
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // file returns the name of the index's data file in the library directory.
@@ -54,6 +58,9 @@ const (
 	IndexFresh   = "fresh"
 	IndexStale   = "stale"
 	IndexMissing = "missing"
+	// IndexDamaged: fresh by index.json, but the file's checksum or counts
+	// do not match (Stats only; a search rebuilds it).
+	IndexDamaged = "damaged"
 )
 
 // Exact reports whether the index is an exact (Flat) one.
@@ -123,19 +130,23 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 		if info.Count == 0 {
 			return nil, info, false, nil
 		}
-		idx, err := l.openIndex(info)
+		idx, err := l.openIndex(ctx, info)
 		if err == nil {
 			return idx, info, false, nil
 		}
-		l.log.Warn("unreadable index; rebuilding", "err", err)
+		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
 	idx, info, err := l.Rebuild(ctx, params)
 	return idx, info, true, err
 }
 
-// openIndex opens the fresh index described by info.
-func (l *Library) openIndex(info IndexInfo) (VectorIndex, error) {
+// openIndex opens the fresh index described by info, verifying its
+// checksum and its face count against index.json and the catalog.
+func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, error) {
 	path := filepath.Join(l.dir, info.file())
+	if err := l.checkCatalogCount(ctx, path, info.Count); err != nil {
+		return nil, err
+	}
 	if info.Storage == StorageFlat {
 		x, err := openFlat(path, info, l.knn())
 		if err != nil {
@@ -143,7 +154,39 @@ func (l *Library) openIndex(info IndexInfo) (VectorIndex, error) {
 		}
 		return x, nil
 	}
-	return l.backend.Read(path)
+	if info.Checksum != "" {
+		sum, err := checksumFile(path, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyChecksum(path, info.Checksum, sum); err != nil {
+			return nil, err
+		}
+	}
+	x, err := l.backend.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if n := x.Ntotal(); n != info.Count || x.Dim() != info.Dim {
+		x.Close()
+		return nil, fmt.Errorf("%s: %w: holds %d %d-d vectors, index.json says %d %d-d", path, ErrIndexDamaged, n, x.Dim(), info.Count, info.Dim)
+	}
+	return x, nil
+}
+
+// VerifyIndex opens a fresh index as a search would (checksum, counts
+// against index.json and the catalog) and closes it; it returns nil for a
+// stale, missing or empty index (a search rebuilds those).
+func (l *Library) VerifyIndex(ctx context.Context) error {
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil || state != IndexFresh || info.Count == 0 {
+		return err
+	}
+	x, err := l.openIndex(ctx, info)
+	if err != nil {
+		return err
+	}
+	return x.Close()
 }
 
 // knn returns the backend's exact search, or nil (a Go loop) if it has none.
@@ -200,7 +243,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 	if len(ids) > 0 && info.Exact() {
 		info.Storage = StorageFlat
 		path := filepath.Join(l.dir, FlatFile)
-		if err := writeFlat(path, dim, gen, vecs, ids); err != nil {
+		if info.Checksum, err = writeFlat(path, dim, gen, vecs, ids); err != nil {
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
 		x, err := openFlat(path, info, l.knn())
@@ -228,6 +271,10 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			return nil, info, err
 		}
 		if err := idx.Write(filepath.Join(l.dir, IndexFile)); err != nil {
+			idx.Close()
+			return nil, info, fmt.Errorf("write index: %w", err)
+		}
+		if info.Checksum, err = checksumFile(filepath.Join(l.dir, IndexFile), 0); err != nil {
 			idx.Close()
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}

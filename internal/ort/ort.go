@@ -56,7 +56,14 @@ func Open(libPath string) (*Runtime, error) {
 			return nil, errors.New("onnxruntime: environment initialised outside package ort")
 		}
 		onnx.SetSharedLibraryPath(libPath)
-		if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+		var err error
+		// On a stack sized to the command line: see bigstack.go.
+		if serr := onBigStack(initStackSize(cmdlineLen()), func() {
+			err = onnx.InitializeEnvironment(onnx.WithLogLevelError())
+		}); serr != nil {
+			return nil, serr
+		}
+		if err != nil {
 			return nil, fmt.Errorf("onnxruntime library %s: %w", libPath, err)
 		}
 		env.lib = libPath

@@ -273,6 +273,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		vec = req.Embedding
 		resp.Faces = []queryFaceJSON{}
 	case "multipart/form-data":
+		if err := s.bufferBody(w, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := s.acquire(r); err != nil {
 			s.writeError(w, r, err)
 			return
