@@ -19,6 +19,20 @@ var messagesJA = map[string]string{
 	"no command given":                                                                                                                                  "コマンドが指定されていません",
 	" (default %s)":                                                                                                                                     "（既定値 %s）",
 
+	// command summaries (facesearch help)
+	"detect, align and embed the faces in photos (text, JSON, aligned crops)":       "写真の顔を検出・整列・埋め込み（テキスト、JSON、整列済み切り抜き）",
+	"index a dataset ROOT/<person>/<images> incrementally":                          "データセット ROOT/<人物>/<画像> を差分でインデックス",
+	"search the library with photos (or --vector FILE.npy)":                         "写真（または --vector FILE.npy）でライブラリを検索",
+	"summarise the library: persons, images, faces, failures":                       "ライブラリの概要: 人物、画像、顔、失敗",
+	"list, prepare, add and verify face models":                                     "顔モデルの一覧・準備・追加・検証",
+	"every pair of faces from different folders above a similarity (CSV/JSON/HTML)": "類似度以上の、別フォルダの顔のすべての組（CSV/JSON/HTML）",
+	"find folders that are one person, misfiled images, near-duplicates, outliers":  "同一人物のフォルダ、誤分類の画像、重複に近い画像、外れ値を探す",
+	"rank pairs of different people by how alike they look":                         "似ている別人の組を順位づけ",
+	"measure accuracy: 'eval lfw DIR' runs the standard LFW protocol":               "精度を測る: 'eval lfw DIR' で標準の LFW プロトコルを実行",
+	"calibrate the same-person threshold on the library's own folders":              "ライブラリ自身のフォルダで同一人物のしきい値を校正",
+	"import FACE01 per-folder npKnown.npz embeddings without re-embedding":          "FACE01 のフォルダごとの npKnown.npz 埋め込みを再計算せずにインポート",
+	"serve the web page and JSON API (loopback by default)":                         "Web ページと JSON API を公開（既定はループバックのみ）",
+
 	// errors of the library
 	"no library here (run 'facesearch index ROOT' first, or set --library / FACESEARCH_LIBRARY)": "ここにライブラリがありません（先に 'facesearch index ROOT' を実行するか、--library / FACESEARCH_LIBRARY を指定してください）",
 	"the library has no faces (index a dataset first)":                                           "ライブラリに顔がありません（先にデータセットをインデックスしてください）",
