@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
@@ -76,14 +76,12 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("lookalikes: write json: %w", err)
 		}
 	} else {
-		bw := bufio.NewWriter(env.Stdout)
-		fmt.Fprintf(bw, "%4s  %6s %6s %6s %6s  %s\n", "rank", "score", "median", "max", "pairs", "people")
+		rows := [][]string{{"rank", "score", "median", "max", "pairs", "people"}}
 		for k, l := range res.Lookalikes {
-			fmt.Fprintf(bw, "%4d  %6.3f %6.3f %6.3f %6d  %s ~ %s\n", k+1, l.Similarity, l.Median, l.Max, l.Pairs, validUTF8(l.Persons[0]), validUTF8(l.Persons[1]))
+			rows = append(rows, []string{strconv.Itoa(k + 1), fmt.Sprintf("%.3f", l.Similarity), fmt.Sprintf("%.3f", l.Median),
+				fmt.Sprintf("%.3f", l.Max), strconv.Itoa(l.Pairs), l.Persons[0] + " ~ " + l.Persons[1]})
 		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
+		printTable(env.Stdout, rows)
 	}
 	if *cf.html != "" {
 		sec := report.Section{

@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
@@ -55,14 +55,11 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	default:
-		bw := bufio.NewWriter(env.Stdout)
-		fmt.Fprintf(bw, "%6s %6s %6s  %s\n", "pairs", "best", "median", "folders")
+		rows := [][]string{{"pairs", "best", "median", "folders"}}
 		for _, g := range groups {
-			fmt.Fprintf(bw, "%6d %6.3f %6.3f  %s ~ %s\n", g.Count, g.Best, g.Median, validUTF8(g.Persons[0]), validUTF8(g.Persons[1]))
+			rows = append(rows, []string{strconv.Itoa(g.Count), fmt.Sprintf("%.3f", g.Best), fmt.Sprintf("%.3f", g.Median), g.Persons[0] + " ~ " + g.Persons[1]})
 		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
+		printTable(env.Stdout, rows)
 	}
 	if *cf.html != "" {
 		const maxGroups, perGroup = 200, 3
