@@ -379,6 +379,11 @@ func TestBrowserPeople(t *testing.T) {
 		if err := chromedp.Do(ja, chromedp.Navigate(base+"/"), chromedp.WaitVisible(C("#drop"))); err != nil {
 			t.Fatal(err)
 		}
+		// A CJK font is installed: two different kana draw differently (a
+		// missing font draws the same .notdef box for both).
+		if !evalT[bool](t, ja, cjkGlyphs) {
+			t.Error("Japanese text renders as boxes: install a CJK font (deps/apt.txt: fonts-noto-cjk)")
+		}
 		if nav := evalT[string](t, ja, `document.querySelector('nav a[data-tab="people"]').textContent`); nav != "人物" {
 			t.Errorf("navigator language ja-JP: People tab reads %q", nav)
 		}
@@ -450,6 +455,14 @@ func TestBrowserPeople(t *testing.T) {
 		poll(t, ja, "English", `document.querySelector('nav a[data-tab="people"]').textContent === "People"`)
 	})
 }
+
+// cjkGlyphs draws あ and い on a canvas and reports whether they differ.
+const cjkGlyphs = `(() => {
+  const draw = (ch) => { const c = document.createElement("canvas"); c.width = c.height = 40;
+    const x = c.getContext("2d"); x.font = "32px sans-serif"; x.fillText(ch, 2, 34);
+    return Array.from(x.getImageData(0, 0, 40, 40).data).join(","); };
+  return draw("あ") !== draw("い");
+})()`
 
 // choose selects value in the <select> id as a user would.
 func choose(tb testing.TB, ctx context.Context, id, value string) {
