@@ -57,6 +57,7 @@ const I18N = {
     "Next": "次へ",
     "{n} photo|{n} photos": "写真 {n} 枚",
     "{n} face|{n} faces": "顔 {n} 個",
+    "{n} with a face": "顔あり {n}",
     "{n} open finding|{n} open findings": "未確認の指摘 {n} 件",
     "All people": "人物一覧",
     "Faces of this person": "この人物の顔",

@@ -17,7 +17,9 @@ function thumb(url, name) {
 }
 
 function countsText(p) {
-  return t("{n} photo|{n} photos", { n: p.images }) + " · " + t("{n} face|{n} faces", { n: p.primary_faces });
+  // The folder's photos, and how many show its person (a primary face):
+  // background faces are not counted here (the header's total has them).
+  return t("{n} photo|{n} photos", { n: p.images }) + " · " + t("{n} with a face", { n: p.primary_faces });
 }
 
 function personCard(p) {
