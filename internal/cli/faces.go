@@ -28,16 +28,17 @@ side, except a portrait (one face at least 1/5 of the shorter side). Given
 
 // facesJSON is one photo in `faces --json` output.
 type facesJSON struct {
-	File    string     `json:"file"`
-	Width   int        `json:"width"`
-	Height  int        `json:"height"`
-	Primary int        `json:"primary"` // number of the primary face (1-based), 0 if none
-	Faces   []faceJSON `json:"faces"`
-	Error   string     `json:"error,omitempty"`
+	File        string     `json:"file"`
+	Width       int        `json:"width"`
+	Height      int        `json:"height"`
+	Primary     int        `json:"primary"`      // index into faces (0-based array index), -1 if none
+	PrimaryFace int        `json:"primary_face"` // number of the primary face (1-based, as everywhere), 0 if none
+	Faces       []faceJSON `json:"faces"`
+	Error       string     `json:"error,omitempty"`
 }
 
 type faceJSON struct {
-	Face      int           `json:"face"` // 1-based, detection order
+	Face      int           `json:"face"` // face number: 1-based, detection order (as search --face N)
 	Box       [4]float32    `json:"box"`  // x1,y1,x2,y2 pixels
 	Score     float32       `json:"score"`
 	Points5   [5][2]float32 `json:"points5"`
@@ -107,7 +108,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	failed := 0
 	var firstErr error
 	for _, photo := range photos {
-		r := facesJSON{File: photo, Faces: []faceJSON{}}
+		r := facesJSON{File: photo, Primary: -1, Faces: []faceJSON{}}
 		err := facesOne(ctx, p, photo, *crops, used, &r)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -147,14 +148,15 @@ func facesOne(ctx context.Context, p *embed.Pipeline, photo, crops string, used 
 	if err != nil {
 		return fmt.Errorf("faces %s: %w", photo, err)
 	}
-	r.Primary = embed.Primary(faces, img.Bounds()) + 1 // -1 (none) becomes 0
+	r.Primary = embed.Primary(faces, img.Bounds())
+	r.PrimaryFace = r.Primary + 1
 	base := strings.TrimSuffix(filepath.Base(photo), filepath.Ext(photo))
 	for i, f := range faces {
 		fj := faceJSON{Face: i + 1, Box: f.Box, Score: f.Score, Points5: f.Points5, Landmarks: f.Landmarks, Embedding: f.Embedding}
 		if crops != "" {
-			name := fmt.Sprintf("%s_%d.png", base, i)
+			name := fmt.Sprintf("%s_%d.png", base, i+1)
 			for k := 2; used[name]; k++ {
-				name = fmt.Sprintf("%s-%d_%d.png", base, k, i)
+				name = fmt.Sprintf("%s-%d_%d.png", base, k, i+1)
 			}
 			used[name] = true
 			fj.Crop = filepath.Join(crops, name)
@@ -188,7 +190,7 @@ func printFaces(env *Env, r facesJSON) {
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
-		if i+1 == r.Primary {
+		if i == r.Primary {
 			mark = " " + pr.Sprintf("primary")
 		}
 		fmt.Fprintf(env.Stdout, "  face %d%s: score %.3f box %.0f,%.0f-%.0f,%.0f eyes %s %s nose %s mouth %s %s",

@@ -98,8 +98,8 @@ func TestFacesText(t *testing.T) {
 			if fm == nil {
 				t.Fatalf("%s: face line %q", tc.file, l)
 			}
-			if fm[1] != strconv.Itoa(j+1) { // faces are numbered from 1
-				t.Errorf("%s: face line %d numbered %s", tc.file, j, fm[1])
+			if fm[1] != strconv.Itoa(j+1) { // faces are numbered from 1, as search --face N
+				t.Errorf("%s: face line %d numbered %s, want %d", tc.file, j, fm[1], j+1)
 			}
 			if fm[2] != "" {
 				primaries++
@@ -146,16 +146,16 @@ func TestFacesJSONCrops(t *testing.T) {
 			continue
 		}
 		if w.faces == 0 {
-			if r.Primary != 0 || !strings.Contains(r.Error, bad) {
-				t.Errorf("bad file: primary %d, error %q; want 0 and an error naming it", r.Primary, r.Error)
+			if r.Primary != -1 || r.PrimaryFace != 0 || !strings.Contains(r.Error, bad) {
+				t.Errorf("bad file: primary %d, error %q; want -1 and an error naming it", r.Primary, r.Error)
 			}
 			continue
 		}
 		if r.Error != "" {
 			t.Errorf("%s: error %q", r.File, r.Error)
 		}
-		if r.Primary != nearestCentre(r)+1 {
-			t.Errorf("%s: primary %d, want %d (nearest the centre)", r.File, r.Primary, nearestCentre(r)+1)
+		if r.Primary != nearestCentre(r) || r.PrimaryFace != r.Primary+1 {
+			t.Errorf("%s: primary %d (face %d), want %d (nearest the centre)", r.File, r.Primary, r.PrimaryFace, nearestCentre(r))
 		}
 		for j, f := range r.Faces {
 			var ss float64

@@ -87,5 +87,6 @@ func printImportReport(w io.Writer, p *msgPrinter, dir string, r *library.Import
 	}
 	if complete {
 		printIndexInfo(w, p, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }

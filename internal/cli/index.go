@@ -38,6 +38,8 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON (schema "+IndexSchema+", docs/LIBRARY.md)")
 	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
+	vectors := fs.String("vectors", "", "where the library's vectors live: weaviate://HOST:PORT/Collection[?shards=N&replicas=N&index=flat|hnsw] or local (default: keep the library's; see docs/SCALE.md)")
+	rebuildVectors := fs.Bool("rebuild-vectors", false, "recreate the vector index (a Weaviate collection: dropped and refilled) from the catalog first")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -59,6 +61,9 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	}
 	defer l.Close()
 	if err := l.CheckIndex(ctx, m.Name); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if err := setVectors(ctx, env, l, *vectors, *rebuildVectors); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	p, err := newPipeline(env, m, *threads)
@@ -86,7 +91,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 // FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
 func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
 	return library.Open(ctx, library.Options{
-		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Log: env.Log, ReadOnly: readOnly,
+		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
 	})
 }
 
@@ -246,6 +251,7 @@ func printIndexReport(w io.Writer, p *msgPrinter, dir string, r *library.IndexRe
 	}
 	if complete {
 		printIndexInfo(w, p, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }
 
@@ -259,6 +265,7 @@ func printIndexInfo(w io.Writer, p *msgPrinter, info library.IndexInfo, rebuilt 
 		return
 	}
 	p.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	printVectorsInfo(w, info, rebuilt)
 	if !info.Exact() {
 		p.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}

@@ -106,6 +106,7 @@ var messagesJA = map[string]string{
 	"score":                                                "スコア",
 	"model manifest":                                       "モデルの既定値",
 	"calibrated for this library":                          "このライブラリで校正済み",
+	"verdict":                                              "判定",
 	"search: %d of %d queries failed":                      "search: %[2]d 件中 %[1]d 件の検索に失敗しました",
 	"%s: not a photo or a folder of photos":                "%s: 写真でも写真のフォルダでもありません",
 

@@ -129,6 +129,7 @@ async function search(file, face) {
     $("results").replaceChildren();
     $("person-summary").replaceChildren();
     $("results-title").hidden = true;
+    $("verdict").hidden = true;
     setStatus("search-status", errorText(e), true);
     return;
   }
@@ -136,9 +137,47 @@ async function search(file, face) {
   setStatus("search-status", t("{n} face found|{n} faces found", { n: res.faces.length }) + "; " +
     t("{n} matches in {s} s", { n: res.matches.length, s: fmt(((tm.decode || 0) + (tm.detect_embed || 0) + (tm.search || 0)) / 1000) }));
   $("face-hint").textContent = res.faces.length > 1 ? t("Click a box to search with another face.") : "";
-  drawBoxes($("boxes"), $("photo"), res.faces, res.face, res.faces.length > 1 ? (i) => search(file, i) : null);
+  // Faces are numbered from 1 in the API (res.face), indexed from 0 here.
+  drawBoxes($("boxes"), $("photo"), res.faces, res.face - 1, res.faces.length > 1 ? (i) => search(file, i + 1) : null);
+  renderVerdict(res.verdict);
   renderSummary(res);
   renderMatches(res);
+}
+
+// renderVerdict shows the library's verdict on the search: match, possible,
+// or "no confident match" for a stranger (docs/VERDICTS.md).
+function renderVerdict(v) {
+  const box = $("verdict");
+  if (!v) { box.hidden = true; return; }
+  box.className = "verdict " + v.verdict;
+  box.dataset.verdict = v.verdict;
+  // The stranger rate: strangers_at_or_above of stranger_searches
+  // non-mated searches scored this high (stranger_text is the server's
+  // English wording of the same figure).
+  let rate = "";
+  if (v.stranger_text) {
+    rate = LANG === "en" ? `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.`
+      : t("A stranger scores this high in {k} of {n} searches.", { k: v.strangers_at_or_above, n: v.stranger_searches });
+  }
+  const margin = v.margin != null ? " " + t("Margin to the next person {m}.", { m: fmt(v.margin) }) : "";
+  let head;
+  switch (v.verdict) {
+    case "match": head = t("Match: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    case "possible": head = t("Possible match: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    case "no_match": head = t("No confident match. Closest: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    default: head = t("This library is too small to calibrate ({r}); similarities only.", { r: v.reason || t("uncalibrated") });
+  }
+  box.replaceChildren(el("strong", { text: head }), " ", el("span", { text: rate + margin }));
+  box.hidden = false;
+}
+
+// verdictBadge is the badge of one result: its verdict when the library is
+// calibrated, else the pairwise same-person flag.
+function verdictBadge(verdict, same) {
+  if (verdict === "match") return el("span", { class: "badge same", text: t("match") });
+  if (verdict === "possible") return el("span", { class: "badge possible", text: t("possible") });
+  if (verdict) return null;
+  return same ? el("span", { class: "badge same", text: t("same person") }) : null;
 }
 
 function renderSummary(res) {
@@ -148,15 +187,15 @@ function renderSummary(res) {
     ol.append(el("li", {},
       el("strong", { text: p.person || t("(no folder)") }), " ",
       el("span", { class: "muted", text: t("best {sim}, {n} face|best {sim}, {n} faces", { sim: fmt(p.best), n: p.count }) + " " }),
-      p.same_person ? el("span", { class: "badge same", text: t("same person") }) : null));
+      verdictBadge(p.verdict, p.same_person)));
   }
 }
 
-function faceCard(f, sim, same) {
+function faceCard(f, sim, same, verdict) {
   const c = el("div", { class: "card", tabindex: "0", "data-person": f.person, "data-face-id": String(f.face_id || f.id) },
     el("img", { src: f.crop_url, alt: t("face {n}", { n: f.face_id || f.id }), loading: "lazy" }),
     sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
-      same ? el("span", { class: "badge same", text: t("same person") }) : null) : null,
+      verdictBadge(verdict, same)) : null,
     el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: t("not the main face"), title: t("another face in this image") }) : null),
     el("div", { class: "file", text: f.file }));
   const open = () => openImage(f.image_id, f.face_id || f.id);
@@ -167,7 +206,7 @@ function faceCard(f, sim, same) {
 
 function renderMatches(res) {
   const g = $("results");
-  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person)));
+  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person, m.verdict)));
   $("results-title").hidden = res.matches.length === 0;
 }
 
