@@ -23,7 +23,10 @@ import (
 
 // SearchSchema names the JSON document printed by 'search --json'
 // (documented in docs/LIBRARY.md).
-const SearchSchema = "facesearch.search/v1"
+// v2: file is the path relative to the dataset root (v1: the base name), as
+// in every JSON document (docs/LIBRARY.md, JSON conventions); path stays, equal
+// to file, for v1 readers.
+const SearchSchema = "facesearch.search/v2"
 
 type searchJSON struct {
 	Schema          string          `json:"schema"`
@@ -214,7 +217,7 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 		}
 		for i, h := range hits {
 			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
-				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
+				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(h.Path), Path: show(h.Path),
 				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
 		}
 		return q
@@ -404,7 +407,7 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 				if out.Calibration.Status == verdict.StatusCalibrated {
 					same = r.Verdict
 				}
-				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, r.File, r.Person})
+				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, path.Base(r.File), r.Person})
 			}
 		}
 		printTable(w, rows)
