@@ -446,6 +446,15 @@ func TestBrowserPeople(t *testing.T) {
 		} else {
 			t.Logf("cleansing names no finding or pair of %s", japaneseName)
 		}
+		// The person filter narrows the pairs panel as well as the findings.
+		if err := chromedp.Do(ja, chromedp.SendKeys(C("#f-person"), "obama")); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, ja, "pairs filtered by person", `(() => { const ps = Array.from(document.querySelectorAll("#pairs .pair > .muted")); return ps.length > 0 && ps.every(e => e.textContent.includes("obama")) })()`)
+		// A person in no pair leaves the panel empty (unfiltered, the obama
+		// pairs would stay).
+		evalT[bool](t, ja, `(() => { const e = document.getElementById("f-person"); e.value = "kit_harington"; return e.dispatchEvent(new Event("input")) })()`)
+		poll(t, ja, "pairs of another person", `document.getElementById("n-pairs").textContent.includes("0") && Array.from(document.querySelectorAll("#pairs .pair > .muted")).every(e => e.textContent.includes("kit_harington"))`)
 		if h := evalT[string](t, ja, `document.querySelector("#tab-cleansing h2 span").textContent`); h != "指摘" {
 			t.Errorf("cleansing heading %q", h)
 		}

@@ -293,7 +293,11 @@ async function loadCleansing() {
     // Grouped by folder pair (most face pairs first, best three shown), so
     // one pair of folders cannot fill the list.
     const p = await api("/api/pairs?top=2000");
-    const groups = p.folder_pairs || [];
+    // The person filter applies to the pairs too (kind and severity are
+    // findings' properties, not pairs').
+    const who = $("f-person").value.trim().toLowerCase();
+    const groups = (p.folder_pairs || []).filter((g) => !who ||
+      g.person_a.toLowerCase().includes(who) || g.person_b.toLowerCase().includes(who));
     $("n-pairs").textContent = t("({g} folder pairs, {n} face pairs, similarity ≥ {min})", { g: groups.length, n: p.pairs.length, min: fmt(p.min) });
     $("pairs").replaceChildren(...groups.slice(0, 100).map((g) => el("div", { class: "pair" },
       el("div", { class: "muted", text: g.person_a + " / " + g.person_b + ": " + t("{n} face pairs, best {best}, median {median}", { n: g.count, best: fmt(g.best), median: fmt(g.median) }) }),
