@@ -484,7 +484,14 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		return info, false, err
 	}
 	if state == IndexFresh && (force == nil || !force(info)) {
-		return info, false, nil
+		// Fresh by its description; check the files too (checksum, counts),
+		// so that 'index' repairs a damaged index rather than call it up to
+		// date.
+		err := l.VerifyIndex(ctx)
+		if err == nil {
+			return info, false, nil
+		}
+		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
 	idx, newInfo, err := l.rebuild(ctx, factory, params)
 	if err != nil {
