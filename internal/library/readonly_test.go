@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/catalog"
 )
 
 // indexedLib indexes a two-person tree into a new library folder and
@@ -83,5 +85,51 @@ func TestReadOnlyOpenRefusesImmutableWhenWritable(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "cannot be read safely") || !strings.Contains(err.Error(), "chmod a-w") {
 		t.Errorf("error %v, want it to say why and what to do", err)
+	}
+}
+
+// TestStaleIndexRebuiltOnlyUnderLock (review finding 1): a search of a
+// stale index does not rewrite the index files while a writer holds the
+// library's lock; it says why, and rebuilds once the lock is free.
+func TestStaleIndexRebuiltOnlyUnderLock(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"alice/1.jpg": fakeSpec(0, 1, 1), "bob/1.jpg": fakeSpec(2, 3, 1), "carol/1.jpg": fakeSpec(4, 5, 1)})
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.lib.Catalog().Apply(ctx, &catalog.Batch{Delete: []string{"carol/1.jpg"}}); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := f.lib.lock() // a writer runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy, err := f.lib.WriterActive(); !busy || err != nil {
+		t.Errorf("WriterActive while locked: %v %v, want true", busy, err)
+	}
+	meta := filepath.Join(f.lib.Dir(), IndexMetaFile)
+	before, _ := os.ReadFile(meta)
+	if s, err := f.lib.Searcher(ctx); err == nil {
+		s.Close()
+		t.Error("a stale index was rebuilt while a writer held the lock")
+	} else if !strings.Contains(err.Error(), "another") {
+		t.Errorf("error %v, want it to name the running writer", err)
+	}
+	if after, _ := os.ReadFile(meta); string(after) != string(before) {
+		t.Error("index.json rewritten without the lock")
+	}
+	unlock()
+	if busy, err := f.lib.WriterActive(); busy || err != nil {
+		t.Errorf("WriterActive after unlock: %v %v, want false", busy, err)
+	}
+	s, err := f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatalf("search once the lock is free: %v", err)
+	}
+	defer s.Close()
+	if n := s.Info().Count; n != 2 {
+		t.Errorf("rebuilt index holds %d faces, want 2", n)
 	}
 }
