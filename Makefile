@@ -6,7 +6,7 @@ GO ?= go
 RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/... ./internal/embed/... ./internal/eval/... ./internal/cli/...
 RACE_RE := /internal/(faiss|ort|catalog|library|server|cleanse|embed|eval|cli)(/|$$)
 
-.PHONY: setup build test test-short vet demo eval bench clean
+.PHONY: setup build test test-short vet demo eval bench clean cluster cluster-server
 
 setup:
 	@scripts/setup.sh
@@ -17,7 +17,9 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: setup vet
+# The Weaviate integration tests need weaviate-server: built once into
+# FACESEARCH_HOME/bin (about 10 min the first time), reused afterwards.
+test: setup vet cluster-server
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '$(RACE_RE)')
 
@@ -32,9 +34,18 @@ demo: setup
 eval: setup
 	@scripts/eval.sh
 
-bench:
+bench: cluster-server
 	@scripts/setup.sh --bench
 	@scripts/bench.sh
+	@scripts/bench-weaviate.sh
+
+# Opt-in: a 3-node Weaviate cluster on loopback in a private network
+# namespace, with a shell inside it (docs/SCALE.md). N=5 for five nodes.
+cluster: cluster-server
+	@scripts/cluster.sh run $(or $(N),3)
+
+cluster-server:
+	@scripts/cluster.sh build
 
 clean:
 	rm -rf bin .facesearch

@@ -140,6 +140,11 @@ hf fs_batch "$orig_runs" 1 '"$FS" search --library "$L" --vector "$D/queries.npy
 run fs_search '"$FS" search --library "$L" --vector "$Q1" --json'
 run fs_all '"$FS" search --library "$L" --vector "$D/queries.npy" --json >"$W/fs_search_raw.json" && $PY bench/convert.py search "$W/fs_search_raw.json" "$W/fs_search.json"'
 run fs_recall '$PY bench/exact_reference.py recall --exact "$W/exact_search.json" --got "$W/fs_search.json"'
+# Open-set calibration of the verdicts (docs/VERDICTS.md): import-npz above
+# ran it once already (its time is in the import); here it is timed alone.
+run fs_verdicts '"$FS" calibrate --library "$L" --verdicts-only --dry-run'
+verdict_nm=$(jq '.non_mated_searches' "$L/verdict.json")
+verdict_sample=$(jq '.sample_seconds' "$L/verdict.json")
 run fs_warm '"$FB" flat -vectors "$L/vectors.f32" -queries "$D/queries.npy" -passes '"$passes"
 declare -A warm
 while IFS='=' read -r k v; do warm[$k]=$v; done <"$W/fs_warm.out"
@@ -306,7 +311,8 @@ the median of the runs.
 | original, one query (cold) | **$(ms "${MED[orig_cold]}")** (min $(ms "${LO[orig_cold]}"), max $(ms "${HI[orig_cold]}")) | $orig_runs | $(c orig_cold) |
 | original with the per-folder normalisation fixed (\`--fixed\`), one query | $(ms "${MED[orig_fixed_cold]}") (min $(ms "${LO[orig_fixed_cold]}"), max $(ms "${HI[orig_fixed_cold]}")) | $orig_runs | $(c orig_fixed_cold) |
 | original, $nq queries in one run: load + normalise / train + add / search per query | $(f 1 "$orig_load") s / $(f 1 "$orig_train") s / $(f 2 "$(calc "$orig_q * 1000")") ms (total $(f 1 "${WALL[orig_all]}") s) | 1 | $(c orig_all) |
-| facesearch \`import-npz\` (once) | $(f 1 "${WALL[import]}") s | 1 | $(c import) |
+| facesearch \`import-npz\` (once; includes the open-set calibration below) | $(f 1 "${WALL[import]}") s | 1 | $(c import) |
+| facesearch open-set calibration of the verdicts ($verdict_nm non-mated searches by faiss BLAS k-NN, catalog read included; sampling alone $(f 1 "$verdict_sample") s during the import), peak RSS ${RSS[fs_verdicts]} MB | $(f 1 "${WALL[fs_verdicts]}") s | 1 | $(c fs_verdicts) |
 | **facesearch, one query (cold)** | **$(ms "${MED[fs_cold]}")** (min $(ms "${LO[fs_cold]}"), max $(ms "${HI[fs_cold]}")) | $fs_runs | $(c fs_cold) |
 | facesearch, $nq queries in one process | $(ms "${MED[fs_batch]}"): $(f 2 "$(calc "$batch_per_q * 1000")") ms per extra query | $orig_runs | $(c fs_batch) |
 | facesearch warm query: faiss.KNN (BLAS) on the library's memory-mapped \`vectors.f32\` (mapped in $(f 3 "${warm[read_s]}") s) | p50 $(f 2 "${warm[p50_ms]}") ms, p99 $(f 2 "${warm[p99_ms]}") ms | ${warm[queries]} queries | $(c fs_warm) |

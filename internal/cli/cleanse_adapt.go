@@ -168,6 +168,9 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 		return nil, fmt.Errorf("library %s: %w", l.Dir(), err)
 	}
 	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "took", time.Since(start))
+	if url, err := l.VectorsURL(ctx); err == nil && url != "" {
+		env.Log.Info("cleansing compares every face locally, with the vectors of the catalog; the library's search index is remote", "vectors", "catalog "+filepath.Join(l.Dir(), library.CatalogFile), "search_index", url)
+	}
 	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
 		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),

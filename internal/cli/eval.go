@@ -16,6 +16,9 @@ import (
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "verdicts" {
+		return evalVerdicts(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "lfw" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n\nRun 'facesearch eval lfw -h' for the flags.\n")
@@ -335,7 +338,7 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 		fmt.Fprintf(w, "    %s\n", termText(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
-	printCalibration(indentWriter{w}, c, paths)
+	printCalibration(indentWriter{w}, c, paths, float32Above(c.Threshold))
 	fmt.Fprintf(w, "  at that threshold on the pairs file: FAR %.2e (of only %d different-person pairs), accuracy %.2f%%\n", s.Calib.PairsFAR, s.Calib.PairsNeg, 100*s.Calib.PairsAcc)
 	for _, h := range s.HeldOut {
 		extra := ""

@@ -87,5 +87,6 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 	}
 	if complete {
 		printIndexInfo(w, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }

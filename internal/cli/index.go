@@ -37,6 +37,8 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
 	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
+	vectors := fs.String("vectors", "", "where the library's vectors live: weaviate://HOST:PORT/Collection[?shards=N&replicas=N&index=flat|hnsw] or local (default: keep the library's; see docs/SCALE.md)")
+	rebuildVectors := fs.Bool("rebuild-vectors", false, "recreate the vector index (a Weaviate collection: dropped and refilled) from the catalog first")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -60,6 +62,9 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	if err := l.CheckIndex(ctx, m.Name); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	if err := setVectors(ctx, env, l, *vectors, *rebuildVectors); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	p, err := newPipeline(env, m, *threads)
 	if err != nil {
 		return err
@@ -81,7 +86,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 // FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
 func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
 	return library.Open(ctx, library.Options{
-		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Log: env.Log, ReadOnly: readOnly,
+		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
 	})
 }
 
@@ -241,6 +246,7 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 	}
 	if complete {
 		printIndexInfo(w, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }
 
@@ -254,6 +260,7 @@ func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
 		return
 	}
 	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	printVectorsInfo(w, info, rebuilt)
 	if !info.Exact() {
 		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}

@@ -229,6 +229,13 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 	if err != nil {
 		return nil, err
 	}
+	// The verdicts' calibration before the first request (a stale one is
+	// recomputed here, not inside a request's deadline).
+	if c, err := s.Calibration(ctx); err != nil {
+		env.Log.Warn("no open-set calibration; searches will try again", "err", err)
+	} else if !c.Calibrated() {
+		env.Log.Info("library uncalibrated: results carry no verdict", "reason", c.Reason)
+	}
 	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, imported: src == library.SourceNPZ,
 		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
 }
@@ -582,4 +589,28 @@ func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) e
 		decision = catalog.Dismissed
 	}
 	return b.cat.SetReview(ctx, key, decision)
+}
+
+// SearchJudged implements server.JudgedSearcher: the library's judged
+// search, the same as 'search' and 'check' run.
+func (b *libraryBackend) SearchJudged(ctx context.Context, vec []float32, k int) ([]server.Match, *server.Verdict, error) {
+	j, err := b.search.SearchJudged(ctx, vec, library.SearchOptions{K: k, Min: -1}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cal, err := b.search.Calibration(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]server.Match, len(j.Hits))
+	for i, h := range j.Hits {
+		out[i] = server.Match{FaceID: h.FaceID, ImageID: b.snap.faces[h.FaceID].ImageID, Similarity: h.Similarity,
+			File: h.Path, Person: h.Person, Box: h.Box}
+	}
+	jo := judgementOut(j)
+	v := &server.Verdict{Verdict: jo.Verdict, Person: j.Best.Person, Similarity: j.Best.Best.Similarity, StrangerRate: jo.StrangerRate,
+		StrangersAtOrAbove: jo.StrangersAtOrAbove, StrangerSearches: jo.StrangerSearches, StrangerText: jo.StrangerText, Margin: jo.Margin,
+		Calibration: cal.Status, Reason: cal.Reason, MatchThreshold: cal.Match.Threshold, MatchFPIR: cal.Match.FPIR,
+		PossibleThreshold: cal.Possible.Threshold, PossibleFPIR: cal.Possible.FPIR}
+	return out, v, nil
 }

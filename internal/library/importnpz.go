@@ -22,6 +22,7 @@ import (
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // NPZFile is the per-person embedding file of the original FACE01 scripts:
@@ -76,7 +77,10 @@ type ImportReport struct {
 	Skipped []Skipped // person folders without an npKnown.npz
 	Index   IndexInfo
 	Rebuilt bool
-	Elapsed time.Duration
+	// Calibration is the open-set calibration, refreshed when the catalog
+	// changed (nil if it failed; search computes it then).
+	Calibration *verdict.Calibration
+	Elapsed     time.Duration
 }
 
 // Source returns how the library's faces were made (SourceNPZ, or "" for
@@ -254,6 +258,7 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return rep, fmt.Errorf("import-npz %s: %w", root, err)
 	}
 	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Calibration = l.refreshCalibration(ctx)
 	sort.Slice(rep.Failed, func(i, j int) bool { return rep.Failed[i].Path < rep.Failed[j].Path })
 	rep.Elapsed = time.Since(start)
 	return rep, unread.err("import-npz", root, rep.Kept)

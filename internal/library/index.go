@@ -23,6 +23,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // Progress receives indexing progress; implementations render it.
@@ -79,7 +80,10 @@ type IndexReport struct {
 	Skipped   []Skipped
 	Index     IndexInfo
 	Rebuilt   bool // the vector index was rebuilt
-	Elapsed   time.Duration
+	// Calibration is the open-set calibration, refreshed when the catalog
+	// changed (nil if it failed; search computes it then).
+	Calibration *verdict.Calibration
+	Elapsed     time.Duration
 }
 
 type work struct {
@@ -210,6 +214,7 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		return rep, fmt.Errorf("index %s: %w", root, err)
 	}
 	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Calibration = l.refreshCalibration(ctx)
 	rep.Elapsed = time.Since(start)
 	return rep, unread.err("index", root, rep.Kept)
 }

@@ -13,6 +13,7 @@ type Searcher struct {
 	l    *Library
 	idx  VectorIndex
 	info IndexInfo
+	cal  calibrationOnce // the open-set calibration, loaded on first use
 }
 
 // ErrEmpty is returned when searching a library without faces.

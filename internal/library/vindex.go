@@ -43,6 +43,12 @@ type IndexInfo struct {
 	// for a FlatFile), verified each time it is opened ("": not recorded by
 	// an older version).
 	Checksum string `json:"checksum,omitempty"`
+	// Remote stores (StorageRemote, see remote.go): the store's URL, whether
+	// it searches exactly, and what the last sync sent and removed.
+	Vectors     string `json:"vectors,omitempty"`
+	ExactRemote bool   `json:"exact_remote,omitempty"`
+	Sent        int    `json:"sent,omitempty"`
+	Removed     int    `json:"removed,omitempty"`
 }
 
 // file returns the name of the index's data file in the library directory.
@@ -64,7 +70,12 @@ const (
 )
 
 // Exact reports whether the index is an exact (Flat) one.
-func (i IndexInfo) Exact() bool { return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat" }
+func (i IndexInfo) Exact() bool {
+	if i.Storage == StorageRemote {
+		return i.ExactRemote
+	}
+	return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat"
+}
 
 func (l *Library) factory(ctx context.Context) (string, error) {
 	f, ok, err := l.cat.Setting(ctx, catalog.KeyIndex)
@@ -91,6 +102,12 @@ func (l *Library) IndexStatus(ctx context.Context) (IndexInfo, string, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		l.log.Warn("unreadable index description; rebuilding", "err", err)
 		return info, IndexStale, nil
+	}
+	if url, err := l.VectorsURL(ctx); err != nil || url != "" {
+		if err != nil {
+			return info, "", err
+		}
+		return l.remoteStatus(ctx, url, info)
 	}
 	if _, err := os.Stat(filepath.Join(l.dir, info.file())); err != nil && info.Count > 0 {
 		return info, IndexMissing, nil
@@ -134,6 +151,9 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 		if err == nil {
 			return idx, info, false, nil
 		}
+		if info.Storage == StorageRemote {
+			return nil, info, false, err // the cluster cannot answer: rebuilding would not help
+		}
 		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
 	// The index files are written only under the library's writer lock: a
@@ -150,6 +170,9 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 // openIndex opens the fresh index described by info, verifying its
 // checksum and its face count against index.json and the catalog.
 func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, error) {
+	if info.Storage == StorageRemote {
+		return l.openRemoteIndex(ctx, info)
+	}
 	path := filepath.Join(l.dir, info.file())
 	if err := l.checkCatalogCount(ctx, path, info.Count); err != nil {
 		return nil, err
@@ -215,6 +238,15 @@ func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex
 // rebuild builds an index of type factory ("" for the library's), and makes
 // that type the library's once the index is written.
 func (l *Library) rebuild(ctx context.Context, factory string, params SearchParams) (VectorIndex, IndexInfo, error) {
+	if url, err := l.VectorsURL(ctx); err != nil || url != "" {
+		if err != nil {
+			return nil, IndexInfo{}, err
+		}
+		if factory != "" {
+			return nil, IndexInfo{}, fmt.Errorf("index type %q is for local faiss indexes; the library's vectors are in %s (choose its index type in the URL, e.g. ?index=hnsw)", factory, url)
+		}
+		return l.syncRemote(ctx, url, false, params)
+	}
 	start := time.Now()
 	l.removeStaleTemps(start)
 	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves the index stale, never wrong
