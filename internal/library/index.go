@@ -519,7 +519,11 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 	if state == IndexFresh && (force == nil || !force(info)) {
 		// Fresh by its description; check the files too (checksum, counts),
 		// so that 'index' repairs a damaged index rather than call it up to
-		// date.
+		// date. A remote store is not verified here (it is opened by the
+		// search; rebuilding would not help a cluster that cannot answer).
+		if info.Storage == StorageRemote {
+			return info, false, nil
+		}
 		err := l.VerifyIndex(ctx)
 		if err == nil {
 			return info, false, nil
