@@ -37,3 +37,23 @@ func TestShapeError(t *testing.T) {
 		})
 	}
 }
+
+// TestRunVerb: the report's first line says truly how the run ended; a run
+// whose deletions the prune guard refused was not interrupted (review
+// finding 7).
+func TestRunVerb(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "indexed"},
+		{fmt.Errorf("index R: %w: alice", library.ErrUnreadable), "indexed"},
+		{fmt.Errorf("index R: %w: would delete 3 of 4", library.ErrWouldPrune), "indexed (deletions refused)"},
+		{fmt.Errorf("index R: %w (signal)", library.ErrInterrupted), "partly indexed (interrupted)"},
+		{errors.New("disk I/O error"), "partly indexed (stopped by an error)"},
+	} {
+		if got := runVerb("indexed", c.err); got != c.want {
+			t.Errorf("runVerb(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
