@@ -28,6 +28,10 @@ type calibrationJSON struct {
 	MatedSearches     int      `json:"mated_searches"`
 	Generation        int64    `json:"generation"`
 	Warnings          []string `json:"warnings,omitempty"`
+	// AliasFolderPairs and Outliers count what the sampling left out:
+	// folder pairs taken for one person, faces set aside as misfiled.
+	AliasFolderPairs int `json:"alias_folder_pairs"`
+	Outliers         int `json:"outliers"`
 	// Stale says the calibration is of an older generation (still used).
 	Stale string `json:"stale,omitempty"`
 }
@@ -36,7 +40,8 @@ func calibrationOut(c *verdict.Calibration) calibrationJSON {
 	return calibrationJSON{Status: c.Status, Reason: c.Reason, Similarity: c.Similarity,
 		MatchFPIR: c.Match.FPIR, MatchThreshold: r4(c.Match.Threshold), MatchFNIR: r4f(c.Match.FNIR),
 		PossibleFPIR: c.Possible.FPIR, PossibleThreshold: r4(c.Possible.Threshold), PossibleFNIR: r4f(c.Possible.FNIR),
-		NonMatedSearches: c.NonMatedSearches, MatedSearches: c.MatedSearches, Generation: c.Generation, Warnings: c.Warnings, Stale: c.Stale}
+		NonMatedSearches: c.NonMatedSearches, MatedSearches: c.MatedSearches, Generation: c.Generation, Warnings: c.Warnings, Stale: c.Stale,
+		AliasFolderPairs: c.AliasFolderPairs, Outliers: c.Outliers}
 }
 
 // VerdictJSON is the verdict on one search (exported only so that encoding/json

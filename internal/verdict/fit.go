@@ -275,6 +275,7 @@ func (c *Calibration) Refit(opts FitOptions) (*Calibration, error) {
 	}
 	r.Similarity, r.Generation, r.Model, r.Faces, r.Folders = c.Similarity, c.Generation, c.Model, c.Faces, c.Folders
 	r.AliasFolderPairs, r.Outliers, r.SampleSeconds = c.AliasFolderPairs, c.Outliers, c.SampleSeconds
+	r.warnAliases()
 	return r, nil
 }
 

@@ -282,5 +282,20 @@ func Calibrate(ctx context.Context, groups []eval.Group, so SampleOptions, fo Fi
 	for _, g := range groups {
 		c.Faces += len(g.Vectors)
 	}
+	c.warnAliases()
 	return c, nil
+}
+
+// MaxAliasShare is the share of folders above which the alias folder
+// pairs get a warning: each pair is left out of the stranger sample, and
+// the alias rule can take different people who look alike (a population
+// whose different-person similarities run high) for one person, which
+// makes the FPIR optimistic.
+const MaxAliasShare = 0.02
+
+func (c *Calibration) warnAliases() {
+	if c.Folders > 0 && float64(c.AliasFolderPairs) > MaxAliasShare*float64(c.Folders) {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d folder pairs were taken for one person filed twice (more than %.0f%% of %d folders) and left out of the stranger sample: if they are different people, the FPIR is underestimated ('facesearch audit' lists them)",
+			c.AliasFolderPairs, 100*MaxAliasShare, c.Folders))
+	}
 }

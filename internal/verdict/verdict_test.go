@@ -235,3 +235,19 @@ func TestSampleKNNFallback(t *testing.T) {
 		t.Errorf("%d non-mated searches, want %d", len(s.NonMated), want)
 	}
 }
+
+// TestWarnAliases: alias folder pairs above 2% of the folders get a warning
+// (they leave the stranger sample, so a wrong merge hides high strangers).
+func TestWarnAliases(t *testing.T) {
+	tests := []struct {
+		folders, pairs int
+		warn           bool
+	}{{100, 2, false}, {100, 3, true}, {36, 18, true}, {0, 0, false}}
+	for _, tc := range tests {
+		c := &Calibration{Folders: tc.folders, AliasFolderPairs: tc.pairs}
+		c.warnAliases()
+		if got := len(c.Warnings) == 1 && strings.Contains(c.Warnings[0], "underestimated"); got != tc.warn {
+			t.Errorf("%d pairs of %d folders: warnings %q, want a warning %v", tc.pairs, tc.folders, c.Warnings, tc.warn)
+		}
+	}
+}
