@@ -42,6 +42,11 @@ type verdictEval struct {
 	CalMated        int     `json:"calibration_mated_searches"`
 	HeldMated       int     `json:"held_out_mated_searches"`
 	HeldNonMatedLOO int     `json:"held_out_leave_one_folder_out_searches"`
+	// Outliers counts the gallery faces the sampling set aside as
+	// probably misfiled: neither query nor candidate of the held-out mated
+	// FNIR, which is optimistic by as much (the rank-1 FNIR keeps every
+	// face).
+	Outliers int `json:"gallery_outliers_trimmed"`
 }
 
 // verdictEvalPoint is one operating point fitted on A and measured on B and
@@ -163,11 +168,11 @@ func evalVerdicts(ctx context.Context, env *Env, args []string) error {
 	res.CalNonMated, res.CalMated = len(sa.NonMated), len(sa.Mated)
 	// Held-out people: their own leave-one-folder-out and mated searches.
 	so.Queries = func(g int) bool { return !inA[g] }
-	sb, _, err := verdict.Sample(ctx, gallery, so)
+	sb, sbRep, err := verdict.Sample(ctx, gallery, so)
 	if err != nil {
-		return err
+		return fmt.Errorf("eval verdicts: %w", err)
 	}
-	res.HeldNonMatedLOO, res.HeldMated = len(sb.NonMated), len(sb.Mated)
+	res.HeldNonMatedLOO, res.HeldMated, res.Outliers = len(sb.NonMated), len(sb.Mated), sbRep.Outliers
 	// The whole gallery, as index calibrates it (default sample size).
 	cw, err := verdict.Calibrate(ctx, gallery, verdict.SampleOptions{KNN: knn}, fo)
 	if err != nil {
@@ -252,7 +257,7 @@ func evalVerdicts(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(w, "%s at FPIR %g: threshold %.4f (fitted FPIR %.2f%%, FNIR %.2f%%)\n", p.Name, p.FPIR, p.Threshold, 100*p.CalFPIR, 100*p.CalFNIR)
 		fmt.Fprintf(w, "  strangers' FPIR         %s\n", p.StrangerFPIR)
 		fmt.Fprintf(w, "  held-out FPIR (LOFO)    %s\n", p.HeldFPIRLOO)
-		fmt.Fprintf(w, "  held-out FNIR           %s\n", p.HeldFNIR)
+		fmt.Fprintf(w, "  held-out FNIR           %s (%d gallery faces trimmed as outliers)\n", p.HeldFNIR, res.Outliers)
 		fmt.Fprintf(w, "  held-out FNIR (rank 1)  %s\n", p.HeldFNIRRank1)
 		fmt.Fprintf(w, "  whole-gallery threshold %.4f: strangers' FPIR %s\n", p.WholeThreshold, p.WholeStrangerF)
 	}
