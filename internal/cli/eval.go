@@ -16,12 +16,15 @@ import (
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "library" {
+		return evalLibrary(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "lfw" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n\nRun 'facesearch eval lfw -h' for the flags.\n")
+			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n       facesearch eval library [flags]\n\nRun 'facesearch eval lfw -h' or 'facesearch eval library -h' for the flags.\n")
 			return nil
 		}
-		return usageError{"eval: give a protocol: 'facesearch eval lfw DIR'"}
+		return usageError{"eval: give a protocol: 'facesearch eval lfw DIR' or 'facesearch eval library'"}
 	}
 	return evalLFW(ctx, env, args[1:])
 }
