@@ -98,7 +98,28 @@ type FitOptions struct {
 	// which bounds the fit's cost on huge libraries; the cap is taken
 	// evenly over the folder's faces.
 	MaxPerFolder int
+	// MaxFaces caps the faces of the whole fit (0: 20,000): beyond it
+	// folders are taken evenly (the scatter of 512 dimensions is well
+	// estimated long before).
+	MaxFaces int
+	// Weighting of the folders in the mean and the scatters: WeightCapped
+	// (default), WeightFaces or WeightFolders.
+	Weighting Weighting
 }
+
+// Weighting says how much each folder counts in a fit.
+type Weighting string
+
+// Weightings.
+const (
+	// WeightCapped: a folder counts as its number of faces, capped at the
+	// median folder size.
+	WeightCapped Weighting = "capped"
+	// WeightFaces: every face counts the same (huge folders dominate).
+	WeightFaces Weighting = "faces"
+	// WeightFolders: every folder counts the same.
+	WeightFolders Weighting = "folders"
+)
 
 // Transform maps a raw embedding to an adapted unit vector:
 // y = normalise((x − Mean)·Matrix). Matrix is In×Out row-major; nil means
@@ -128,6 +149,7 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 	groups := groupByFolder(s.Folders)
 	keep, dropped := inliers(s, groups, opt.KeepOutliers)
 	groups = capGroups(keep, opt.MaxPerFolder)
+	groups = capTotal(groups, opt.MaxFaces)
 	multi := 0
 	faces := 0
 	for _, g := range groups {
@@ -164,7 +186,16 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 			m[j] /= float64(len(g))
 		}
 		means[c] = m
-		weights[c] = math.Min(float64(len(g)), capW)
+		switch opt.Weighting {
+		case WeightFaces:
+			weights[c] = float64(len(g))
+		case WeightFolders:
+			weights[c] = 1
+		case WeightCapped, "":
+			weights[c] = math.Min(float64(len(g)), capW)
+		default:
+			return nil, fmt.Errorf("adapt: unknown weighting %q", opt.Weighting)
+		}
 		wsum += weights[c]
 		for j := range m {
 			mu[j] += weights[c] * m[j]
@@ -374,10 +405,32 @@ func capGroups(groups [][]int, maxPer int) [][]int {
 	return out
 }
 
+// capTotal keeps evenly spaced groups until at most maxFaces rows remain.
+func capTotal(groups [][]int, maxFaces int) [][]int {
+	if maxFaces <= 0 {
+		maxFaces = 20000
+	}
+	total := 0
+	for _, g := range groups {
+		total += len(g)
+	}
+	if total <= maxFaces {
+		return groups
+	}
+	keep := int(float64(len(groups)) * float64(maxFaces) / float64(total))
+	keep = max(keep, 2)
+	out := make([][]int, 0, keep)
+	for j := range keep {
+		out = append(out, groups[j*len(groups)/keep])
+	}
+	return out
+}
+
 // inliers drops, from folders of at least 3 faces, the faces closer to
 // another folder's centroid than to their own folder's (the face excluded)
-// and those far below their folder's typical similarity to its centroid
-// (median − 4·MAD, the MAD at least 0.03). It returns the kept groups and
+// while also below their folder's typical similarity to its centroid
+// (median − 2·MAD, the MAD at least 0.03), and those far below it
+// (median − 4·MAD). It returns the kept groups and
 // how many faces were dropped.
 func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
 	if keepAll || len(groups) < 2 {
@@ -426,7 +479,7 @@ func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
 		}
 		mad := math.Max(median(dev), 0.03)
 		for k, i := range g {
-			if misfiled[k] || own[k] < med-4*mad {
+			if (misfiled[k] && own[k] < med-2*mad) || own[k] < med-4*mad {
 				dropped++
 				continue
 			}

@@ -144,23 +144,6 @@ type PairRates struct {
 	TAR3       float64 `json:"tar_at_far_1e-3"`
 }
 
-// pairRates scores every pair of s (transformed) and returns the
-// verification figures; same-folder pairs are mated.
-func pairRates(s Set) PairRates {
-	var same, diff []float64
-	n := s.Len()
-	eachScoreRow(s.Vecs, s.Vecs, s.Dim, func(i int, sc []float32) {
-		for j := i + 1; j < n; j++ {
-			if s.Folders[i] == s.Folders[j] {
-				same = append(same, float64(sc[j]))
-			} else {
-				diff = append(diff, float64(sc[j]))
-			}
-		}
-	})
-	return pairFigures(same, diff)
-}
-
 func pairFigures(same, diff []float64) PairRates {
 	r := PairRates{Same: len(same), Diff: len(diff)}
 	if len(same) == 0 || len(diff) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 )
 
 // SplitOptions describes a library emulated from a labelled set: the first
@@ -59,6 +60,8 @@ type SplitResult struct {
 	Adapted *Outcome `json:"adapted,omitempty"`
 	Leaky   *Outcome `json:"adapted_leaky_calibration,omitempty"`
 	Chosen  string   `json:"chosen"`
+	// Dropped is the faces the chosen transform's fit left out.
+	Dropped int `json:"faces_dropped"`
 	// Candidates: every candidate of the selection, cross-fitted (only
 	// with SplitOptions.AllCandidates).
 	Candidates []Outcome `json:"candidates,omitempty"`
@@ -129,6 +132,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	if err != nil {
 		return res, err
 	}
+	res.Dropped = t.Dropped
 	cf := opt.CrossFit
 	cf.KNN, cf.Fit = opt.Select.KNN, opt.Select.Fit
 	samples, err := CrossFit(ctx, lib, sel.Best.Params, cf)
@@ -264,4 +268,26 @@ func outcome(name, calib string, t *Transform, lib, mated, str Set, nonMated []f
 	o.Rank1 = float64(r1) / float64(o.Mated)
 	o.StrangerRate = float64(o.StrangerMatch) / float64(o.Strangers)
 	return o, nil
+}
+
+// NonMatedPair is a face and its most similar face in another folder.
+type NonMatedPair struct {
+	Score float64
+	A, B  int // rows
+}
+
+// WorstNonMated returns the n faces of s (raw) whose best score against
+// another folder is highest: what sets the open-set threshold.
+func WorstNonMated(s Set, n int) []NonMatedPair {
+	out := make([]NonMatedPair, s.Len())
+	eachScoreRow(s.Vecs, s.Vecs, s.Dim, func(i int, sc []float32) {
+		out[i] = NonMatedPair{Score: math.Inf(-1), A: i, B: -1}
+		for j, v := range sc {
+			if s.Folders[j] != s.Folders[i] && float64(v) > out[i].Score {
+				out[i].Score, out[i].B = float64(v), j
+			}
+		}
+	})
+	sort.Slice(out, func(a, b int) bool { return out[a].Score > out[b].Score })
+	return out[:min(n, len(out))]
 }

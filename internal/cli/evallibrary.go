@@ -21,7 +21,14 @@ type evalLibraryReport struct {
 	Eligible  int                `json:"eligible_folders"`
 	Selection *adapt.Selection   `json:"held_out_folders,omitempty"`
 	Split     *adapt.SplitResult `json:"split,omitempty"`
+	Worst     []worstPair        `json:"worst_non_mated,omitempty"`
 	Seconds   float64            `json:"seconds"`
+}
+
+type worstPair struct {
+	Score float64 `json:"similarity"`
+	Path  string  `json:"path"`
+	Other string  `json:"other_folder_path"`
 }
 
 func evalLibrary(ctx context.Context, env *Env, args []string) error {
@@ -32,8 +39,10 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	people := fs.Int("split-people", 0, "emulate a library of the first N folders (0: cross-validate on the library as it is)")
 	share := fs.Float64("split-share", 0.6, "with --split-people: share of each library folder's photos in the emulated library")
 	keepOutliers := fs.Bool("keep-outliers", false, "fit on every face (default: leave out faces that look misfiled or are outliers of their folder)")
+	weighting := fs.String("weighting", string(adapt.WeightCapped), "folder weights in the fit: capped (faces, capped at the median folder size), faces or folders")
+	worst := fs.Int("worst", 0, "also list the N faces most similar to another folder (raw cosine): what sets the open-set threshold")
 	asJSON := fs.Bool("json", false, "write JSON")
-	all := fs.Bool("all", false, "with --split-people: measure every candidate transform on the emulated library")
+	all := fs.Bool("all", false, "also try centring and LDA, and with --split-people measure every candidate on the emulated library")
 	seed := fs.Uint64("seed", 1, "seed of the fold assignment")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,7 +81,11 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	knn := func(q, b []float32, dim, k int) ([]float32, []int64, error) {
 		return faiss.KNN(q, b, dim, k, faiss.InnerProduct)
 	}
-	sopt := adapt.SelectOptions{Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers}}
+	var cands []adapt.Params
+	if *all {
+		cands = adapt.AllCandidates()
+	}
+	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting)}}
 	if *people > 0 {
 		order := make([]int, len(set.Names))
 		for i := range order {
@@ -90,6 +103,9 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}
 		rep.Selection = &sel
+	}
+	for _, p := range adapt.WorstNonMated(set.Set, *worst) {
+		rep.Worst = append(rep.Worst, worstPair{Score: p.Score, Path: set.Paths[p.A], Other: set.Paths[p.B]})
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	if *asJSON {
@@ -125,7 +141,13 @@ func printEvalLibrary(w io.Writer, r evalLibraryReport) {
 				o.Similarity, o.Threshold, 100*o.Rank1, 100*o.MatedRate, o.MatedMatch, o.Mated,
 				100*o.StrangerRate, o.StrangerMatch, o.Strangers, 100*o.OracleMated1, 100*o.OracleMated2, o.Calibration, o.CalibSamples)
 		}
-		fmt.Fprintf(w, "chosen similarity: %s\n", s.Chosen)
+		fmt.Fprintf(w, "chosen similarity: %s (the best transform's fit left out %d faces as misfiled or outliers)\n", s.Chosen, s.Dropped)
+	}
+	if len(r.Worst) > 0 {
+		fmt.Fprintf(w, "faces most similar to another folder (raw cosine):\n")
+		for _, p := range r.Worst {
+			fmt.Fprintf(w, "  %.4f  %s  ~  %s\n", p.Score, p.Path, p.Other)
+		}
 	}
 	fmt.Fprintf(w, "(%.1fs)\n", r.Seconds)
 }

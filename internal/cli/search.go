@@ -31,6 +31,7 @@ type searchJSON struct {
 	Model           string      `json:"model"`
 	Threshold       float64     `json:"threshold"`
 	ThresholdSource string      `json:"threshold_source"`
+	Similarity      string      `json:"similarity"` // "raw" or "adapted:<transform id>" (docs/ADAPTATION.md)
 	Index           indexJSON   `json:"index"`
 	K               int         `json:"k"`
 	Min             *float64    `json:"min"`
@@ -151,19 +152,19 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	thr, thrSrc, err := l.Threshold(ctx, m)
-	if err != nil {
-		return err
-	}
 	s, err := l.Searcher(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	thr, thrSrc, err := s.Threshold(ctx, m)
+	if err != nil {
+		return err
+	}
 	info := s.Info()
 	msg := messagesFor(env.Getenv)
 	out := searchJSON{
-		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc,
+		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc, Similarity: s.Similarity(),
 		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
 		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{},
 	}
@@ -389,10 +390,14 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 		printTable(w, rows)
 	}
 	src := msg.manifest
-	if out.ThresholdSource == library.ThresholdCalibrated {
+	switch out.ThresholdSource {
+	case library.ThresholdCalibrated:
 		src = msg.calibrated
+	case library.ThresholdAdapted:
+		src = "adapted similarity, cross-fitted calibration"
 	}
 	fmt.Fprintf(w, "\n%s %.4f (%s, %s)\n", msg.threshold, out.Threshold, out.Model, src)
+	fmt.Fprintf(w, "similarity: %s\n", out.Similarity)
 	fmt.Fprintf(w, "%s %.3f s\n", msg.time, out.ElapsedSeconds)
 }
 

@@ -447,6 +447,7 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		return info, false, err
 	}
 	if state == IndexFresh && (force == nil || !force(info)) {
+		l.adaptAfterRun(ctx, info)
 		return info, false, nil
 	}
 	idx, newInfo, err := l.rebuild(ctx, factory, params)
@@ -456,5 +457,6 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 	if idx != nil {
 		idx.Close()
 	}
+	l.adaptAfterRun(ctx, newInfo)
 	return newInfo, true, nil
 }
