@@ -98,7 +98,10 @@ type FitOptions struct {
 	// which bounds the fit's cost on huge libraries; the cap is taken
 	// evenly over the folder's faces.
 	MaxPerFolder int
-	// MaxFaces caps the faces of the whole fit (0: 20,000): beyond it
+	// KNN, if set, finds each face's nearest other-folder centroid (the
+	// outlier test) through BLAS; nil uses GoKNN.
+	KNN KNN
+	// MaxFaces caps the faces of the whole fit (0: 10,000): beyond it
 	// folders are taken evenly (the scatter of 512 dimensions is well
 	// estimated long before).
 	MaxFaces int
@@ -146,10 +149,11 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 	if p.Kind == KindRaw {
 		return nil, errors.New("adapt: the raw similarity has no transform")
 	}
-	groups := groupByFolder(s.Folders)
-	keep, dropped := inliers(s, groups, opt.KeepOutliers)
-	groups = capGroups(keep, opt.MaxPerFolder)
-	groups = capTotal(groups, opt.MaxFaces)
+	groups := capTotal(capGroups(groupByFolder(s.Folders), opt.MaxPerFolder), opt.MaxFaces)
+	groups, dropped, err := inliers(s, groups, opt.KeepOutliers, opt.KNN)
+	if err != nil {
+		return nil, fmt.Errorf("adapt: outliers: %w", err)
+	}
 	multi := 0
 	faces := 0
 	for _, g := range groups {
@@ -408,7 +412,7 @@ func capGroups(groups [][]int, maxPer int) [][]int {
 // capTotal keeps evenly spaced groups until at most maxFaces rows remain.
 func capTotal(groups [][]int, maxFaces int) [][]int {
 	if maxFaces <= 0 {
-		maxFaces = 20000
+		maxFaces = 10000
 	}
 	total := 0
 	for _, g := range groups {
@@ -432,9 +436,9 @@ func capTotal(groups [][]int, maxFaces int) [][]int {
 // (median − 2·MAD, the MAD at least 0.03), and those far below it
 // (median − 4·MAD). It returns the kept groups and
 // how many faces were dropped.
-func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
+func inliers(s Set, groups [][]int, keepAll bool, knn KNN) ([][]int, int, error) {
 	if keepAll || len(groups) < 2 {
-		return groups, 0
+		return groups, 0, nil
 	}
 	d := s.Dim
 	sums := make([][]float64, len(groups))
@@ -448,6 +452,40 @@ func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
 		}
 		sums[c] = sum
 		cents[c] = unit64(sum)
+	}
+	// Best other-folder centroid of every face, by one matrix product.
+	var rows []int
+	for _, g := range groups {
+		rows = append(rows, g...)
+	}
+	cm := make([]float32, 0, len(groups)*d)
+	for _, c := range cents {
+		cm = append(cm, c...)
+	}
+	folderOf := make(map[int]int, len(rows))
+	for c, g := range groups {
+		for _, i := range g {
+			folderOf[i] = c
+		}
+	}
+	q := s.Subset(rows)
+	if knn == nil {
+		knn = GoKNN
+	}
+	k := min(2, len(groups))
+	scores, hits, err := knn(q.Vecs, cm, d, k)
+	if err != nil {
+		return nil, 0, err
+	}
+	bestOther := make(map[int]float64, len(rows))
+	for r, i := range rows {
+		bestOther[i] = math.Inf(-1)
+		for j := range k {
+			if c := hits[r*k+j]; c >= 0 && int(c) != folderOf[i] {
+				bestOther[i] = float64(scores[r*k+j])
+				break
+			}
+		}
 	}
 	out := make([][]int, len(groups))
 	dropped := 0
@@ -465,12 +503,7 @@ func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
 				loo[j] = sums[c][j] - float64(x[j])
 			}
 			own[k] = float64(dot(x, unit64(loo)))
-			for o := range groups {
-				if o != c && float64(dot(x, cents[o])) > own[k] {
-					misfiled[k] = true
-					break
-				}
-			}
+			misfiled[k] = bestOther[i] > own[k]
 		}
 		med := median(own)
 		dev := make([]float64, len(own))
@@ -490,7 +523,7 @@ func inliers(s Set, groups [][]int, keepAll bool) ([][]int, int) {
 			out[c] = g
 		}
 	}
-	return out, dropped
+	return out, dropped, nil
 }
 
 func median(v []float64) float64 {

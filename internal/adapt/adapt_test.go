@@ -148,11 +148,14 @@ func TestInliersDropsMisfiled(t *testing.T) {
 			break
 		}
 	}
-	_, dropped := inliers(s, groupByFolder(s.Folders), false)
+	_, dropped, err := inliers(s, groupByFolder(s.Folders), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if dropped != 1 {
 		t.Errorf("dropped %d faces, want the 1 misfiled", dropped)
 	}
-	if _, d := inliers(s, groupByFolder(s.Folders), true); d != 0 {
+	if _, d, _ := inliers(s, groupByFolder(s.Folders), true, nil); d != 0 {
 		t.Errorf("KeepOutliers dropped %d", d)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/facesearch/facesearch/internal/adapt"
@@ -27,6 +28,7 @@ type adaptJSON struct {
 	Faces      int              `json:"faces"`
 	Folders    int              `json:"folders"`
 	Seconds    float64          `json:"fit_seconds"`
+	VecSeconds float64          `json:"vectors_seconds"` // writing the adapted vectors in this run (0: they were current)
 	Selection  *adapt.Selection `json:"selection,omitempty"`
 }
 
@@ -36,6 +38,7 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 	sim := fs.String("similarity", "", "store the library's similarity: raw, adapted or auto")
 	refit := fs.Bool("refit", false, "fit the adaptation now, even if the library changed little")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "with --refit: target false-positive identification rate of the selection and calibration")
+	minGain := fs.Float64("min-gain", adapt.DefaultMinGain, "with --refit: how much the mated match rate must beat the raw cosine's on held-out folders to keep the transform (negative keeps the best one whatever it does, for measurement)")
 	asJSON := fs.Bool("json", false, "write JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -73,9 +76,13 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 		out.Setting = "auto"
 	}
 	var a *library.AdaptInfo
-	if *refit || cur != library.SimilarityRaw {
+	st, err := l.Catalog().Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if (*refit || cur != library.SimilarityRaw) && st.Faces > 0 {
 		before, _ := l.Adaptation()
-		a, err = l.RefreshAdaptation(ctx, library.AdaptOptions{Force: *refit, Select: adapt.SelectOptions{FPIR: *fpir}})
+		a, err = l.RefreshAdaptation(ctx, library.AdaptOptions{Force: *refit, Select: adapt.SelectOptions{FPIR: *fpir, MinGain: *minGain}})
 		if err != nil {
 			return err
 		}
@@ -86,14 +93,15 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	s, err := l.Searcher(ctx)
-	if err != nil {
+	out.Similarity = library.SimilarityRaw
+	if s, err := l.Searcher(ctx); err == nil {
+		out.Similarity = s.Similarity()
+		s.Close()
+	} else if !errors.Is(err, library.ErrEmpty) {
 		return err
 	}
-	out.Similarity = s.Similarity()
-	s.Close()
 	if a != nil {
-		out.Kept, out.Faces, out.Folders, out.Seconds = a.Kept, a.Faces, a.Folders, a.Seconds
+		out.Kept, out.Faces, out.Folders, out.Seconds, out.VecSeconds = a.Kept, a.Faces, a.Folders, a.Seconds, a.VectorsSeconds
 		out.Selection = &a.Selection
 		if a.Kept {
 			out.Transform, out.Threshold, out.FPIR = a.ID, a.MatchThreshold, a.FPIR

@@ -85,7 +85,7 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	if *all {
 		cands = adapt.AllCandidates()
 	}
-	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting)}}
+	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
 	if *people > 0 {
 		order := make([]int, len(set.Names))
 		for i := range order {

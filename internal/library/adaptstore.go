@@ -65,6 +65,9 @@ type AdaptInfo struct {
 	// cross-fitted non-mated samples.
 	MatchThreshold float64 `json:"match_threshold,omitempty"`
 	FPIR           float64 `json:"fpir,omitempty"`
+	// VectorsSeconds is how long the last refresh took to write the
+	// adapted vectors (0 when they were current); not stored.
+	VectorsSeconds float64 `json:"-"`
 }
 
 // Similarity names the similarity this adaptation defines.
@@ -180,6 +183,9 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 			sopt.KNN = adapt.KNN(k)
 		}
 	}
+	if sopt.Fit.KNN == nil {
+		sopt.Fit.KNN = sopt.KNN
+	}
 	if !(sopt.FPIR > 0 && sopt.FPIR < 1) {
 		sopt.FPIR = adapt.DefaultFPIR
 	}
@@ -268,8 +274,13 @@ func (l *Library) refreshAdaptation(ctx context.Context, info IndexInfo, opt Ada
 		}
 		l.log.Info("similarity adaptation", "kept", a.Kept, "reason", a.Selection.Reason, "seconds", a.Seconds)
 	}
-	if _, err := l.ensureAdaptedFlat(a, info); err != nil {
+	t0 := time.Now()
+	wrote, err := l.ensureAdaptedFlat(a, info)
+	if err != nil {
 		return a, err
+	}
+	if wrote {
+		a.VectorsSeconds = time.Since(t0).Seconds()
 	}
 	return a, nil
 }
