@@ -143,11 +143,30 @@ var ErrTooFew = errors.New("too few folders with at least two faces")
 
 // Fit learns a transform of kind p.Kind from s.
 func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
-	if s.Dim <= 0 || len(s.Vecs) != s.Len()*s.Dim {
-		return nil, fmt.Errorf("adapt: %d floats for %d vectors of dimension %d", len(s.Vecs), s.Len(), s.Dim)
-	}
 	if p.Kind == KindRaw {
 		return nil, errors.New("adapt: the raw similarity has no transform")
+	}
+	pr, err := Prepare(s, opt)
+	if err != nil {
+		return nil, err
+	}
+	return pr.Fit(p)
+}
+
+// Prepared holds what every transform fitted on one set shares: the
+// population mean, the within- and between-folder scatters and the PCA of
+// the total scatter (the costly eigendecomposition, done once).
+type Prepared struct {
+	base    Transform
+	sw, sb  *mat.SymDense
+	pca     *mat.Dense // eigenvectors of the total scatter, largest first
+	folders int
+}
+
+// Prepare computes the statistics of s that Prepared.Fit needs.
+func Prepare(s Set, opt FitOptions) (*Prepared, error) {
+	if s.Dim <= 0 || len(s.Vecs) != s.Len()*s.Dim {
+		return nil, fmt.Errorf("adapt: %d floats for %d vectors of dimension %d", len(s.Vecs), s.Len(), s.Dim)
 	}
 	groups := capTotal(capGroups(groupByFolder(s.Folders), opt.MaxPerFolder), opt.MaxFaces)
 	groups, dropped, err := inliers(s, groups, opt.KeepOutliers, opt.KNN)
@@ -208,13 +227,7 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 	for j := range mu {
 		mu[j] /= wsum
 	}
-	t := &Transform{Params: p, In: d, Out: d, Mean: toF32(mu), Folders: len(groups), Faces: faces, Dropped: dropped}
-	if p.Kind == KindCentre {
-		return t, nil
-	}
-	if p.Kind != KindWCCN && p.Kind != KindLDA {
-		return nil, fmt.Errorf("adapt: unknown kind %q", p.Kind)
-	}
+	base := Transform{In: d, Out: d, Mean: toF32(mu), Folders: len(groups), Faces: faces, Dropped: dropped}
 	// Within-folder scatter Sw (folders with ≥ 2 faces) and between-folder
 	// scatter Sb, both weighted per folder.
 	sw := mat.NewSymDense(d, nil)
@@ -258,17 +271,34 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 	// PCA on the total scatter St = Sw + Sb.
 	st := mat.NewSymDense(d, nil)
 	st.AddSym(sw, sb)
-	k := p.Dim
-	if k <= 0 || k > d {
-		k = d
-	}
-	if maxRank := faces - 1; k > maxRank {
-		k = maxRank
-	}
-	pca, err := topEigen(st, k)
+	pca, err := topEigen(st, min(d, faces-1))
 	if err != nil {
 		return nil, fmt.Errorf("adapt: PCA: %w", err)
 	}
+	return &Prepared{base: base, sw: sw, sb: sb, pca: pca, folders: len(groups)}, nil
+}
+
+// Fit builds the transform p from the prepared statistics.
+func (pr *Prepared) Fit(p Params) (*Transform, error) {
+	t := pr.base
+	t.Params = p
+	t.Mean = append([]float32(nil), pr.base.Mean...)
+	switch p.Kind {
+	case KindCentre:
+		return &t, nil
+	case KindWCCN, KindLDA:
+	case KindRaw:
+		return nil, errors.New("adapt: the raw similarity has no transform")
+	default:
+		return nil, fmt.Errorf("adapt: unknown kind %q", p.Kind)
+	}
+	d, avail := pr.pca.Dims()
+	sw, sb := pr.sw, pr.sb
+	k := p.Dim
+	if k <= 0 || k > avail {
+		k = avail
+	}
+	pca := pr.pca.Slice(0, d, 0, k)
 	// Sw in the PCA space, shrunk toward its mean eigenvalue, then S^-1/2.
 	var swp mat.Dense
 	swp.Product(pca.T(), sw, pca)
@@ -303,7 +333,7 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 				sbs.SetSym(i, j, (sbw.At(i, j)+sbw.At(j, i))/2)
 			}
 		}
-		out := len(groups) - 1
+		out := pr.folders - 1
 		if p.OutDim > 0 && p.OutDim < out {
 			out = p.OutDim
 		}
@@ -323,7 +353,7 @@ func Fit(s Set, p Params, opt FitOptions) (*Transform, error) {
 			t.Matrix[i*t.Out+j] = float32(m.At(i, j))
 		}
 	}
-	return t, nil
+	return &t, nil
 }
 
 // topEigen returns the eigenvectors of the k largest eigenvalues of a, as

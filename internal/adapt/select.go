@@ -175,6 +175,10 @@ func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 			}
 		}
 		fitS, probeS, heldS := s.Subset(fit), s.Subset(probe), s.Subset(held)
+		pr, err := Prepare(fitS, opt.Fit)
+		if err != nil {
+			return sel, fmt.Errorf("fold %d: %w", f+1, err)
+		}
 		for c, p := range cands {
 			if err := ctx.Err(); err != nil {
 				return sel, err
@@ -182,7 +186,7 @@ func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 			var t *Transform
 			if p.Kind != KindRaw {
 				var err error
-				if t, err = Fit(fitS, p, opt.Fit); err != nil {
+				if t, err = pr.Fit(p); err != nil {
 					return sel, fmt.Errorf("fold %d, %s: %w", f+1, p, err)
 				}
 			}
