@@ -17,6 +17,9 @@
 package adapt
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -128,14 +131,14 @@ const (
 // y = normalise((x − Mean)·Matrix). Matrix is In×Out row-major; nil means
 // the identity (centring only).
 type Transform struct {
-	Params  Params    `json:"params"`
-	In      int       `json:"in"`
-	Out     int       `json:"out"`
-	Mean    []float32 `json:"mean"`
-	Matrix  []float32 `json:"matrix,omitempty"`
-	Folders int       `json:"folders"`       // folders fitted on
-	Faces   int       `json:"faces"`         // faces fitted on
-	Dropped int       `json:"faces_dropped"` // faces left out as misfiled or outliers
+	Params  Params `json:"params"`
+	In      int    `json:"in"`
+	Out     int    `json:"out"`
+	Mean    Floats `json:"mean"`
+	Matrix  Floats `json:"matrix,omitempty"`
+	Folders int    `json:"folders"`       // folders fitted on
+	Faces   int    `json:"faces"`         // faces fitted on
+	Dropped int    `json:"faces_dropped"` // faces left out as misfiled or outliers
 }
 
 // ErrTooFew is returned when there are too few folders to fit a transform.
@@ -669,4 +672,47 @@ func f64(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
+}
+
+// Floats is a float32 vector stored in JSON as base64 of its little-endian
+// bytes: a 512×256 matrix parses in a millisecond instead of a tenth of a
+// second as numbers.
+type Floats []float32
+
+// MarshalJSON encodes f as a base64 string.
+func (f Floats) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 4*len(f))
+	for i, v := range f {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return json.Marshal(base64.StdEncoding.EncodeToString(b))
+}
+
+// UnmarshalJSON decodes a base64 string (or a JSON array of numbers).
+func (f *Floats) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '[' {
+		var v []float32
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		*f = v
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("float vector: %w", err)
+	}
+	if len(b)%4 != 0 {
+		return fmt.Errorf("float vector: %d bytes is not a multiple of 4", len(b))
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	*f = out
+	return nil
 }

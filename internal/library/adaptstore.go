@@ -293,8 +293,7 @@ func (l *Library) ensureAdaptedFlat(a *AdaptInfo, info IndexInfo) (bool, error) 
 	}
 	want := IndexInfo{Dim: a.Transform.Out, Count: info.Count, Generation: info.Generation}
 	path := filepath.Join(l.dir, AdaptedFlatFile)
-	if x, err := openFlat(path, want, nil); err == nil {
-		x.Close()
+	if flatCurrent(path, want) {
 		return false, nil
 	}
 	raw, err := openFlat(filepath.Join(l.dir, FlatFile), info, nil)
@@ -385,4 +384,28 @@ func (s *Searcher) Threshold(ctx context.Context, m *model.Manifest) (float32, s
 		return float32(s.adapt.MatchThreshold), ThresholdAdapted, nil
 	}
 	return s.l.Threshold(ctx, m)
+}
+
+// flatCurrent reports whether the flat file at path has the header and size
+// want describes, reading only its header.
+func flatCurrent(path string, want IndexInfo) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var hdr [flatHeaderSize]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != flatMagic {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	_, size := flatLayout(want.Dim, want.Count)
+	return binary.LittleEndian.Uint32(hdr[8:]) == flatVersion &&
+		int(binary.LittleEndian.Uint32(hdr[12:])) == want.Dim &&
+		int64(binary.LittleEndian.Uint64(hdr[16:])) == want.Count &&
+		int64(binary.LittleEndian.Uint64(hdr[24:])) == want.Generation &&
+		st.Size() == size
 }
