@@ -12,11 +12,12 @@ import (
 	"github.com/facesearch/facesearch/internal/adapt"
 )
 
-// adaptTree is 12 folders of 6 photos: enough folders for an adaptation.
+// adaptTree is adapt.MinFolders folders of 6 photos: enough for an
+// adaptation.
 func adaptTree(extra int) map[string]string {
 	files := map[string]string{}
 	seed := 100
-	for p := range 12 {
+	for p := range adapt.MinFolders {
 		for i := range 6 + extra {
 			seed++
 			files[fmt.Sprintf("p%02d/%d.jpg", p, i)] = fakeSpec(p, seed, 1)
