@@ -3,9 +3,10 @@ SHELL := /bin/bash
 export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
 GO ?= go
 # Packages whose tests run under the race detector (cgo handles, concurrency).
-RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/...
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/... ./internal/embed/... ./internal/eval/... ./internal/cli/...
+RACE_RE := /internal/(faiss|ort|catalog|library|server|cleanse|embed|eval|cli)(/|$$)
 
-.PHONY: setup build test vet demo eval bench clean
+.PHONY: setup build test test-short vet demo eval bench clean cluster cluster-server
 
 setup:
 	@scripts/setup.sh
@@ -16,9 +17,16 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: setup vet
+# The Weaviate integration tests need weaviate-server: built once into
+# FACESEARCH_HOME/bin (about 10 min the first time), reused afterwards.
+test: setup vet cluster-server
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '/internal/(faiss|ort|catalog|library|server|cleanse)(/|$$)')
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '$(RACE_RE)')
+
+# The fast tier: no race detector, long tests (whole-dataset evaluations, browser, cluster) skipped.
+# Run it while editing; run 'make test' before committing.
+test-short: setup vet
+	$(GO) test -short -count=1 -timeout 10m ./...
 
 demo: setup
 	@scripts/demo.sh
@@ -26,9 +34,18 @@ demo: setup
 eval: setup
 	@scripts/eval.sh
 
-bench:
+bench: cluster-server
 	@scripts/setup.sh --bench
 	@scripts/bench.sh
+	@scripts/bench-weaviate.sh
+
+# Opt-in: a 3-node Weaviate cluster on loopback in a private network
+# namespace, with a shell inside it (docs/SCALE.md). N=5 for five nodes.
+cluster: cluster-server
+	@scripts/cluster.sh run $(or $(N),3)
+
+cluster-server:
+	@scripts/cluster.sh build
 
 clean:
 	rm -rf bin .facesearch

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
 	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/textout"
 )
 
 func main() {
@@ -25,7 +27,13 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "facesearch:", err)
+		// Errors quote names from the dataset: escape control characters
+		// (line by line: a few messages are two lines on purpose).
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = textout.Escape(l)
+		}
+		fmt.Fprintln(os.Stderr, "facesearch:", strings.Join(lines, "\n"))
 		os.Exit(cli.ExitCode(err))
 	}
 }

@@ -105,9 +105,9 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	c := &Catalog{db: db, path: path}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := c.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("catalog %s: create schema: %w", path, err)
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	return c, nil
 }

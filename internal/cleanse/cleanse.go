@@ -43,6 +43,10 @@ type Options struct {
 	// DuplicateSim is the similarity at or above which two faces of different
 	// files are the same photo (default 0.95).
 	DuplicateSim float32
+	// MinFaces is the least number of faces each folder of a same-person
+	// finding, and the destination of a misfiled one, needs before the
+	// finding can be [high] (default 3, as immich asks of a person).
+	MinFaces int
 	// Index builds the exact index used for neighbour searches (default
 	// BruteForce). The CLI passes a faiss Flat inner-product index.
 	Index IndexBuilder

@@ -55,9 +55,11 @@ type LookalikesResult struct {
 	// Candidates is the number of person pairs examined exactly.
 	Candidates int
 	// SamePerson is the number of candidate pairs left out because the
-	// audit found them to be one person (severity medium or high; a low
-	// same-person finding is a close look-alike and stays in).
+	// audit found them to be one person with high severity (a medium or
+	// low same-person finding may be look-alikes and stays in); LeftOut
+	// names them.
 	SamePerson int
+	LeftOut    [][2]string
 	// Audit is the audit used.
 	Audit *AuditResult
 }
@@ -100,8 +102,8 @@ func (d *Dataset) Lookalikes(ctx context.Context, opt Options, lo LookalikeOptio
 				flagged[i] = true
 			}
 		case SamePerson:
-			if f.Severity < Medium {
-				break // weak evidence: more likely look-alikes
+			if f.Severity < High {
+				break // not sure enough to hide a pair that may be look-alikes
 			}
 			same[[2]string{f.Persons[0], f.Persons[1]}] = true
 			same[[2]string{f.Persons[1], f.Persons[0]}] = true
@@ -173,6 +175,7 @@ func (d *Dataset) Lookalikes(ctx context.Context, opt Options, lo LookalikeOptio
 				seen[c] = true
 				if same[[2]string{d.persons[people[c.x]], d.persons[people[c.y]]}] {
 					res.SamePerson++
+					res.LeftOut = append(res.LeftOut, [2]string{d.persons[people[c.x]], d.persons[people[c.y]]})
 					continue
 				}
 				cands = append(cands, c)

@@ -52,3 +52,49 @@ func sample(n, m int) []int {
 	}
 	return out
 }
+
+// quantile returns the q-quantile (0..1, nearest rank) of xs, reordering xs;
+// 0 for none.
+func quantile(xs []float32, q float64) float32 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	k := int(q * float64(len(xs)-1))
+	return xs[max(0, min(len(xs)-1, k))]
+}
+
+// MatchLevel returns the q-quantile of the library's same-folder face
+// medians (each face's median similarity to the other faces of its folder),
+// measured on an even sample of at most maxFaces faces of folders with two
+// or more faces against at most 50 faces each, and the number of faces it
+// rests on (0, and -1 as level, when no folder has two faces). A pair of
+// faces from two folders above it is as close as most faces are to their
+// own folder.
+func (d *Dataset) MatchLevel(q float64, maxFaces int) (float32, int) {
+	var cand []int32
+	for _, m := range d.members {
+		if len(m) >= 2 {
+			cand = append(cand, m...)
+		}
+	}
+	var meds []float32
+	sims := make([]float32, 0, 50)
+	for _, k := range sample(len(cand), maxFaces) {
+		i := cand[k]
+		m := d.members[d.person[i]]
+		sims = sims[:0]
+		for _, x := range sample(len(m), 50) {
+			if j := m[x]; j != i && !d.sameFile(int(i), int(j)) {
+				sims = append(sims, d.Similarity(int(i), int(j)))
+			}
+		}
+		if len(sims) > 0 {
+			meds = append(meds, median(sims))
+		}
+	}
+	if len(meds) == 0 {
+		return -1, 0
+	}
+	return quantile(meds, q), len(meds)
+}

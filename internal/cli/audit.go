@@ -14,14 +14,18 @@ import (
 )
 
 func cmdAudit(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "audit", "[flags]\n\nFinds folders that are one person, misfiled images, near-duplicate photos and\noutliers, ranked by severity (high: act, medium: look, low: for information).\nNothing is moved or deleted; --script writes the suggested moves, commented out.")
-	cf := addCleanseFlags(fs, "same-person similarity threshold (default: the library's)", 50)
+	fs := newFlagSet(env, "audit", "[flags]\n\nFinds folders that are one person, misfiled images, near-duplicate photos and\noutliers, judged against each folder's own similarities and the library's\n(docs/CLEANSING.md). Filing problems come first, by severity (high: act,\nmedium: look, low: for information); copies inside one folder come last.\nFindings marked \"not a problem\" in the web page are left out.\nNothing is moved or deleted; --script writes the suggested moves, commented out.")
+	cf := addCleanseFlags(fs, "same-person similarity threshold (default: the library's)", 50, "write JSON (schema "+AuditSchema+") instead of text")
 	script := fs.String("script", "", "write a reviewable bash script of suggested moves (all commented out) to `FILE`")
+	sel := addFindingFilter(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError{"audit: takes no arguments"}
+	}
+	if err := sel.check(); err != nil {
+		return err
 	}
 	s, err := openCleanse(ctx, env, cf)
 	if err != nil {
@@ -33,12 +37,17 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	shown := res.Findings
+	high, medium := res.Count(cleanse.High), res.Count(cleanse.Medium)
+	fmt.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
+	selected, err := sel.apply(ctx, env.Stderr, s, res)
+	if err != nil {
+		return err
+	}
+	shown := selected.Findings
 	if *cf.top > 0 && len(shown) > *cf.top {
 		shown = shown[:*cf.top]
 	}
-	high, medium := res.Count(cleanse.High), res.Count(cleanse.Medium)
-	fmt.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
+	res = selected // the script and the report follow the same selection
 	if *cf.json {
 		if err := writeAuditJSON(env.Stdout, s, res, shown); err != nil {
 			return err
@@ -83,7 +92,11 @@ func writeAuditText(w io.Writer, s *cleanseSession, findings []cleanse.Finding) 
 		fmt.Fprintln(bw, "No problems found.")
 	}
 	for k, f := range findings {
-		fmt.Fprintf(bw, "%3d. [%s] %s (score %.2f)\n     %s\n", k+1, f.Severity, f.Kind, f.Score, validUTF8(f.Reason))
+		mark := ""
+		if s.dismissed[s.data.Key(&f)] {
+			mark = " (dismissed: not a problem)"
+		}
+		fmt.Fprintf(bw, "%3d. [%s] %s (score %.2f)%s\n     %s\n", k+1, f.Severity, f.Kind, f.Score, mark, validUTF8(f.Reason))
 		for _, p := range f.Evidence {
 			a, b := s.data.Face(p.A), s.data.Face(p.B)
 			fmt.Fprintf(bw, "     %.3f  %s  ~  %s\n", p.Similarity, validUTF8(s.rel(a.File)), validUTF8(s.rel(b.File)))
@@ -92,6 +105,8 @@ func writeAuditText(w io.Writer, s *cleanseSession, findings []cleanse.Finding) 
 }
 
 type jsonFinding struct {
+	Key        string           `json:"key"`
+	Dismissed  bool             `json:"dismissed,omitempty"`
 	Kind       cleanse.Kind     `json:"kind"`
 	Severity   cleanse.Severity `json:"severity"`
 	Score      float64          `json:"score"`
@@ -120,17 +135,22 @@ func evidenceJSON(s *cleanseSession, ps []cleanse.Pair) []jsonEvidence {
 	return out
 }
 
+// AuditSchema names the JSON document printed by 'audit --json'
+// (docs/CLEANSING.md).
+const AuditSchema = "facesearch.audit/v1"
+
 func writeAuditJSON(w io.Writer, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) error {
 	out := struct {
+		Schema       string        `json:"schema"`
 		Threshold    float32       `json:"threshold"`
 		DuplicateSim float32       `json:"duplicate_similarity"`
 		Faces        int           `json:"faces"`
 		Persons      int           `json:"persons"`
 		Total        int           `json:"total"`
 		Findings     []jsonFinding `json:"findings"`
-	}{res.Threshold, res.DuplicateSim, res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
+	}{AuditSchema, res.Threshold, res.DuplicateSim, res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
 	for _, f := range shown {
-		jf := jsonFinding{Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
+		jf := jsonFinding{Key: s.data.Key(&f), Dismissed: s.dismissed[s.data.Key(&f)], Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
 			Similarity: f.Similarity, Baseline: f.Baseline, Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
 		for _, i := range f.Faces {
 			jf.Files = append(jf.Files, s.data.Face(i).File)

@@ -5,19 +5,33 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/eval"
+	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/verdict"
+)
+
+// Refusal limits of calibrate: a pairwise threshold this high, or keeping
+// this few true pairs, is stored only with --force.
+const (
+	degenerateThreshold = 0.99
+	degenerateTAR       = 0.2
 )
 
 func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "calibrate", "[flags]\n\nEstimates the same-person and different-person similarity distributions from\nthe library's own folders (one person per folder; misfiled images and people\nfiled under two folders are trimmed, see docs/MODEL.md), picks the threshold\nfor the false-accept rate --far and stores it in the library.")
+	fs := newFlagSet(env, "calibrate", "[flags]\n\nCalibrates the library on its own folders (one person per folder; misfiled\nimages and people filed under two folders are trimmed, see docs/MODEL.md):\n  - the pairwise same-person threshold for the false-accept rate --far\n    (used by compare, pairs, audit and lookalikes);\n  - the open-set (1:N) operating points of the verdicts of search, check and\n    the web page, at the false-positive identification rates --fpir\n    (docs/VERDICTS.md; index refreshes these by itself).\nA threshold of 0.99 or more, or one keeping fewer than 20% of same-person\npairs or far fewer than the curve offers at a 10x looser FAR, is refused\nunless --force. --reset goes back to the model manifest's threshold.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	far := fs.Float64("far", 1e-3, "target false-accept rate: share of different-person pairs called the same person")
+	fpir := fs.String("fpir", "", fpirUsage+"; stored for later refreshes")
 	plotROC := fs.String("plot", "", "write the ROC curve to this file (.png, .svg or .pdf)")
 	plotHist := fs.String("hist", "", "write the similarity histograms to this file (.png, .svg or .pdf)")
 	dry := fs.Bool("dry-run", false, "report only; do not store the threshold")
+	force := fs.Bool("force", false, "store the threshold even if it looks degenerate")
+	only := fs.Bool("verdicts-only", false, "only the open-set operating points (--fpir); leave the pairwise threshold alone")
+	reset := fs.Bool("reset", false, "remove the calibrated pairwise threshold (back to the model manifest's) and exit")
 	seed := fs.Uint64("seed", 1, "seed of the pair sampling")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -28,11 +42,42 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if !(*far > 0 && *far < 1) {
 		return usageError{fmt.Sprintf("calibrate: --far %g must be between 0 and 1", *far)}
 	}
+	fo, err := parseFPIR("calibrate", *fpir)
+	if err != nil {
+		return err
+	}
+	if *reset && *dry {
+		return usageError{"calibrate: --reset and --dry-run exclude each other"}
+	}
 	l, err := openLibrary(ctx, env, *lib, *dry)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	w := env.Stdout
+	if *reset {
+		old, oldSrc, err := l.Threshold(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := l.SetThreshold(ctx, 0); err != nil {
+			return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
+		}
+		now, src, err := l.Threshold(ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "threshold reset to %.4f from the %s (was %.4f from the %s)\n", now, src, old, oldSrc)
+		return nil
+	}
+	if *only {
+		oc, err := l.Calibrate(ctx, library.CalibrateOptions{Fit: fo, DryRun: *dry})
+		if err != nil {
+			return err
+		}
+		printOpenSet(w, oc, !*dry)
+		return nil
+	}
 	faces, err := libraryFaces(ctx, l.Catalog())
 	if err != nil {
 		return err
@@ -46,19 +91,30 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := env.Stdout
 	fmt.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
-	printCalibration(w, c, paths)
 	t := float32Above(c.Threshold)
+	printCalibration(w, c, paths, t)
+	bad := degenerate(c, t)
 	switch {
 	case *dry:
 		fmt.Fprintf(w, "dry run: threshold not stored (the library uses %.4f from the %s)\n", old, oldSrc)
+	case bad != "" && !*force:
+		fmt.Fprintf(w, "not stored: %s; the library keeps %.4f from the %s (--force stores it anyway)\n", bad, old, oldSrc)
 	default:
+		if bad != "" {
+			fmt.Fprintf(w, "warning: %s; stored because of --force\n", bad)
+		}
 		if err := l.SetThreshold(ctx, t); err != nil {
 			return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
 		}
 		fmt.Fprintf(w, "stored threshold %.4f in the library (was %.4f from the %s)\n", t, old, oldSrc)
 	}
+	// The open-set operating points.
+	oc, err := l.Calibrate(ctx, library.CalibrateOptions{Fit: fo, DryRun: *dry})
+	if err != nil {
+		return err
+	}
+	printOpenSet(w, oc, !*dry)
 	if *plotROC != "" {
 		if err := eval.SavePlot(*plotROC, func(pw io.Writer, format string) error {
 			return eval.PlotROC(pw, format, []eval.Curve{{Label: "library folders", Points: c.Curve}}, *far,
@@ -70,20 +126,66 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	}
 	if *plotHist != "" {
 		if err := eval.SavePlot(*plotHist, func(pw io.Writer, format string) error {
-			return eval.PlotHistograms(pw, format, c.Same, c.Diff, c.Threshold,
+			return eval.PlotHistograms(pw, format, c.Same, c.Diff, float64(t),
 				eval.PlotOptions{Title: fmt.Sprintf("Similarities in the library (threshold at FAR %g)", *far)})
 		}); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "wrote %s\n", *plotHist)
 	}
+	if bad != "" && !*force && !*dry {
+		return fmt.Errorf("calibrate: refused a degenerate threshold %.4f (%s)", t, bad)
+	}
 	return nil
 }
 
-// printCalibration prints a calibration: threshold, rates, trimming, curve.
-func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string) {
+// degenerate says why a pairwise threshold should not be stored ("" when
+// it is fine): at or above degenerateThreshold, keeping fewer than
+// degenerateTAR of the same-person pairs, or less than half the TAR the
+// curve offers at a 10x looser FAR.
+func degenerate(c *eval.Calibration, t float32) string {
+	switch {
+	case float64(t) >= degenerateThreshold:
+		return fmt.Sprintf("threshold %.4f ≥ %.2f would call almost no pair the same person (duplicates or one person in several folders among the different-person pairs?)", t, degenerateThreshold)
+	case c.TAR < degenerateTAR:
+		return fmt.Sprintf("the threshold keeps only %.1f%% of same-person pairs", 100*c.TAR)
+	}
+	if looser := min(1, 10*c.FAR); looser > c.FAR && looser*float64(len(c.Diff)) >= 1 {
+		if p := eval.ROCAt(c.Curve, []float64{looser})[0]; c.TAR < p.TAR/2 {
+			return fmt.Sprintf("the threshold keeps %.1f%% of same-person pairs where FAR %g keeps %.1f%%", 100*c.TAR, looser, 100*p.TAR)
+		}
+	}
+	return ""
+}
+
+// printOpenSet prints the open-set operating points.
+func printOpenSet(w io.Writer, c *verdict.Calibration, stored bool) {
+	fmt.Fprintf(w, "open-set (1:N) verdicts: %d non-mated searches from %d folders, %d mated searches (%.2f s)\n",
+		c.NonMatedSearches, c.NonMatedFolders, c.MatedSearches, c.SampleSeconds)
+	if !c.Calibrated() {
+		fmt.Fprintf(w, "  uncalibrated: %s\n", c.Reason)
+	} else {
+		for _, p := range []struct {
+			name string
+			p    verdict.Point
+		}{{"match", c.Match}, {"possible", c.Possible}} {
+			fmt.Fprintf(w, "  %-8s ≥ %.4f: FPIR %.4f (%d of %d non-mated searches, target %g), FNIR %.4f\n",
+				p.name, p.p.Threshold, p.p.MeasuredFPIR, p.p.NonMatedAbove, c.NonMatedSearches, p.p.FPIR, p.p.FNIR)
+		}
+	}
+	for _, m := range c.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", m)
+	}
+	if stored {
+		fmt.Fprintf(w, "  stored in %s\n", library.VerdictFile)
+	}
+}
+
+// printCalibration prints a calibration: threshold t (as stored), rates,
+// trimming, curve; the curve's row at the target FAR is the same threshold.
+func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string, t float32) {
 	fmt.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
-		c.Threshold, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
+		t, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
 	fmt.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
 		len(c.Outliers), c.MergedGroupPairs)
 	for i, o := range c.Outliers {
@@ -91,19 +193,30 @@ func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string) {
 			fmt.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		fmt.Fprintf(w, "  outlier: %s\n", show(paths[o.Group][o.Index]))
+		fmt.Fprintf(w, "  outlier: %s\n", termText(paths[o.Group][o.Index]))
 	}
 	fmt.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}
+	if !slices.Contains(fars, c.FAR) {
+		fars = append(fars, c.FAR)
+		sort.Float64s(fars)
+	}
 	for i, p := range eval.ROCAt(c.Curve, fars) {
 		if fars[i]*float64(len(c.Diff)) < 1 {
 			fmt.Fprintf(w, "  %-9g (too few pairs to measure)\n", fars[i])
+			continue
+		}
+		if fars[i] == c.FAR {
+			fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%  (the threshold above)\n", fars[i], t, 100*c.TAR)
 			continue
 		}
 		fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%\n", fars[i], p.Threshold, 100*p.TAR)
 	}
 	for _, m := range c.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+	if c.TAR < 0.8 {
+		fmt.Fprintf(w, "warning: at this threshold %.1f%% of same-person pairs are missed\n", 100*(1-c.TAR))
 	}
 }
 

@@ -111,12 +111,12 @@ type cleanseFlags struct {
 	allFaces *bool
 }
 
-func addCleanseFlags(fs *flag.FlagSet, minHelp string, top int) *cleanseFlags {
+func addCleanseFlags(fs *flag.FlagSet, minHelp string, top int, jsonHelp string) *cleanseFlags {
 	return &cleanseFlags{
 		library:  fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)"),
 		min:      fs.Float64("min", 0, minHelp),
 		top:      fs.Int("top", top, "show only the best N results (0: all)"),
-		json:     fs.Bool("json", false, "write JSON instead of text/CSV"),
+		json:     fs.Bool("json", false, jsonHelp),
 		html:     fs.String("html", "", "also write a self-contained HTML report with the face crops to `FILE`"),
 		allFaces: fs.Bool("all-faces", false, "use every detected face, not only each image's primary face"),
 	}
@@ -130,6 +130,7 @@ type cleanseSession struct {
 	threshold float32 // the library's same-person threshold
 	source    string  // where it came from
 	opt       cleanse.Options
+	dismissed map[string]bool // finding keys a reviewer marked "not a problem"
 }
 
 // openCleanse opens the library read-only and loads its faces.
@@ -155,7 +156,11 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 		return nil, err
 	}
 	start := time.Now()
-	faces, err := loadFaces(ctx, l.Catalog(), s.root, *cf.allFaces)
+	src, err := l.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	faces, err := loadFaces(ctx, l.Catalog(), s.root, *cf.allFaces, src != library.SourceNPZ)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +168,9 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 		return nil, fmt.Errorf("library %s: %w", l.Dir(), err)
 	}
 	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "took", time.Since(start))
+	if url, err := l.VectorsURL(ctx); err == nil && url != "" {
+		env.Log.Info("cleansing compares every face locally, with the vectors of the catalog; the library's search index is remote", "vectors", "catalog "+filepath.Join(l.Dir(), library.CatalogFile), "search_index", url)
+	}
 	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
 		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),
@@ -175,7 +183,9 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 func (s *cleanseSession) Close() error { return s.lib.Close() }
 
 // loadFaces reads the faces of every image (primary faces only unless all).
-func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all bool) ([]cleanse.Face, error) {
+// Hashes are passed on only when they are hashes of the image bytes
+// (contentHash): an imported npz row's identity is not.
+func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all, contentHash bool) ([]cleanse.Face, error) {
 	ims, err := cat.Images(ctx, false)
 	if err != nil {
 		return nil, err
@@ -188,8 +198,11 @@ func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all bool)
 			}
 			faces = append(faces, cleanse.Face{
 				ID: f.ID, Person: im.Person, File: filepath.Join(root, filepath.FromSlash(im.Path)),
-				Hash: hex.EncodeToString(im.SHA256), Vec: f.Embedding,
+				Vec: f.Embedding,
 			})
+			if contentHash && len(im.SHA256) > 0 {
+				faces[len(faces)-1].Hash = hex.EncodeToString(im.SHA256)
+			}
 		}
 	}
 	return faces, nil
@@ -298,4 +311,4 @@ func (p *stageProgress) update(stage string, done, total int) {
 }
 
 // validUTF8 replaces invalid UTF-8 (file names are raw bytes) for display.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+func validUTF8(s string) string { return termText(s) }

@@ -65,14 +65,19 @@ func runCLI(tb testing.TB, args ...string) string {
 	return out.String()
 }
 
+type auditFinding struct {
+	Key       string   `json:"key"`
+	Dismissed bool     `json:"dismissed"`
+	Kind      string   `json:"kind"`
+	Severity  string   `json:"severity"`
+	Persons   []string `json:"persons"`
+	Files     []string `json:"files"`
+	Reason    string   `json:"reason"`
+}
+
 type auditJSON struct {
-	Findings []struct {
-		Kind     string   `json:"kind"`
-		Severity string   `json:"severity"`
-		Persons  []string `json:"persons"`
-		Files    []string `json:"files"`
-		Reason   string   `json:"reason"`
-	} `json:"findings"`
+	Schema   string         `json:"schema"`
+	Findings []auditFinding `json:"findings"`
 }
 
 func bases(files []string) []string {
@@ -195,7 +200,7 @@ func TestAuditLFW(t *testing.T) {
 	}
 
 	// pairs: CSV, never within a folder, sorted.
-	recs, err := csv.NewReader(strings.NewReader(runCLI(t, "pairs", "--library", lib, "--top", "20"))).ReadAll()
+	recs, err := csv.NewReader(strings.NewReader(runCLI(t, "pairs", "--library", lib, "--faces", "--top", "20"))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,13 +213,20 @@ func TestAuditLFW(t *testing.T) {
 		}
 	}
 	// lookalikes: the copied folder is not a look-alike of its original.
-	var looks []struct {
-		A string `json:"person_a"`
-		B string `json:"person_b"`
+	var lk struct {
+		Schema     string `json:"schema"`
+		Lookalikes []struct {
+			A string `json:"person_a"`
+			B string `json:"person_b"`
+		} `json:"lookalikes"`
 	}
-	if err := json.Unmarshal([]byte(runCLI(t, "lookalikes", "--library", lib, "--json")), &looks); err != nil {
+	if err := json.Unmarshal([]byte(runCLI(t, "lookalikes", "--library", lib, "--json")), &lk); err != nil {
 		t.Fatal(err)
 	}
+	if lk.Schema != LookalikesSchema {
+		t.Errorf("lookalikes schema %q", lk.Schema)
+	}
+	looks := lk.Lookalikes
 	for _, l := range looks {
 		if l.A == twin && l.B == "Hugo_Chavez" {
 			t.Errorf("lookalikes lists the copied folder %q ~ %q", l.A, l.B)

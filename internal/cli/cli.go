@@ -34,6 +34,8 @@ func commands() []command {
 		{"faces", "detect, align and embed the faces in photos (text, JSON, aligned crops)", cmdFaces},
 		{"index", "index a dataset ROOT/<person>/<images> incrementally", cmdIndex},
 		{"search", "search the library with photos (or --vector FILE.npy)", cmdSearch},
+		{"check", "screen photos and folders: is this person in the library? (match/possible/no_match)", cmdCheck},
+		{"compare", "are the people in two photos the same person? (pairwise FAR)", cmdCompare},
 		{"stats", "summarise the library: persons, images, faces, failures", cmdStats},
 		{"models", "list, prepare, add and verify face models", cmdModels},
 		{"pairs", "every pair of faces from different folders above a similarity (CSV/JSON/HTML)", cmdPairs},
@@ -57,6 +59,10 @@ func ExitCode(err error) int {
 	var u usageError
 	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
 		return 2
+	}
+	var x exitStatus
+	if errors.As(err, &x) {
+		return x.code
 	}
 	return 1
 }
@@ -148,5 +154,5 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError{err.Error()}
 	}
-	return nil
+	return checkFlagValues(fs)
 }

@@ -19,6 +19,9 @@ func cmdEval(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "library" {
 		return evalLibrary(ctx, env, args[1:])
 	}
+	if len(args) > 0 && args[0] == "verdicts" {
+		return evalVerdicts(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "lfw" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n       facesearch eval library [flags]\n\nRun 'facesearch eval lfw -h' or 'facesearch eval library -h' for the flags.\n")
@@ -265,7 +268,7 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: dir, Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: workers, Reroot: true, Progress: newProgress(env.Stderr),
+		Workers: workers, Reroot: true, Prune: true, Progress: newProgress(env.Stderr),
 	})
 	if err != nil {
 		return err
@@ -323,7 +326,7 @@ func identifyAll(ctx context.Context, faces []libFace) (eval.Identification, int
 }
 
 func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Group, paths [][]string) {
-	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", s.Dataset, s.Model, s.Images, s.Library)
+	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", termText(s.Dataset), s.Model, s.Images, termText(s.Library))
 	fmt.Fprintf(w, "verification, %d pairs, %d folds: accuracy %.2f%% ± %.2f%% (population std of the fold accuracies)\n",
 		s.Pairs, len(s.FoldAcc), 100*s.Accuracy, 100*s.AccStd)
 	fmt.Fprintf(w, "  ROC AUC %.4f; TAR %.2f%% at FAR %g (threshold %.4f); best overall threshold %.4f (accuracy %.2f%% on all pairs)\n",
@@ -335,10 +338,10 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 			fmt.Fprintf(w, "    ... and %d more\n", len(s.NoFace)-10)
 			break
 		}
-		fmt.Fprintf(w, "    %s\n", show(p))
+		fmt.Fprintf(w, "    %s\n", termText(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
-	printCalibration(indentWriter{w}, c, paths)
+	printCalibration(indentWriter{w}, c, paths, float32Above(c.Threshold))
 	fmt.Fprintf(w, "  at that threshold on the pairs file: FAR %.2e (of only %d different-person pairs), accuracy %.2f%%\n", s.Calib.PairsFAR, s.Calib.PairsNeg, 100*s.Calib.PairsAcc)
 	for _, h := range s.HeldOut {
 		extra := ""

@@ -29,16 +29,18 @@ side, except a portrait (one face at least 1/5 of the shorter side). Given
 
 // facesJSON is one photo in `faces --json` output.
 type facesJSON struct {
-	File    string     `json:"file"`
-	Width   int        `json:"width"`
-	Height  int        `json:"height"`
-	Primary int        `json:"primary"` // index into faces, -1 if none
-	Faces   []faceJSON `json:"faces"`
-	Error   string     `json:"error,omitempty"`
+	File        string     `json:"file"`
+	Width       int        `json:"width"`
+	Height      int        `json:"height"`
+	Primary     int        `json:"primary"`      // index into faces (0-based array index), -1 if none
+	PrimaryFace int        `json:"primary_face"` // number of the primary face (1-based, as everywhere), 0 if none
+	Faces       []faceJSON `json:"faces"`
+	Error       string     `json:"error,omitempty"`
 }
 
 type faceJSON struct {
-	Box       [4]float32    `json:"box"` // x1,y1,x2,y2 pixels
+	Face      int           `json:"face"` // face number: 1-based, detection order (as search --face N)
+	Box       [4]float32    `json:"box"`  // x1,y1,x2,y2 pixels
 	Score     float32       `json:"score"`
 	Points5   [5][2]float32 `json:"points5"`
 	Landmarks [][2]float32  `json:"landmarks"`
@@ -149,13 +151,14 @@ func facesOne(ctx context.Context, p *embed.Pipeline, photo, crops string, used 
 		return fmt.Errorf("faces %s: %w", photo, err)
 	}
 	r.Primary = embed.Primary(faces, img.Bounds())
+	r.PrimaryFace = r.Primary + 1
 	base := strings.TrimSuffix(filepath.Base(photo), filepath.Ext(photo))
 	for i, f := range faces {
-		fj := faceJSON{Box: f.Box, Score: f.Score, Points5: f.Points5, Landmarks: f.Landmarks, Embedding: f.Embedding}
+		fj := faceJSON{Face: i + 1, Box: f.Box, Score: f.Score, Points5: f.Points5, Landmarks: f.Landmarks, Embedding: f.Embedding}
 		if crops != "" {
-			name := fmt.Sprintf("%s_%d.png", base, i)
+			name := fmt.Sprintf("%s_%d.png", base, i+1)
 			for k := 2; used[name]; k++ {
-				name = fmt.Sprintf("%s-%d_%d.png", base, k, i)
+				name = fmt.Sprintf("%s-%d_%d.png", base, k, i+1)
 			}
 			used[name] = true
 			fj.Crop = filepath.Join(crops, name)
@@ -184,7 +187,7 @@ func writePNG(path string, f embed.Face) error {
 }
 
 func printFaces(env *Env, r facesJSON) {
-	fmt.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", r.File, r.Width, r.Height, len(r.Faces))
+	fmt.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", termText(r.File), r.Width, r.Height, len(r.Faces))
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
@@ -192,10 +195,10 @@ func printFaces(env *Env, r facesJSON) {
 			mark = " primary"
 		}
 		fmt.Fprintf(env.Stdout, "  face %d%s: score %.3f box %.0f,%.0f-%.0f,%.0f eyes %s %s nose %s mouth %s %s",
-			i, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],
+			i+1, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],
 			pt(f.Points5[0]), pt(f.Points5[1]), pt(f.Points5[2]), pt(f.Points5[3]), pt(f.Points5[4]))
 		if f.Crop != "" {
-			fmt.Fprintf(env.Stdout, " crop %s", f.Crop)
+			fmt.Fprintf(env.Stdout, " crop %s", termText(f.Crop))
 		}
 		fmt.Fprintln(env.Stdout)
 	}

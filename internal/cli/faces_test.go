@@ -98,8 +98,8 @@ func TestFacesText(t *testing.T) {
 			if fm == nil {
 				t.Fatalf("%s: face line %q", tc.file, l)
 			}
-			if fm[1] != strconv.Itoa(j) {
-				t.Errorf("%s: face line %d numbered %s", tc.file, j, fm[1])
+			if fm[1] != strconv.Itoa(j+1) { // faces are numbered from 1, as search --face N
+				t.Errorf("%s: face line %d numbered %s, want %d", tc.file, j, fm[1], j+1)
 			}
 			if fm[2] != "" {
 				primaries++

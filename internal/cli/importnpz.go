@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +13,7 @@ import (
 )
 
 func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "import-npz", "[flags] ROOT\n\nImports the embeddings of the original FACE01 scripts, ROOT/<person>/npKnown.npz,\ninto the library without re-embedding: each row becomes a face of that person,\nfiled under the image name the npz records. Incremental: unchanged files are\nskipped, changed ones replace their person's faces, deleted ones remove them.\nMalformed files are reported, recorded ('facesearch stats') and skipped.\nSee docs/MIGRATION.md.")
+	fs := newFlagSet(env, "import-npz", "[flags] ROOT\n\nImports the embeddings of the original FACE01 scripts, ROOT/<person>/npKnown.npz,\ninto the library without re-embedding: each row becomes a face of that person,\nfiled under the image name the npz records. Incremental: unchanged files are\nskipped, changed ones replace their person's faces, deleted ones remove them.\nMalformed files are reported, recorded ('facesearch stats') and skipped; a wrong\n--key keeps the faces already imported. A run that would delete more than\nhalf of the library deletes nothing unless --prune is given.\nSee docs/MIGRATION.md.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	key := fs.String("key", npz.DefaultKey, "array holding the embeddings (e.g. dlib)")
 	modelName := fs.String("model", "japanese-face-v1", "the model that made the embeddings (recorded; photo searches use it)")
@@ -21,6 +22,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	nprobe := fs.Int("nprobe", 0, "default IVF lists visited per search (default 16)")
 	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default 64)")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their npz files are gone)")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -42,10 +44,10 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	defer l.Close()
 	rep, err := l.ImportNPZ(ctx, library.ImportOptions{
 		Root: roots[0], Key: *key, Manifest: m, Workers: *workers, Factory: *factory,
-		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 	})
 	if rep != nil {
-		printImportReport(env.Stdout, l.Dir(), rep, err == nil)
+		printImportReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
 	}
 	if err == nil && model.Available(model.Home(env.Getenv), m) != nil {
 		fmt.Fprintf(env.Stdout, "  searching with photos needs the %s model files: %s ('search --vector FILE.npy' works now)\n", m.Name, model.AddHint(m.Name))
@@ -58,14 +60,19 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 	if !complete {
 		verb = "partly imported (interrupted)"
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
 		library.NPZFile, r.Files, r.Unchanged, r.Imported, r.Touched, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	for _, s := range r.Skipped {
+		if s.Unreadable {
+			fmt.Fprintf(w, "  unreadable: %s: %s (its faces are kept)\n", termText(s.Rel), termText(s.Reason))
+		}
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
@@ -75,10 +82,11 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 				fmt.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
 				break
 			}
-			fmt.Fprintf(w, "    %s\n", show(s.Rel))
+			fmt.Fprintf(w, "    %s\n", termText(s.Rel))
 		}
 	}
 	if complete {
 		printIndexInfo(w, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }

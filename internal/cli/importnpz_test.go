@@ -135,16 +135,17 @@ func TestImportNPZ(t *testing.T) {
 		t.Errorf("stats does not list the malformed files:\n%s", out)
 	}
 
-	// Unchanged: nothing read, index kept.
+	// Unchanged: nothing read but the two wrong-key files (an error, retried:
+	// a later run with the right --key must read them), index kept.
 	out, err = npzRun(t, "import-npz", "--library", lib, root)
-	if err != nil || !strings.Contains(out, "6 unchanged, 0 read, 0 touched, 0 deleted") || !strings.Contains(out, "up to date") {
+	if err != nil || !strings.Contains(out, "4 unchanged, 2 read, 0 touched, 0 deleted") || !strings.Contains(out, "up to date") {
 		t.Errorf("re-import of unchanged files: %v\n%s", err, out)
 	}
 	// Touched (same bytes, new mtime): no rewrite.
 	later := time.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(root, "alice", library.NPZFile), later, later)
 	out, err = npzRun(t, "import-npz", "--library", lib, root)
-	if err != nil || !strings.Contains(out, "5 unchanged, 0 read, 1 touched") || !strings.Contains(out, "up to date") {
+	if err != nil || !strings.Contains(out, "3 unchanged, 2 read, 1 touched") || !strings.Contains(out, "up to date") {
 		t.Errorf("re-import of a touched file: %v\n%s", err, out)
 	}
 	// Changed: bob now has one face; deleted: 佐藤 goes; fixed: broken.
@@ -152,7 +153,7 @@ func TestImportNPZ(t *testing.T) {
 	os.RemoveAll(filepath.Join(root, "佐藤"))
 	writePerson(t, root, "broken", npz.DefaultKey, []string{"ok.jpg", "ok.jpg"}, [][]float32{randVec(r, 512), randVec(r, 512)})
 	out, err = npzRun(t, "import-npz", "--library", lib, root)
-	if err != nil || !strings.Contains(out, "5 found; 3 unchanged, 2 read, 0 touched, 1 deleted") || !strings.Contains(out, "faces written: 3") ||
+	if err != nil || !strings.Contains(out, "5 found; 1 unchanged, 4 read, 0 touched, 1 deleted") || !strings.Contains(out, "faces written: 3") ||
 		!strings.Contains(out, "index: Flat, 6 faces, rebuilt") {
 		t.Errorf("re-import after changes: %v\n%s", err, out)
 	}
@@ -167,6 +168,18 @@ func TestImportNPZ(t *testing.T) {
 	}
 	if got := strings.Join(paths, " "); got != "alice/alice_a.jpg alice/alice_b.jpg alice/alice_c.jpg bob/new.jpg broken/ok.jpg dlibonly/npKnown.npz short/npKnown.npz" {
 		t.Errorf("catalog paths after changes: %s", got)
+	}
+	// Every imported image has its own identity (name and embedding), not
+	// the npz file's hash: audit must not take rows of one file for copies.
+	ids := map[string]string{}
+	for _, im := range ims {
+		if len(im.SHA256) != 32 {
+			t.Errorf("%s: identity of %d bytes", im.Path, len(im.SHA256))
+		}
+		if other, ok := ids[string(im.SHA256)]; ok {
+			t.Errorf("%s and %s share one identity", im.Path, other)
+		}
+		ids[string(im.SHA256)] = im.Path
 	}
 
 	// One model per library.

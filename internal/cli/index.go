@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/imgio"
@@ -25,7 +26,7 @@ import (
 )
 
 func cmdIndex(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.")
+	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.\n\nA run that would delete more than half of the library's images (or all of\nthem: an empty or unmounted ROOT) deletes nothing and fails unless --prune\nis given. Images under a folder that cannot be read are kept, and the run\nexits 1 naming the folder.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	workers := fs.Int("workers", 0, "images processed at once (default: CPUs / threads)")
 	threads := fs.Int("threads", 1, "onnxruntime threads per model session")
@@ -34,7 +35,10 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default: tuned for recall@10 ≥ 0.95)")
 	batch := fs.Int("batch", 64, "images per catalog transaction")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
+	vectors := fs.String("vectors", "", "where the library's vectors live: weaviate://HOST:PORT/Collection[?shards=N&replicas=N&index=flat|hnsw] or local (default: keep the library's; see docs/SCALE.md)")
+	rebuildVectors := fs.Bool("rebuild-vectors", false, "recreate the vector index (a Weaviate collection: dropped and refilled) from the catalog first")
 	roots, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -58,6 +62,9 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	if err := l.CheckIndex(ctx, m.Name); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	if err := setVectors(ctx, env, l, *vectors, *rebuildVectors); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	p, err := newPipeline(env, m, *threads)
 	if err != nil {
 		return err
@@ -65,12 +72,12 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	defer p.Close()
 	rep, err := l.Index(ctx, library.IndexOptions{
 		Root: roots[0], Detector: pipelineDetector{p}, Decode: decodeImage, Manifest: m,
-		Workers: *workers, BatchSize: *batch, Factory: *factory,
-		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot,
+		Workers: *workers, BatchSize: *batch, Factory: *factory, MaxFileSize: imgio.MaxInputBytes,
+		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 		Progress: newProgress(env.Stderr),
 	})
 	if rep != nil {
-		printIndexReport(env.Stdout, l.Dir(), rep, err == nil)
+		printIndexReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
 	}
 	return err
 }
@@ -79,7 +86,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 // FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
 func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
 	return library.Open(ctx, library.Options{
-		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Log: env.Log, ReadOnly: readOnly,
+		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
 	})
 }
 
@@ -101,7 +108,7 @@ type pipelineDetector struct{ p *embed.Pipeline }
 func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]library.DetectedFace, int, error) {
 	faces, err := d.p.Faces(ctx, img)
 	if err != nil {
-		return nil, -1, err
+		return nil, -1, shapeError(err)
 	}
 	out := make([]library.DetectedFace, len(faces))
 	for i, f := range faces {
@@ -114,6 +121,19 @@ func (d pipelineDetector) Detect(ctx context.Context, img image.Image) ([]librar
 }
 
 func (d pipelineDetector) ModelID() string { return d.p.ModelID() }
+
+// shapeError records the images the detector refuses for their shape as
+// the file's own fault, not retried: too small for a face (no_face), or too
+// extreme an aspect ratio (unsupported).
+func shapeError(err error) error {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return &library.DecodeError{Status: catalog.StatusNoFace, Reason: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return &library.DecodeError{Status: catalog.StatusUnsupported, Reason: err.Error(), Err: err}
+	}
+	return err
+}
 
 // decodeImage decodes with imgio, classifying the file's own faults.
 func decodeImage(path string) (image.Image, error) {
@@ -204,25 +224,29 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 	if !complete {
 		verb = "partly indexed (interrupted)"
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, show(r.Root), dir, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	if r.Kept > 0 {
+		fmt.Fprintf(w, "  kept: %d images under folders that could not be read\n", r.Kept)
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, show(f.Path), show(f.Error))
+			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
 		for _, s := range r.Skipped {
-			fmt.Fprintf(w, "    %s: %s\n", show(s.Rel), s.Reason)
+			fmt.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
 	if complete {
 		printIndexInfo(w, r.Index, r.Rebuilt)
+		printVerdictsInfo(w, r.Calibration)
 	}
 }
 
@@ -236,6 +260,7 @@ func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
 		return
 	}
 	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	printVectorsInfo(w, info, rebuilt)
 	if !info.Exact() {
 		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "lookalikes", "[flags]\n\nRanks pairs of different people by how alike they look: the 20% trimmed mean of\nthe similarities of all their face pairs (misfiled and outlying faces left out).\nPairs of folders that audit calls one person are left out.")
-	cf := addCleanseFlags(fs, "same-person similarity threshold for the audit step (default: the library's)", 50)
+	fs := newFlagSet(env, "lookalikes", "[flags]\n\nRanks pairs of different people by how alike they look: the 20% trimmed mean of\nthe similarities of all their face pairs (misfiled and outlying faces left out).\nPairs of folders that audit calls one person with high severity are left out\n(and named on stderr and in the JSON).")
+	cf := addCleanseFlags(fs, "same-person similarity threshold for the audit step (default: the library's)", 50, "write JSON (schema "+LookalikesSchema+") instead of text")
 	minFaces := fs.Int("min-faces", 2, "people need at least this many usable faces")
 	cands := fs.Int("candidates", 10, "nearest people per person examined exactly")
 	if err := parseFlags(fs, args); err != nil {
@@ -37,6 +37,9 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
 		res.Persons, *minFaces, res.Candidates, res.SamePerson)
+	for _, p := range res.LeftOut {
+		fmt.Fprintf(env.Stderr, "lookalikes: left out (audit: one person, high): %s ~ %s\n", validUTF8(p[0]), validUTF8(p[1]))
+	}
 	if *cf.json {
 		type jsonLookalike struct {
 			PersonA    string         `json:"person_a"`
@@ -47,9 +50,24 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 			Pairs      int            `json:"pairs"`
 			Evidence   []jsonEvidence `json:"evidence"`
 		}
-		out := []jsonLookalike{}
+		type jsonLeftOut struct {
+			PersonA string `json:"person_a"`
+			PersonB string `json:"person_b"`
+		}
+		out := struct {
+			Schema     string          `json:"schema"`
+			Threshold  float32         `json:"threshold"`
+			Persons    int             `json:"persons"`
+			Candidates int             `json:"candidates"`
+			Lookalikes []jsonLookalike `json:"lookalikes"`
+			SamePerson []jsonLeftOut   `json:"left_out_same_person"`
+		}{Schema: LookalikesSchema, Threshold: s.opt.Threshold, Persons: res.Persons, Candidates: res.Candidates,
+			Lookalikes: []jsonLookalike{}, SamePerson: []jsonLeftOut{}}
 		for _, l := range res.Lookalikes {
-			out = append(out, jsonLookalike{l.Persons[0], l.Persons[1], l.Similarity, l.Median, l.Max, l.Pairs, evidenceJSON(s, l.Evidence)})
+			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], l.Similarity, l.Median, l.Max, l.Pairs, evidenceJSON(s, l.Evidence)})
+		}
+		for _, p := range res.LeftOut {
+			out.SamePerson = append(out.SamePerson, jsonLeftOut{p[0], p[1]})
 		}
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
@@ -104,3 +122,7 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 	}
 	return nil
 }
+
+// LookalikesSchema names the JSON document printed by 'lookalikes --json'
+// (docs/CLEANSING.md).
+const LookalikesSchema = "facesearch.lookalikes/v1"

@@ -1,19 +1,22 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
 )
 
 func cmdPairs(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "pairs", "[flags]\n\nLists every pair of faces from different person folders with similarity >= --min,\neach pair once, most similar first, as CSV (file_a,person_a,file_b,person_b,similarity)\nor JSON. The search is exact unless --approx is given.")
-	cf := addCleanseFlags(fs, "lowest similarity listed (default: the library's same-person threshold)", 0)
+	fs := newFlagSet(env, "pairs", "[flags]\n\nLists the pairs of person folders whose faces match across the folders with\nsimilarity >= --min: per folder pair the number of face pairs, the best and the\nmedian similarity, most pairs first. --faces lists the face pairs themselves,\neach once, most similar first, as CSV (file_a,person_a,file_b,person_b,similarity).\nThe search is exact unless --approx is given.")
+	cf := addCleanseFlags(fs, "lowest similarity listed (default: the library's match level, see docs/CLEANSING.md)", 0, "write JSON (schema "+PairsSchema+") instead of text/CSV")
 	approx := fs.Bool("approx", false, "approximate search (faiss IVF); prints the measured recall")
 	nprobe := fs.Int("nprobe", 8, "IVF lists visited per query with --approx")
+	faces := fs.Bool("faces", false, "list the face pairs (CSV, or in the JSON), not only the folder pairs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,7 +28,7 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	po := cleanse.PairsOptions{Min: s.minOrThreshold(env.Stderr, cf, "pairs"), Top: *cf.top}
+	po := cleanse.PairsOptions{Min: s.pairsMin(env.Stderr, cf), MinSet: true, Top: *cf.top}
 	if *approx {
 		po.Approx = cleanseFaiss("IVF", *nprobe)
 	}
@@ -39,57 +42,52 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 	} else {
 		fmt.Fprintf(env.Stderr, " (approximate search, nprobe %d: measured recall %.3f over %d faces)\n", *nprobe, res.Recall, res.RecallQueries)
 	}
-	if *cf.json {
-		type jsonFace struct {
-			ID     int64  `json:"id"`
-			File   string `json:"file"`
-			Person string `json:"person"`
+	groups := s.data.GroupPairs(res.Pairs)
+	fmt.Fprintf(env.Stderr, "pairs: %d folder pairs\n", len(groups))
+	switch {
+	case *cf.json:
+		if err := writePairsJSON(env.Stdout, s, res, groups, *faces); err != nil {
+			return err
 		}
-		type jsonPair struct {
-			A          jsonFace `json:"a"`
-			B          jsonFace `json:"b"`
-			Similarity float32  `json:"similarity"`
+	case *faces:
+		if err := cleanse.WritePairsCSV(env.Stdout, s.data, res.Pairs); err != nil {
+			return err
 		}
-		out := struct {
-			Min    float32    `json:"min"`
-			Exact  bool       `json:"exact"`
-			Recall float64    `json:"recall"`
-			Total  int        `json:"total"`
-			Pairs  []jsonPair `json:"pairs"`
-		}{res.Min, res.Exact, res.Recall, res.Total, make([]jsonPair, len(res.Pairs))}
-		for k, p := range res.Pairs {
-			a, b := s.data.Face(p.A), s.data.Face(p.B)
-			out.Pairs[k] = jsonPair{jsonFace{a.ID, a.File, a.Person}, jsonFace{b.ID, b.File, b.Person}, p.Similarity}
+	default:
+		bw := bufio.NewWriter(env.Stdout)
+		fmt.Fprintf(bw, "%6s %6s %6s  %s\n", "pairs", "best", "median", "folders")
+		for _, g := range groups {
+			fmt.Fprintf(bw, "%6d %6.3f %6.3f  %s ~ %s\n", g.Count, g.Best, g.Median, validUTF8(g.Persons[0]), validUTF8(g.Persons[1]))
 		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return fmt.Errorf("pairs: write json: %w", err)
+		if err := bw.Flush(); err != nil {
+			return err
 		}
-	} else if err := cleanse.WritePairsCSV(env.Stdout, s.data, res.Pairs); err != nil {
-		return err
 	}
 	if *cf.html != "" {
-		const maxHTML = 500
+		const maxGroups, perGroup = 200, 3
 		sec := report.Section{
-			Title: "Pairs of faces from different folders",
-			Intro: fmt.Sprintf("Faces filed under different people with similarity >= %.2f, most similar first.", res.Min),
+			Title: "Folder pairs whose faces match",
+			Intro: fmt.Sprintf("Pairs of person folders with face pairs of similarity >= %.2f, most face pairs first; each shows its best %d face pairs.", res.Min, perGroup),
 		}
-		if len(res.Pairs) > maxHTML {
-			sec.Intro += fmt.Sprintf(" Only the first %d of %d are shown; the CSV has them all.", maxHTML, len(res.Pairs))
+		if len(groups) > maxGroups {
+			sec.Intro += fmt.Sprintf(" Only the first %d of %d folder pairs are shown; --faces --json lists them all.", maxGroups, len(groups))
 		}
-		for _, p := range res.Pairs[:min(len(res.Pairs), maxHTML)] {
-			a, b := s.data.Face(p.A), s.data.Face(p.B)
-			sec.Findings = append(sec.Findings, report.Finding{
-				Title:   fmt.Sprintf("%s ~ %s", validUTF8(a.Person), validUTF8(b.Person)),
-				Matches: []report.Match{s.reportMatch(ctx, p, "")},
-			})
+		for _, g := range groups[:min(len(groups), maxGroups)] {
+			f := report.Finding{
+				Title: fmt.Sprintf("%s ~ %s", validUTF8(g.Persons[0]), validUTF8(g.Persons[1])),
+				Metrics: []report.Item{{Label: "face pairs", Value: fmt.Sprint(g.Count)},
+					{Label: "best / median", Value: fmt.Sprintf("%.3f / %.3f", g.Best, g.Median)}},
+			}
+			for _, p := range g.Pairs[:min(len(g.Pairs), perGroup)] {
+				f.Matches = append(f.Matches, s.reportMatch(ctx, p, ""))
+			}
+			sec.Findings = append(sec.Findings, f)
 		}
 		r := &report.Report{
 			Title: "facesearch pairs",
 			Summary: []report.Item{
 				{Label: "Library", Value: s.lib.Dir()}, {Label: "Faces", Value: fmt.Sprint(s.data.Len())},
-				{Label: "Minimum similarity", Value: fmt.Sprintf("%.2f", res.Min)}, {Label: "Pairs", Value: fmt.Sprint(res.Total)},
+				{Label: "Minimum similarity", Value: fmt.Sprintf("%.2f", res.Min)}, {Label: "Face pairs", Value: fmt.Sprint(res.Total)}, {Label: "Folder pairs", Value: fmt.Sprint(len(groups))},
 			},
 			Sections: []report.Section{sec},
 		}
@@ -99,4 +97,75 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "pairs: report written to %s\n", *cf.html)
 	}
 	return nil
+}
+
+// PairsSchema names the JSON document printed by 'pairs --json'
+// (docs/CLEANSING.md).
+const PairsSchema = "facesearch.pairs/v1"
+
+func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, groups []cleanse.FolderPair, faces bool) error {
+	type jsonFace struct {
+		ID     int64  `json:"id"`
+		File   string `json:"file"`
+		Person string `json:"person"`
+	}
+	type jsonPair struct {
+		A          jsonFace `json:"a"`
+		B          jsonFace `json:"b"`
+		Similarity float32  `json:"similarity"`
+	}
+	type jsonGroup struct {
+		PersonA string     `json:"person_a"`
+		PersonB string     `json:"person_b"`
+		Count   int        `json:"count"`
+		Best    float32    `json:"best"`
+		Median  float32    `json:"median"`
+		Pairs   []jsonPair `json:"pairs,omitempty"`
+	}
+	out := struct {
+		Schema  string      `json:"schema"`
+		Min     float32     `json:"min"`
+		Exact   bool        `json:"exact"`
+		Recall  float64     `json:"recall"`
+		Total   int         `json:"total"`
+		Folders []jsonGroup `json:"folder_pairs"`
+	}{PairsSchema, res.Min, res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
+	for k, g := range groups {
+		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: g.Best, Median: g.Median}
+		if faces {
+			for _, p := range g.Pairs {
+				a, b := s.data.Face(p.A), s.data.Face(p.B)
+				jg.Pairs = append(jg.Pairs, jsonPair{jsonFace{a.ID, a.File, a.Person}, jsonFace{b.ID, b.File, b.Person}, p.Similarity})
+			}
+		}
+		out.Folders[k] = jg
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("pairs: write json: %w", err)
+	}
+	return nil
+}
+
+// pairsMatchQuantile is the quantile of the library's same-folder face
+// medians that sets the default pairs cut-off.
+const pairsMatchQuantile = 0.25
+
+// pairsMin returns --min, or by default the library's match level: the
+// higher of the same-person threshold and the 25th percentile of how well
+// each face matches its own folder (a cross-folder pair above it is as close
+// as three faces in four are to their own folder). The pairwise threshold
+// alone floods: it accepts a large share of different-person pairs.
+func (s *cleanseSession) pairsMin(w io.Writer, cf *cleanseFlags) float32 {
+	if *cf.min != 0 {
+		return s.minOrThreshold(w, cf, "pairs")
+	}
+	level, n := s.data.MatchLevel(pairsMatchQuantile, 5000)
+	used, src := s.threshold, "the "+s.source+"; no folder has two faces to measure a match level"
+	if n > 0 {
+		used, src = max(s.threshold, level), fmt.Sprintf("match level: the higher of the threshold %.2f (%s) and the 25th percentile %.2f of %d faces' median similarity to their own folder", s.threshold, s.source, level, n)
+	}
+	fmt.Fprintf(w, "pairs: %d faces of %d folders, similarity >= %.2f (%s)\n", s.data.Len(), len(s.data.Persons()), used, src)
+	return used
 }

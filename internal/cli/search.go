@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,10 +17,10 @@ import (
 
 	"golang.org/x/text/width"
 
-	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // SearchSchema names the JSON document printed by 'search --json'
@@ -27,18 +28,19 @@ import (
 const SearchSchema = "facesearch.search/v1"
 
 type searchJSON struct {
-	Schema          string      `json:"schema"`
-	Model           string      `json:"model"`
-	Threshold       float64     `json:"threshold"`
-	ThresholdSource string      `json:"threshold_source"`
-	Similarity      string      `json:"similarity"` // "raw" or "adapted:<transform id>" (docs/ADAPTATION.md)
-	Index           indexJSON   `json:"index"`
-	K               int         `json:"k"`
-	Min             *float64    `json:"min"`
-	AllFaces        bool        `json:"all_faces"`
-	ByPerson        bool        `json:"by_person"`
-	Queries         []queryJSON `json:"queries"`
-	ElapsedSeconds  float64     `json:"elapsed_seconds"`
+	Schema          string          `json:"schema"`
+	Model           string          `json:"model"`
+	Threshold       float64         `json:"threshold"`
+	ThresholdSource string          `json:"threshold_source"`
+	Similarity      string          `json:"similarity"` // "raw" or "adapted:<transform id>" (docs/ADAPTATION.md)
+	Index           indexJSON       `json:"index"`
+	K               int             `json:"k"`
+	Min             *float64        `json:"min"`
+	AllFaces        bool            `json:"all_faces"`
+	ByPerson        bool            `json:"by_person"`
+	Calibration     calibrationJSON `json:"calibration"`
+	Queries         []queryJSON     `json:"queries"`
+	ElapsedSeconds  float64         `json:"elapsed_seconds"`
 }
 
 type indexJSON struct {
@@ -55,13 +57,16 @@ type queryJSON struct {
 	Error   string       `json:"error,omitempty"`
 	Results []resultJSON `json:"results"`
 	Persons []personJSON `json:"persons,omitempty"`
+	// The verdict on the query (absent on errors): see docs/VERDICTS.md.
+	*VerdictJSON
 }
 
 type qfaceJSON struct {
-	Index int        `json:"index"` // 1-based, detection order
-	Of    int        `json:"of"`
-	Box   [4]float64 `json:"box"`
-	Score float64    `json:"score"`
+	Index   int        `json:"index"` // 1-based, detection order
+	Primary bool       `json:"primary"`
+	Of      int        `json:"of"`
+	Box     [4]float64 `json:"box"`
+	Score   float64    `json:"score"`
 }
 
 type resultJSON struct {
@@ -69,6 +74,7 @@ type resultJSON struct {
 	FaceID     int64      `json:"face_id"`
 	Similarity float64    `json:"similarity"`
 	SamePerson bool       `json:"same_person"`
+	Verdict    string     `json:"verdict"`
 	Person     string     `json:"person"`
 	File       string     `json:"file"`
 	Path       string     `json:"path"`
@@ -107,10 +113,11 @@ func b64IfInvalid(s string) string {
 
 func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
-	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy).")
+	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy), and says whether the person is in the\nlibrary: match, possible or no_match, with the stranger rate of the score\n(how often a person who is not in the library scores as high) and the\nmargin to the next person (docs/VERDICTS.md). To screen many photos, use\n'check'.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
-	faceSel := fs.String("face", "largest", "which face of each photo: largest, all, or N (1-based, detection order)")
+	faceSel := fs.String("face", "primary", "which face of each photo: primary (the subject, nearest the centre, as index stores it), all, or N (1-based, detection order)")
+	fpir := fs.String("fpir", "", fpirUsage)
 	asJSON := fs.Bool("json", false, "print JSON (schema "+SearchSchema+", docs/LIBRARY.md)")
 	byPerson := fs.Bool("by-person", false, "rank persons by their best face, with face counts")
 	vector := fs.String("vector", "", "search the embedding(s) in this .npy file (float32/float64, shape (dim) or (n, dim))")
@@ -129,14 +136,13 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	if *k < 1 {
 		return usageError{"search: -k must be ≥ 1"}
 	}
-	sel := strings.ToLower(*faceSel)
-	selN := 0
-	if sel != "largest" && sel != "all" {
-		n, err := strconv.Atoi(sel)
-		if err != nil || n < 1 {
-			return usageError{fmt.Sprintf("search: --face %q: want largest, all or a face number ≥ 1", *faceSel)}
-		}
-		selN = n
+	faceN, err := parseFaceSel("search", *faceSel)
+	if err != nil {
+		return err
+	}
+	fo, err := parseFPIR("search", *fpir)
+	if err != nil {
+		return err
 	}
 	l, err := openLibrary(ctx, env, *lib, true)
 	if err != nil {
@@ -161,12 +167,16 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	cal, err := searcherCalibration(ctx, s, fo)
+	if err != nil {
+		return err
+	}
 	info := s.Info()
 	msg := messagesFor(env.Getenv)
 	out := searchJSON{
 		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc, Similarity: s.Similarity(),
 		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
-		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{},
+		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{}, Calibration: calibrationOut(cal),
 	}
 	if *minSim > -1 {
 		v := *minSim
@@ -177,12 +187,16 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	if *byPerson {
 		opt.K = max(10**k, 100)
 	}
-	run := func(q queryJSON, vec []float32) queryJSON {
-		hits, err := s.Search(ctx, vec, opt)
-		if err != nil {
-			q.Error = err.Error()
-			return q
+	same := func(sim float32) bool {
+		if cal.Calibrated() {
+			return sim >= cal.Match.Threshold
 		}
+		return sim >= thr
+	}
+	render := func(q queryJSON, j *library.Judged) queryJSON {
+		hits := j.Hits
+		jo := judgementOut(j)
+		q.VerdictJSON = &jo
 		q.Results = []resultJSON{}
 		if *byPerson {
 			for i, p := range library.ByPerson(hits) {
@@ -190,16 +204,24 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 					break
 				}
 				q.Persons = append(q.Persons, personJSON{Rank: i + 1, Person: show(p.Person), PersonB64: b64IfInvalid(p.Person),
-					BestSimilarity: r4(p.Best.Similarity), SamePerson: p.Best.Similarity >= thr, Count: p.Count, BestPath: show(p.Best.Path)})
+					BestSimilarity: r4(p.Best.Similarity), SamePerson: same(p.Best.Similarity), Count: p.Count, BestPath: show(p.Best.Path)})
 			}
 			hits = hits[:min(len(hits), *k)]
 		}
 		for i, h := range hits {
 			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
-				SamePerson: h.Similarity >= thr, Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
+				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
 				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
 		}
 		return q
+	}
+	run := func(q queryJSON, vec []float32) queryJSON {
+		j, err := s.SearchJudged(ctx, vec, opt, cal)
+		if err != nil {
+			q.Error = err.Error()
+			return q
+		}
+		return render(q, j)
 	}
 	if *vector != "" {
 		vecs, err := readNpy(*vector, info.Dim)
@@ -220,32 +242,28 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		defer p.Close()
-		if p.ModelID() != info.Model {
-			return fmt.Errorf("search: the library was built with model %s, not %s: re-run 'facesearch index'", info.Model, p.ModelID())
-		}
+		det := pipelineDetector{p}
 		for _, photo := range photos {
 			img, err := decodeImage(photo)
 			if err != nil {
 				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: err.Error()})
 				continue
 			}
-			faces, err := p.Faces(ctx, img)
-			if err != nil {
-				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: fmt.Sprintf("face pipeline: %v", err)})
-				continue
-			}
-			if len(faces) == 0 {
+			res, err := s.SearchPhoto(ctx, det, img, library.PhotoOptions{Face: faceN, Search: opt, Calibration: cal})
+			switch {
+			case errors.Is(err, library.ErrNoFace):
 				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: msg.noFace})
 				continue
+			case err != nil && res == nil:
+				return fmt.Errorf("search %s: %w", photo, err)
+			case err != nil:
+				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: err.Error()})
+				continue
 			}
-			for _, i := range pickFaces(faces, sel, selN) {
-				if i >= len(faces) {
-					out.Queries = append(out.Queries, queryJSON{Source: photo, Error: fmt.Sprintf("no face %d: the photo has %d", selN, len(faces))})
-					continue
-				}
-				f := faces[i]
-				q := queryJSON{Source: photo, Face: &qfaceJSON{Index: i + 1, Of: len(faces), Box: box1(f.Box), Score: r4(f.Score)}}
-				out.Queries = append(out.Queries, run(q, f.Embedding))
+			for _, fr := range res.Results {
+				f := fr.Face
+				q := queryJSON{Source: photo, Face: &qfaceJSON{Index: f.Number, Primary: f.Primary, Of: len(res.Faces), Box: box1(f.Box), Score: r4(f.Score)}}
+				out.Queries = append(out.Queries, render(q, fr.Judged))
 			}
 		}
 	}
@@ -282,25 +300,19 @@ func countFailed(qs []queryJSON) int {
 	return n
 }
 
-// pickFaces returns the indexes of the faces to search with.
-func pickFaces(faces []embed.Face, sel string, n int) []int {
-	switch sel {
+// parseFaceSel parses --face: primary, all or a 1-based face number.
+func parseFaceSel(cmd, v string) (int, error) {
+	switch strings.ToLower(v) {
+	case "primary", "":
+		return library.FacePrimary, nil
 	case "all":
-		idx := make([]int, len(faces))
-		for i := range idx {
-			idx[i] = i
-		}
-		return idx
-	case "largest":
-		best, bestA := 0, float32(-1)
-		for i, f := range faces {
-			if a := (f.Box[2] - f.Box[0]) * (f.Box[3] - f.Box[1]); a > bestA {
-				best, bestA = i, a
-			}
-		}
-		return []int{best}
+		return library.FaceAll, nil
 	}
-	return []int{n - 1}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, usageError{fmt.Sprintf("%s: --face %q: want primary, all or a face number ≥ 1 (faces are numbered from 1 in detection order)", cmd, v)}
+	}
+	return n, nil
 }
 
 // readNpy reads float32 or float64 vectors of dimension dim from a .npy file
@@ -333,13 +345,14 @@ func readNpy(file string, dim int) ([][]float32, error) {
 // messages is the small table of labels printed by search.
 type messages struct {
 	rank, similarity, same, person, file, count, yes, no, noFace, threshold, time, face, of, score, manifest, calibrated string
+	verdict                                                                                                              string
 }
 
 var messagesEN = messages{"rank", "similarity", "same person", "person", "file", "faces", "yes", "no", "no face found",
-	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library"}
+	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library", "verdict"}
 
 var messagesJA = messages{"順位", "類似度", "同一人物", "人物", "ファイル", "顔の数", "はい", "いいえ", "顔が見つかりません",
-	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み"}
+	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み", "判定"}
 
 // messagesFor picks Japanese labels when LC_ALL, LC_MESSAGES or LANG is ja_*.
 func messagesFor(getenv func(string) string) messages {
@@ -359,14 +372,14 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 		if qi > 0 {
 			fmt.Fprintln(w)
 		}
-		head := q.Source
+		head := termText(q.Source)
 		if q.Face != nil {
 			head += fmt.Sprintf(" — %s %d %s %d, box (%.0f,%.0f)-(%.0f,%.0f), %s %.2f", msg.face, q.Face.Index, msg.of, q.Face.Of,
 				q.Face.Box[0], q.Face.Box[1], q.Face.Box[2], q.Face.Box[3], msg.score, q.Face.Score)
 		}
 		fmt.Fprintln(w, head)
 		if q.Error != "" {
-			fmt.Fprintf(w, "  %s\n", q.Error)
+			fmt.Fprintf(w, "  %s\n", termText(q.Error))
 			continue
 		}
 		yn := func(b bool) string {
@@ -382,12 +395,23 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 				rows = append(rows, []string{strconv.Itoa(p.Rank), fmt.Sprintf("%.4f", p.BestSimilarity), yn(p.SamePerson), p.Person, strconv.Itoa(p.Count), path.Base(p.BestPath)})
 			}
 		} else {
-			rows = append(rows, []string{msg.rank, msg.similarity, msg.same, msg.file, msg.person})
+			head := msg.same
+			if out.Calibration.Status == verdict.StatusCalibrated {
+				head = msg.verdict
+			}
+			rows = append(rows, []string{msg.rank, msg.similarity, head, msg.file, msg.person})
 			for _, r := range q.Results {
-				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), yn(r.SamePerson), r.File, r.Person})
+				same := yn(r.SamePerson)
+				if out.Calibration.Status == verdict.StatusCalibrated {
+					same = r.Verdict
+				}
+				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, r.File, r.Person})
 			}
 		}
 		printTable(w, rows)
+		if q.VerdictJSON != nil {
+			fmt.Fprintf(w, "  %s\n", verdictLine(*q.VerdictJSON, out.Calibration))
+		}
 	}
 	src := msg.manifest
 	switch out.ThresholdSource {
@@ -396,7 +420,12 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 	case library.ThresholdAdapted:
 		src = "adapted similarity, cross-fitted calibration"
 	}
-	fmt.Fprintf(w, "\n%s %.4f (%s, %s)\n", msg.threshold, out.Threshold, out.Model, src)
+	if c := out.Calibration; c.Status == verdict.StatusCalibrated {
+		fmt.Fprintf(w, "\nverdicts: match ≥ %.4f (FPIR %g), possible ≥ %.4f (FPIR %g), from %d non-mated and %d mated searches of this library\n",
+			c.MatchThreshold, c.MatchFPIR, c.PossibleThreshold, c.PossibleFPIR, c.NonMatedSearches, c.MatedSearches)
+	} else {
+		fmt.Fprintf(w, "\n%s %.4f (%s, %s); library uncalibrated: %s\n", msg.threshold, out.Threshold, out.Model, src, out.Calibration.Reason)
+	}
 	fmt.Fprintf(w, "similarity: %s\n", out.Similarity)
 	fmt.Fprintf(w, "%s %.3f s\n", msg.time, out.ElapsedSeconds)
 }
@@ -425,6 +454,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // printTable prints rows in columns padded by display width (East Asian
 // wide characters count two), indented by two spaces.
 func printTable(w io.Writer, rows [][]string) {
+	for _, r := range rows {
+		for i, c := range r {
+			r[i] = termText(c)
+		}
+	}
 	var widths []int
 	for _, r := range rows {
 		for i, c := range r {

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -13,13 +11,14 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
@@ -62,7 +61,6 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
 	if most := max(1, b.cpus / *threads); *searches <= 0 {
 		*searches = most
 	} else if *searches > most {
@@ -75,15 +73,23 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	srv, err := server.New(server.Options{
-		Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
-		Addr: *addr, Hosts: hosts,
-		MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
-		Log: env.Log,
-	})
+	build := func(b *libraryBackend) (http.Handler, error) {
+		return server.New(server.Options{
+			Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
+			Addr: *addr, Hosts: hosts,
+			MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
+			Log: env.Log,
+		})
+	}
+	srv, err := newReloader(ctx, env, l, b, build)
 	if err != nil {
+		b.Close()
+		if b.pipe != nil {
+			b.pipe.Close()
+		}
 		return err
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -150,7 +156,43 @@ type snapshot struct {
 	nfaces  int
 }
 
+// newLibraryBackend loads the face pipeline and a backend over l. A library
+// imported from npz files is served without the photo model if its files
+// are missing: people, cleansing and vector search need none.
 func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
+	m, err := serveManifest(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	src, err := l.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(env, m, threads)
+	if err != nil && src == library.SourceNPZ {
+		env.Log.Warn("serving without photo search: the model that made the imported embeddings is not installed", "model", m.Name, "err", err)
+		p = nil
+	} else if err != nil {
+		return nil, err
+	}
+	b, err := newLibraryBackendPipe(ctx, env, l, p)
+	if err != nil && p != nil {
+		p.Close()
+	}
+	return b, err
+}
+
+func serveManifest(ctx context.Context, l *library.Library) (*model.Manifest, error) {
+	m, err := l.Manifest(ctx)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return model.Builtin(model.DefaultName)
+}
+
+// newLibraryBackendPipe is a backend over the library as it is now, using
+// pipe (nil: no photo search). Its Close does not close pipe.
+func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p *embed.Pipeline) (*libraryBackend, error) {
 	root, err := l.Root(ctx)
 	if err != nil {
 		return nil, err
@@ -162,14 +204,9 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if snap.nfaces == 0 {
 		return nil, library.ErrEmpty
 	}
-	m, err := l.Manifest(ctx)
+	m, err := serveManifest(ctx, l)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		if m, err = model.Builtin(model.DefaultName); err != nil {
-			return nil, err
-		}
 	}
 	th, _, err := l.Threshold(ctx, m)
 	if err != nil {
@@ -193,13 +230,39 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(env, m, threads)
-	if err != nil {
-		s.Close()
-		return nil, err
+	// The verdicts' calibration before the first request (a stale one is
+	// recomputed here, not inside a request's deadline).
+	if c, err := s.Calibration(ctx); err != nil {
+		env.Log.Warn("no open-set calibration; searches will try again", "err", err)
+	} else if !c.Calibrated() {
+		env.Log.Info("library uncalibrated: results carry no verdict", "reason", c.Reason)
 	}
 	return &libraryBackend{lib: l, cat: l.Catalog(), pipe: p, search: s, root: root, imported: src == library.SourceNPZ,
 		threshold: th, cpus: runtime.NumCPU(), snap: snap, stats: stats, log: env.Log.Info, ctx: ctx}, nil
+}
+
+// byShownName finds a person by the name /api/persons showed: JSON carries
+// a folder name that is not UTF-8 with U+FFFD in place of its bad bytes, and
+// a client asks for it by that name. Only an unambiguous match counts.
+func (s *snapshot) byShownName(name string) ([]int64, bool) {
+	var found []int64
+	n := 0
+	for raw, ids := range s.byName {
+		if !utf8.ValidString(raw) && (show(raw) == name || perByteValid(raw) == name) {
+			found, n = ids, n+1
+		}
+	}
+	return found, n == 1
+}
+
+// perByteValid replaces each byte that is not UTF-8 with U+FFFD, as
+// encoding/json does (strings.ToValidUTF8 replaces each run with one).
+func perByteValid(s string) string {
+	var b strings.Builder
+	for _, r := range s { // ranging a string yields U+FFFD per bad byte
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) {
@@ -237,7 +300,7 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 	return s, nil
 }
 
-// Close releases the indexes and the pipeline, after the background audit
+// Close releases the indexes (not the pipeline, which the reloader shares), after the background audit
 // (cancelled with the server's context) has returned.
 func (b *libraryBackend) Close() error {
 	b.auditMu.Lock()
@@ -250,13 +313,21 @@ func (b *libraryBackend) Close() error {
 			err = b.audit.index.Close()
 		}
 	}
-	return errors.Join(err, b.search.Close(), b.pipe.Close())
+	return errors.Join(err, b.search.Close())
 }
 
 // Faces implements server.Detector.
 func (b *libraryBackend) Faces(ctx context.Context, img *image.RGBA) ([]server.QueryFace, int, error) {
+	if b.pipe == nil {
+		return nil, -1, &server.Error{Kind: server.KindUnavailable, Msg: "photo search needs the model that made the imported embeddings, which is not installed (see 'facesearch models'); search by vector, People and Cleansing work"}
+	}
 	fs, err := b.pipe.Faces(ctx, img)
-	if err != nil {
+	switch {
+	case errors.Is(err, detect.ErrTooSmall):
+		return nil, -1, &server.Error{Kind: server.KindNoFace, Msg: err.Error(), Err: err}
+	case errors.Is(err, detect.ErrTooMuchWork):
+		return nil, -1, &server.Error{Kind: server.KindBadRequest, Msg: err.Error(), Err: err}
+	case err != nil:
 		return nil, -1, err
 	}
 	out := make([]server.QueryFace, len(fs))
@@ -291,6 +362,9 @@ func (b *libraryBackend) Persons(ctx context.Context) ([]server.Person, error) {
 // PersonFaces implements server.Catalog.
 func (b *libraryBackend) PersonFaces(ctx context.Context, name string) ([]server.FaceRecord, error) {
 	ids, ok := b.snap.byName[name]
+	if !ok {
+		ids, ok = b.snap.byShownName(name)
+	}
 	if !ok {
 		return nil, server.ErrNotFound
 	}
@@ -365,9 +439,6 @@ func (b *libraryBackend) Stats(ctx context.Context) (server.Stats, error) {
 
 // ---- cleansing ----
 
-// keyDismissed is the catalog setting holding the dismissed finding keys.
-const keyDismissed = "dismissed_findings"
-
 type auditState struct {
 	data     *cleanse.Dataset
 	ids      []int64 // dataset index -> face id
@@ -406,7 +477,11 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	var ids []int64
 	for id, f := range b.snap.faces {
 		if f.Primary {
-			faces = append(faces, cleanse.Face{ID: id, Person: f.Person, File: f.File, Hash: b.snap.hashes[id], Vec: b.snap.vecs[id]})
+			hash := b.snap.hashes[id]
+			if b.imported {
+				hash = "" // an npz row's identity is not a hash of image bytes
+			}
+			faces = append(faces, cleanse.Face{ID: id, Person: f.Person, File: f.File, Hash: hash, Vec: b.snap.vecs[id]})
 		}
 	}
 	sort.Slice(faces, func(i, j int) bool { return faces[i].ID < faces[j].ID })
@@ -444,32 +519,19 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	return st, nil
 }
 
-// findingKey names a finding by its kind, folders and faces, so that a
-// dismissal survives a rerun of the same audit.
-func findingKey(f server.Finding) string {
-	ps := append([]string(nil), f.Persons...)
-	sort.Strings(ps)
-	ids := make([]string, len(f.Faces))
-	for i, id := range f.Faces {
-		ids[i] = strconv.FormatInt(id, 10)
-	}
-	sort.Strings(ids)
-	h := sha256.Sum256([]byte(f.Kind + "\x00" + strings.Join(ps, "\x00") + "\x00" + strings.Join(ids, ",")))
-	return f.Kind + "-" + hex.EncodeToString(h[:6])
-}
+// findingKey names a finding as the CLI's audit does (cleanse.FindingKey).
+func findingKey(f server.Finding) string { return cleanse.FindingKey(f.Kind, f.Persons, f.Faces) }
 
+// dismissed returns the finding keys marked "not a problem" (the catalog's
+// review table, shared with 'facesearch audit').
 func (b *libraryBackend) dismissed(ctx context.Context) (map[string]bool, error) {
-	v, ok, err := b.cat.Setting(ctx, keyDismissed)
-	if err != nil || !ok {
-		return map[string]bool{}, err
+	rs, err := b.cat.Reviews(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var keys []string
-	if err := json.Unmarshal([]byte(v), &keys); err != nil {
-		return nil, fmt.Errorf("setting %s: %w", keyDismissed, err)
-	}
-	m := map[string]bool{}
-	for _, k := range keys {
-		m[k] = true
+	m := make(map[string]bool, len(rs))
+	for k, r := range rs {
+		m[k] = r.Decision == catalog.Dismissed
 	}
 	return m, nil
 }
@@ -509,8 +571,8 @@ func (b *libraryBackend) Pairs(ctx context.Context, min float32, top int) ([]ser
 	return out, nil
 }
 
-// SetDismissed implements server.Cleanser; the decision is a catalog
-// setting, the dataset is not touched.
+// SetDismissed implements server.Cleanser; the decision goes to the
+// catalog's review table (shared with the CLI), the dataset is not touched.
 func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) error {
 	st, err := b.audited(ctx)
 	if err != nil {
@@ -523,22 +585,33 @@ func (b *libraryBackend) SetDismissed(ctx context.Context, key string, d bool) e
 	if !known {
 		return server.ErrNotFound
 	}
-	b.auditMu.Lock()
-	defer b.auditMu.Unlock()
-	dis, err := b.dismissed(ctx)
-	if err != nil {
-		return err
-	}
+	decision := ""
 	if d {
-		dis[key] = true
-	} else {
-		delete(dis, key)
+		decision = catalog.Dismissed
 	}
-	keys := make([]string, 0, len(dis))
-	for k := range dis {
-		keys = append(keys, k)
+	return b.cat.SetReview(ctx, key, decision)
+}
+
+// SearchJudged implements server.JudgedSearcher: the library's judged
+// search, the same as 'search' and 'check' run.
+func (b *libraryBackend) SearchJudged(ctx context.Context, vec []float32, k int) ([]server.Match, *server.Verdict, error) {
+	j, err := b.search.SearchJudged(ctx, vec, library.SearchOptions{K: k, Min: -1}, nil)
+	if err != nil {
+		return nil, nil, err
 	}
-	sort.Strings(keys)
-	v, _ := json.Marshal(keys)
-	return b.cat.SetSetting(ctx, keyDismissed, string(v))
+	cal, err := b.search.Calibration(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]server.Match, len(j.Hits))
+	for i, h := range j.Hits {
+		out[i] = server.Match{FaceID: h.FaceID, ImageID: b.snap.faces[h.FaceID].ImageID, Similarity: h.Similarity,
+			File: h.Path, Person: h.Person, Box: h.Box}
+	}
+	jo := judgementOut(j)
+	v := &server.Verdict{Verdict: jo.Verdict, Person: j.Best.Person, Similarity: j.Best.Best.Similarity, StrangerRate: jo.StrangerRate,
+		StrangersAtOrAbove: jo.StrangersAtOrAbove, StrangerSearches: jo.StrangerSearches, StrangerText: jo.StrangerText, Margin: jo.Margin,
+		Calibration: cal.Status, Reason: cal.Reason, MatchThreshold: cal.Match.Threshold, MatchFPIR: cal.Match.FPIR,
+		PossibleThreshold: cal.Possible.Threshold, PossibleFPIR: cal.Possible.FPIR}
+	return out, v, nil
 }

@@ -51,7 +51,8 @@ type statsFacesJSON struct {
 }
 
 type statsIndexJSON struct {
-	State       string          `json:"state"` // "fresh", "stale" or "missing"
+	State       string          `json:"state"` // "fresh", "stale", "missing" or "damaged"
+	Damage      string          `json:"damage,omitempty"`
 	Requested   string          `json:"requested"`
 	StaleReason string          `json:"stale_reason,omitempty"`
 	Built       *statsBuiltJSON `json:"built"`
@@ -115,6 +116,7 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 	if r.IndexState == library.IndexStale {
 		d.Index.StaleReason = staleReason(r)
 	}
+	d.Index.Damage = show(r.IndexError)
 	if r.IndexState != library.IndexMissing && r.Index.Resolved != "" {
 		ix := r.Index
 		b := &statsBuiltJSON{Type: ix.Resolved, Factory: ix.Factory, Model: ix.Model, Generation: ix.Generation, Faces: ix.Count,
@@ -131,9 +133,10 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 	return d
 }
 
-func cmdStats(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.")
+func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
+	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.\nThe index file's checksum is always verified; --check also runs SQLite's full\nintegrity check of the catalog and exits 1 if anything is damaged.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	check := fs.Bool("check", false, "run the full integrity check of the catalog (reads the whole database)")
 	asJSON := fs.Bool("json", false, "print JSON (schema "+StatsSchema+", docs/LIBRARY.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -146,9 +149,21 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.Close()
+	if *check {
+		if err := l.Catalog().Check(ctx, true); err != nil {
+			return fmt.Errorf("stats --check: %w", err)
+		}
+	}
 	r, err := l.Stats(ctx)
 	if err != nil {
 		return err
+	}
+	if *check && r.IndexState == library.IndexDamaged {
+		defer func() {
+			if err == nil {
+				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", r.IndexError)
+			}
+		}()
 	}
 	w := env.Stdout
 	if *asJSON {
@@ -161,8 +176,8 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		return enc.Encode(statsDoc(r, src))
 	}
 	c := r.Catalog
-	fmt.Fprintf(w, "library   %s\n", r.Dir)
-	fmt.Fprintf(w, "dataset   %s\n", show(r.Root))
+	fmt.Fprintf(w, "library   %s\n", termText(r.Dir))
+	fmt.Fprintf(w, "dataset   %s\n", termText(r.Root))
 	if r.Manifest != nil {
 		fmt.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, r.ThresholdSource)
 	} else {
@@ -179,6 +194,8 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		}
 	case library.IndexStale:
 		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
+	case library.IndexDamaged:
+		fmt.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, termText(r.IndexError))
 	default:
 		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
@@ -199,7 +216,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(w, "  %s: %d\n", s, by[s])
 		for _, f := range r.Failures {
 			if f.Status == s {
-				fmt.Fprintf(w, "    %s: %s\n", show(f.Path), show(f.Error))
+				fmt.Fprintf(w, "    %s: %s\n", termText(f.Path), termText(f.Error))
 			}
 		}
 	}

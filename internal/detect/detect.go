@@ -9,6 +9,7 @@ package detect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -16,13 +17,13 @@ import (
 	"sort"
 
 	"github.com/facesearch/facesearch/internal/model"
-	"github.com/facesearch/facesearch/internal/ort"
+	"github.com/facesearch/facesearch/internal/tensor"
 )
 
 // Runner runs the detector model: one input tensor [1,3,H,W]; outputs
 // scores [1,N,2] (column 1 = face) and boxes [1,N,4] (normalised x1,y1,x2,y2).
 type Runner interface {
-	Run(inputs []ort.Tensor) ([]ort.Tensor, error)
+	Run(inputs []tensor.Tensor) ([]tensor.Tensor, error)
 }
 
 // Defaults; see docs/PIPELINE.md for how they were chosen.
@@ -71,9 +72,34 @@ type Options struct {
 	// bound and no portrait shortcut (a 4000x3000 photo then takes 161
 	// detector runs instead of 17, or 1 for a portrait).
 	Exhaustive bool
+	// MaxTiles bounds the detector runs per image (default DefaultMaxTiles,
+	// or DefaultMaxTilesExhaustive): an image needing more is refused with
+	// ErrTooMuchWork.
+	MaxTiles int
 }
 
+// DefaultMaxTiles: a 4:3 photo takes at most 17 runs and a 12:1 panorama
+// 158, where a 2,000,000x40 strip would take 10,775 (minutes of work).
+// Exhaustive tiling takes 161 runs on a 4000x3000 photo and 856 on an
+// 8000x8000 one.
+const (
+	DefaultMaxTiles           = 400
+	DefaultMaxTilesExhaustive = 2000
+)
+
+// Errors wrapped by Detect for images it refuses.
+var (
+	ErrTooSmall    = errors.New("image too small to hold a face")
+	ErrTooMuchWork = errors.New("image shape too extreme to search for faces")
+)
+
 func (o Options) withDefaults() Options {
+	if o.MaxTiles <= 0 {
+		o.MaxTiles = DefaultMaxTiles
+		if o.Exhaustive {
+			o.MaxTiles = DefaultMaxTilesExhaustive
+		}
+	}
 	if o.MinScore <= 0 {
 		o.MinScore = DefaultMinScore
 	}
@@ -202,16 +228,24 @@ func spread(n, t float64) []float64 {
 	return out
 }
 
-// Detect returns every face in img, best score first.
+// Detect returns every face in img, best score first. An image narrower or
+// lower than MinFaceSize cannot hold a face that would be kept: it returns
+// an error wrapping ErrTooSmall. An image whose shape would need more than
+// MaxTiles detector runs (an extreme aspect ratio) returns one wrapping
+// ErrTooMuchWork, before any run.
 func (d *Detector) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) {
 	b := img.Bounds()
-	if b.Dx() < 8 || b.Dy() < 8 {
-		return nil, fmt.Errorf("detect: image %dx%d too small", b.Dx(), b.Dy())
+	if b.Dx() < d.opts.MinFaceSize || b.Dy() < d.opts.MinFaceSize {
+		return nil, fmt.Errorf("detect: image %dx%d: %w (a face must be at least %d pixels)", b.Dx(), b.Dy(), ErrTooSmall, d.opts.MinFaceSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	tiles := d.Tiles(b)
+	if len(tiles) > d.opts.MaxTiles {
+		return nil, fmt.Errorf("detect: image %dx%d: %w: it would take %d detector runs, more than %d (aspect ratio %.0f:1)",
+			b.Dx(), b.Dy(), ErrTooMuchWork, len(tiles), d.opts.MaxTiles, float64(max(b.Dx(), b.Dy()))/float64(min(b.Dx(), b.Dy())))
+	}
 	cands, err := d.detectTile(img, nil, tiles[0])
 	if err != nil {
 		return nil, err
@@ -256,10 +290,10 @@ func (d *Detector) portrait(faces []Face, b image.Rectangle) bool {
 
 // Input returns the detector's input tensor for region r of img, squashed
 // to the input size (bilinear when enlarging, area average when shrinking).
-func (d *Detector) Input(img *image.RGBA, r image.Rectangle) ort.Tensor {
+func (d *Detector) Input(img *image.RGBA, r image.Rectangle) tensor.Tensor {
 	w, h := d.in.Width, d.in.Height
 	data := resizePlanar(img, r, w, h, d.in.Mean, d.in.Std, d.in.ColorOrder == "BGR")
-	return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data}
+	return tensor.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data}
 }
 
 // Planar converts img to NCHW float32 (value-Mean)/Std in the colour order
@@ -314,7 +348,7 @@ func (d *Detector) detectTile(img, level *image.RGBA, t Tile) ([]Face, error) {
 	ox, oy := float32(r.Min.X), float32(r.Min.Y)
 	sx, sy := float32(r.Dx()), float32(r.Dy())
 	inL, inT, inR, inB := r.Min.X > b.Min.X, r.Min.Y > b.Min.Y, r.Max.X < b.Max.X, r.Max.Y < b.Max.Y
-	var in ort.Tensor
+	var in tensor.Tensor
 	if t.LevelSize != (image.Point{}) {
 		lr := t.LevelRect
 		kx := float32(b.Dx()) / float32(t.LevelSize.X)
@@ -323,11 +357,11 @@ func (d *Detector) detectTile(img, level *image.RGBA, t Tile) ([]Face, error) {
 		sx, sy = float32(lr.Dx())*kx, float32(lr.Dy())*ky
 		inL, inT, inR, inB = lr.Min.X > 0, lr.Min.Y > 0, lr.Max.X < t.LevelSize.X, lr.Max.Y < t.LevelSize.Y
 		sub := level.SubImage(lr.Add(level.Rect.Min)).(*image.RGBA)
-		in = ort.Tensor{Shape: []int64{1, 3, int64(d.in.Height), int64(d.in.Width)}, Data: Planar(sub, d.in)}
+		in = tensor.Tensor{Shape: []int64{1, 3, int64(d.in.Height), int64(d.in.Width)}, Data: Planar(sub, d.in)}
 	} else {
 		in = d.Input(img, r)
 	}
-	out, err := d.run.Run([]ort.Tensor{in})
+	out, err := d.run.Run([]tensor.Tensor{in})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}

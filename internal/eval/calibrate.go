@@ -113,98 +113,12 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	c := &Calibration{FAR: o.FAR}
-
-	// 1. Outliers per folder.
-	keep := make([][]int, len(groups)) // kept vector indices per group
-	type dev struct {
-		g      int
-		idx    int
-		s, med float64
-	}
-	var devs []dev
-	var allAbs []float64
-	groupMAD := make([]float64, len(groups))
-	for g, gr := range groups {
-		n := len(gr.Vectors)
-		for i, v := range gr.Vectors {
-			if v == nil {
-				return nil, fmt.Errorf("calibrate: folder %q image %d has no vector", gr.Name, i)
-			}
-		}
-		if n < 3 || o.NoTrim {
-			keep[g] = seq(n)
-			continue
-		}
-		m := medoid(gr.Vectors)
-		var s []float64
-		var idx []int
-		for i, v := range gr.Vectors {
-			if i != m {
-				s = append(s, float64(Dot(v, gr.Vectors[m])))
-				idx = append(idx, i)
-			}
-		}
-		med := median(s)
-		abs := make([]float64, len(s))
-		for i := range s {
-			abs[i] = math.Abs(s[i] - med)
-		}
-		groupMAD[g] = 1.4826 * median(abs)
-		allAbs = append(allAbs, abs...)
-		for i := range s {
-			devs = append(devs, dev{g, idx[i], s[i], med})
-		}
-		keep[g] = []int{m}
-	}
-	if err := ctx.Err(); err != nil {
+	keep, outliers, err := trimOutliers(ctx, groups, o)
+	if err != nil {
 		return nil, err
 	}
-	globalMAD := 1.4826 * median(allAbs)
-	for _, d := range devs {
-		spread := max(globalMAD, groupMAD[d.g])
-		if d.s < d.med-o.OutlierMADs*spread {
-			c.Outliers = append(c.Outliers, ImageRef{d.g, d.idx})
-			continue
-		}
-		keep[d.g] = append(keep[d.g], d.idx)
-	}
-	for g := range keep {
-		sort.Ints(keep[g])
-	}
-	sort.Slice(c.Outliers, func(i, j int) bool {
-		a, b := c.Outliers[i], c.Outliers[j]
-		return a.Group < b.Group || (a.Group == b.Group && a.Index < b.Index)
-	})
-
-	// 2. Same-person pairs.
-	for g, k := range keep {
-		n := len(k)
-		total := n * (n - 1) / 2
-		vs := groups[g].Vectors
-		if total <= o.SamePairsPerGroup {
-			for i := 0; i < n; i++ {
-				for j := i + 1; j < n; j++ {
-					c.Same = append(c.Same, float64(Dot(vs[k[i]], vs[k[j]])))
-				}
-			}
-			continue
-		}
-		seen := map[[2]int]bool{}
-		for len(seen) < o.SamePairsPerGroup {
-			i, j := rng.IntN(n), rng.IntN(n)
-			if i == j {
-				continue
-			}
-			if i > j {
-				i, j = j, i
-			}
-			if seen[[2]int{i, j}] {
-				continue
-			}
-			seen[[2]int{i, j}] = true
-			c.Same = append(c.Same, float64(Dot(vs[k[i]], vs[k[j]])))
-		}
-	}
+	c.Outliers = outliers
+	c.Same = samePairs(groups, keep, o, rng)
 	if len(c.Same) == 0 {
 		return nil, errors.New("calibrate: no folder has two usable images, so there are no same-person pairs")
 	}
@@ -413,4 +327,109 @@ func median(v []float64) float64 {
 		return s[m]
 	}
 	return (s[m-1] + s[m]) / 2
+}
+
+// trimOutliers returns, per group, the indices of the vectors kept and the
+// images set aside as probably misfiled (step 1 of Calibrate).
+func trimOutliers(ctx context.Context, groups []Group, o CalibrateOptions) ([][]int, []ImageRef, error) {
+	var outliers []ImageRef
+	// 1. Outliers per folder.
+	keep := make([][]int, len(groups)) // kept vector indices per group
+	type dev struct {
+		g      int
+		idx    int
+		s, med float64
+	}
+	var devs []dev
+	var allAbs []float64
+	groupMAD := make([]float64, len(groups))
+	for g, gr := range groups {
+		n := len(gr.Vectors)
+		for i, v := range gr.Vectors {
+			if v == nil {
+				return nil, nil, fmt.Errorf("calibrate: folder %q image %d has no vector", gr.Name, i)
+			}
+		}
+		if n < 3 || o.NoTrim {
+			keep[g] = seq(n)
+			continue
+		}
+		m := medoid(gr.Vectors)
+		var s []float64
+		var idx []int
+		for i, v := range gr.Vectors {
+			if i != m {
+				s = append(s, float64(Dot(v, gr.Vectors[m])))
+				idx = append(idx, i)
+			}
+		}
+		med := median(s)
+		abs := make([]float64, len(s))
+		for i := range s {
+			abs[i] = math.Abs(s[i] - med)
+		}
+		groupMAD[g] = 1.4826 * median(abs)
+		allAbs = append(allAbs, abs...)
+		for i := range s {
+			devs = append(devs, dev{g, idx[i], s[i], med})
+		}
+		keep[g] = []int{m}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	globalMAD := 1.4826 * median(allAbs)
+	for _, d := range devs {
+		spread := max(globalMAD, groupMAD[d.g])
+		if d.s < d.med-o.OutlierMADs*spread {
+			outliers = append(outliers, ImageRef{d.g, d.idx})
+			continue
+		}
+		keep[d.g] = append(keep[d.g], d.idx)
+	}
+	for g := range keep {
+		sort.Ints(keep[g])
+	}
+	sort.Slice(outliers, func(i, j int) bool {
+		a, b := outliers[i], outliers[j]
+		return a.Group < b.Group || (a.Group == b.Group && a.Index < b.Index)
+	})
+
+	return keep, outliers, nil
+}
+
+// samePairs returns the similarities of the same-person pairs drawn from
+// the kept vectors (step 2 of Calibrate).
+func samePairs(groups []Group, keep [][]int, o CalibrateOptions, rng *rand.Rand) []float64 {
+	var same []float64
+	// 2. Same-person pairs.
+	for g, k := range keep {
+		n := len(k)
+		total := n * (n - 1) / 2
+		vs := groups[g].Vectors
+		if total <= o.SamePairsPerGroup {
+			for i := 0; i < n; i++ {
+				for j := i + 1; j < n; j++ {
+					same = append(same, float64(Dot(vs[k[i]], vs[k[j]])))
+				}
+			}
+			continue
+		}
+		seen := map[[2]int]bool{}
+		for len(seen) < o.SamePairsPerGroup {
+			i, j := rng.IntN(n), rng.IntN(n)
+			if i == j {
+				continue
+			}
+			if i > j {
+				i, j = j, i
+			}
+			if seen[[2]int{i, j}] {
+				continue
+			}
+			seen[[2]int{i, j}] = true
+			same = append(same, float64(Dot(vs[k[i]], vs[k[j]])))
+		}
+	}
+	return same
 }

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -28,6 +27,10 @@ const DefaultMaxPixels = 100_000_000
 
 // maxInputBytes caps how much of a file or reader Decode reads into memory.
 const maxInputBytes = 512 << 20
+
+// MaxInputBytes is the largest file DecodeFile reads (ErrTooLarge beyond):
+// callers may refuse bigger files before reading them at all.
+const MaxInputBytes = maxInputBytes
 
 // Sentinel error kinds. Errors returned by Decode and DecodeFile wrap one of
 // these (test with errors.Is) and also name the input and the reason.
@@ -75,15 +78,11 @@ type Info struct {
 
 // DecodeFile reads and decodes the image file at path; see Decode.
 func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
-	f, err := os.Open(path)
+	f, st, err := OpenRegular(path)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", path, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, Info{}, fmt.Errorf("decode %q: %w", path, err)
-	}
 	if st.Size() > maxInputBytes {
 		return nil, Info{}, fmt.Errorf("decode %q: %w: file is %d MiB (> %d MiB limit)", path, ErrTooLarge, st.Size()>>20, maxInputBytes>>20)
 	}

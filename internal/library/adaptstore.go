@@ -15,6 +15,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/adapt"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // Files of the similarity adaptation in the library directory.
@@ -64,7 +65,11 @@ type AdaptInfo struct {
 	// MatchThreshold is the adapted score letting through FPIR of the
 	// cross-fitted non-mated samples.
 	MatchThreshold float64 `json:"match_threshold,omitempty"`
-	FPIR           float64 `json:"fpir,omitempty"`
+	// CalibFolders is the number of folders the samples came from.
+	CalibFolders int     `json:"calibration_folders,omitempty"`
+	FPIR         float64 `json:"fpir,omitempty"`
+	// VectorsChecksum is the checksum of AdaptedFlatFile as last written.
+	VectorsChecksum string `json:"vectors_checksum,omitempty"`
 	// VectorsSeconds is how long the last refresh took to write the
 	// adapted vectors (0 when they were current); not stored.
 	VectorsSeconds float64 `json:"-"`
@@ -208,7 +213,7 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
-		a.Transform, a.NonMated, a.Mated, a.MatchThreshold = t, s.NonMated, s.Mated, thr
+		a.Transform, a.NonMated, a.Mated, a.MatchThreshold, a.CalibFolders = t, s.NonMated, s.Mated, thr, s.Folders
 		a.ID = transformID(t, modelID, gen)
 	}
 	a.FittedAt = time.Now().UTC()
@@ -239,10 +244,10 @@ func transformID(t *adapt.Transform, modelID string, gen int64) string {
 
 // writeAdaptedFlat maps the raw vectors (all faces, ids as in the raw flat
 // file) by the transform and writes AdaptedFlatFile with generation gen.
-func (l *Library) writeAdaptedFlat(t *adapt.Transform, gen int64, vecs []float32, ids []int64) error {
+func (l *Library) writeAdaptedFlat(t *adapt.Transform, gen int64, vecs []float32, ids []int64) (string, error) {
 	out, err := t.ApplyAll(vecs)
 	if err != nil {
-		return fmt.Errorf("adapt the library's vectors: %w", err)
+		return "", fmt.Errorf("adapt the library's vectors: %w", err)
 	}
 	return writeFlat(filepath.Join(l.dir, AdaptedFlatFile), t.Out, gen, out, ids)
 }
@@ -301,7 +306,12 @@ func (l *Library) ensureAdaptedFlat(a *AdaptInfo, info IndexInfo) (bool, error) 
 		return false, fmt.Errorf("read the raw vectors to adapt: %w", err)
 	}
 	defer raw.Close()
-	if err := l.writeAdaptedFlat(a.Transform, info.Generation, raw.vecs, raw.ids); err != nil {
+	sum, err := l.writeAdaptedFlat(a.Transform, info.Generation, raw.vecs, raw.ids)
+	if err != nil {
+		return false, err
+	}
+	a.VectorsChecksum = sum
+	if err := writeJSONAtomic(filepath.Join(l.dir, AdaptFile), a); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -354,7 +364,7 @@ func (s *Searcher) useAdaptation(ctx context.Context) error {
 		s.l.log.Warn("adapted vectors are behind the index and could not be refreshed; searching with the raw cosine", "err", err)
 		return nil
 	}
-	want := IndexInfo{Dim: a.Transform.Out, Count: s.info.Count, Generation: s.info.Generation}
+	want := IndexInfo{Dim: a.Transform.Out, Count: s.info.Count, Generation: s.info.Generation, Checksum: a.VectorsChecksum}
 	x, err := openFlat(filepath.Join(s.l.dir, AdaptedFlatFile), want, s.l.knn())
 	if err != nil {
 		s.l.log.Warn("unreadable adapted vectors; searching with the raw cosine", "err", err)
@@ -408,4 +418,27 @@ func flatCurrent(path string, want IndexInfo) bool {
 		int64(binary.LittleEndian.Uint64(hdr[16:])) == want.Count &&
 		int64(binary.LittleEndian.Uint64(hdr[24:])) == want.Generation &&
 		st.Size() == size
+}
+
+// currentAdaptation returns the adaptation searches of the library use now
+// (nil: the raw cosine), judged from the index description.
+func (l *Library) currentAdaptation(ctx context.Context) (*AdaptInfo, error) {
+	info, _, err := l.IndexStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.activeAdaptation(ctx, info)
+}
+
+// calibrateAdapted fits the open-set calibration of an adapted similarity
+// on its cross-fitted samples (non-mated searches from folders the fold's
+// transform did not see; never leave-one-folder-out on fitted folders).
+func (l *Library) calibrateAdapted(a *AdaptInfo, fo verdict.FitOptions, gen int64, modelID string) (*verdict.Calibration, error) {
+	c, err := verdict.Fit(verdict.Samples{NonMated: a.NonMated, Mated: a.Mated,
+		NonMatedFolders: a.CalibFolders, MatedFolders: a.CalibFolders}, fo)
+	if err != nil {
+		return nil, fmt.Errorf("library %s: calibrate %s: %w", l.dir, a.Similarity(), err)
+	}
+	c.Similarity, c.Generation, c.Model, c.Faces, c.Folders = a.Similarity(), gen, modelID, a.Faces, a.Folders
+	return c, nil
 }

@@ -79,6 +79,10 @@ func (d *fakeDetector) Detect(ctx context.Context, img image.Image) ([]DetectedF
 	if !ok {
 		return nil, -1, errors.New("not a fake image")
 	}
+	if im.nfaces < 0 { // an image the detector refuses for its shape
+		err := errors.New("image 1x1: too small to hold a face")
+		return nil, -1, &DecodeError{Status: catalog.StatusNoFace, Reason: err.Error(), Err: err}
+	}
 	var faces []DetectedFace
 	for i := 0; i < im.nfaces; i++ {
 		x := float32(10 * i)

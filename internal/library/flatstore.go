@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,18 +66,18 @@ func littleEndian() bool {
 }
 
 // writeFlat writes vecs (len(ids)×dim) and ids to path atomically (temporary
-// file, fsync, rename).
-func writeFlat(path string, dim int, gen int64, vecs []float32, ids []int64) (err error) {
+// file, fsync, rename) and returns the checksum of the bytes after the header.
+func writeFlat(path string, dim int, gen int64, vecs []float32, ids []int64) (sum string, err error) {
 	if !littleEndian() {
-		return errBigEndian
+		return "", errBigEndian
 	}
 	if dim <= 0 || len(vecs) != len(ids)*dim {
-		return fmt.Errorf("write %s: %d floats for %d ids of dimension %d", path, len(vecs), len(ids), dim)
+		return "", fmt.Errorf("write %s: %d floats for %d ids of dimension %d", path, len(vecs), len(ids), dim)
 	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -100,32 +101,37 @@ func writeFlat(path string, dim int, gen int64, vecs []float32, ids []int64) (er
 	}
 	parts := [][]byte{hdr[:], vb, pad, ib}
 	var written int64
-	for _, p := range parts {
+	crc := crc32.New(crcTable)
+	for i, p := range parts {
 		n, err := f.Write(p)
 		written += int64(n)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return "", fmt.Errorf("write %s: %w", path, err)
+		}
+		if i > 0 {
+			crc.Write(p)
 		}
 	}
+	sum = formatChecksum(crc.Sum32())
 	runtime.KeepAlive(vecs)
 	runtime.KeepAlive(ids)
 	if written != size {
-		return fmt.Errorf("write %s: wrote %d bytes, want %d", path, written, size)
+		return "", fmt.Errorf("write %s: wrote %d bytes, want %d", path, written, size)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // best effort: make the rename durable
 		d.Close()
 	}
-	return nil
+	return sum, nil
 }
 
 // mapping owns the mapped bytes; it is shared with the cleanup that unmaps a
@@ -180,15 +186,15 @@ func openFlat(path string, want IndexInfo, knn knnFunc) (*flatIndex, error) {
 	count := int64(binary.LittleEndian.Uint64(hdr[16:]))
 	gen := int64(binary.LittleEndian.Uint64(hdr[24:]))
 	if dim != want.Dim || count != want.Count || gen != want.Generation {
-		return nil, fmt.Errorf("%s: holds %d×%d-d vectors of catalog generation %d, index.json says %d×%d-d of generation %d",
-			path, count, dim, gen, want.Count, want.Dim, want.Generation)
+		return nil, fmt.Errorf("%s: %w: holds %d×%d-d vectors of catalog generation %d, index.json says %d×%d-d of generation %d",
+			path, ErrIndexDamaged, count, dim, gen, want.Count, want.Dim, want.Generation)
 	}
 	if dim <= 0 || count <= 0 || count > (1<<40)/int64(dim) {
 		return nil, fmt.Errorf("%s: bad size %d×%d", path, count, dim)
 	}
 	idsOff, size := flatLayout(dim, count)
 	if st.Size() != size {
-		return nil, fmt.Errorf("%s: %d bytes, want %d for %d×%d-d vectors (truncated or corrupt)", path, st.Size(), size, count, dim)
+		return nil, fmt.Errorf("%s: %w: %d bytes, want %d for %d×%d-d vectors (truncated or corrupt)", path, ErrIndexDamaged, st.Size(), size, count, dim)
 	}
 	if int64(int(size)) != size {
 		return nil, fmt.Errorf("%s: %d bytes is too large to map", path, size)
@@ -199,6 +205,10 @@ func openFlat(path string, want IndexInfo, knn knnFunc) (*flatIndex, error) {
 	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", path, err)
+	}
+	if err := verifyChecksum(path, want.Checksum, checksumBytes(data[flatHeaderSize:])); err != nil {
+		unix.Munmap(data)
+		return nil, err
 	}
 	m := &mapping{data: data}
 	x := &flatIndex{

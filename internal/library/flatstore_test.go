@@ -55,7 +55,7 @@ func TestFlatStoreRoundTrip(t *testing.T) {
 				ids[i] = int64(1000 + 7*i)
 			}
 			path := filepath.Join(t.TempDir(), FlatFile)
-			if err := writeFlat(path, tc.dim, 42, vecs, ids); err != nil {
+			if _, err := writeFlat(path, tc.dim, 42, vecs, ids); err != nil {
 				t.Fatal(err)
 			}
 			info := IndexInfo{Dim: tc.dim, Count: int64(tc.n), Generation: 42}
@@ -104,7 +104,7 @@ func TestFlatStoreRejectsBadFiles(t *testing.T) {
 	vecs := randVecs(rand.New(rand.NewPCG(1, 1)), 10, 4)
 	ids := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	good := filepath.Join(dir, "good")
-	if err := writeFlat(good, 4, 3, vecs, ids); err != nil {
+	if _, err := writeFlat(good, 4, 3, vecs, ids); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(good)
@@ -150,7 +150,7 @@ func TestFlatStoreRejectsBadFiles(t *testing.T) {
 func TestFlatStoreClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FlatFile)
 	vecs := randVecs(rand.New(rand.NewPCG(2, 2)), 5, 4)
-	if err := writeFlat(path, 4, 1, vecs, []int64{1, 2, 3, 4, 5}); err != nil {
+	if _, err := writeFlat(path, 4, 1, vecs, []int64{1, 2, 3, 4, 5}); err != nil {
 		t.Fatal(err)
 	}
 	x, err := openFlat(path, IndexInfo{Dim: 4, Count: 5, Generation: 1}, (&faissKNNBackend{}).KNN)

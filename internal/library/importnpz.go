@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // NPZFile is the per-person embedding file of the original FACE01 scripts:
@@ -54,6 +57,7 @@ type ImportOptions struct {
 	Factory   string       // faiss index type ("" keeps the library's)
 	Params    SearchParams // default search parameters of an approximate index
 	Reroot    bool         // accept a Root other than the library's
+	Prune     bool         // confirm deleting more than half of the images (see IndexOptions.Prune)
 	Progress  Progress     // counts npz files
 }
 
@@ -65,6 +69,7 @@ type ImportReport struct {
 	Touched   int // mtime changed, same content (hash)
 	Imported  int // read and written (new or changed)
 	Deleted   int // npz files gone: their person's faces removed
+	Kept      int // images of persons whose folder or npz could not be read: kept
 	Faces     int // faces written
 	// Failed lists the malformed npz files (status corrupt) and unreadable
 	// ones (status error, retried by the next run).
@@ -72,7 +77,10 @@ type ImportReport struct {
 	Skipped []Skipped // person folders without an npKnown.npz
 	Index   IndexInfo
 	Rebuilt bool
-	Elapsed time.Duration
+	// Calibration is the open-set calibration, refreshed when the catalog
+	// changed (nil if it failed; search computes it then).
+	Calibration *verdict.Calibration
+	Elapsed     time.Duration
 }
 
 // Source returns how the library's faces were made (SourceNPZ, or "" for
@@ -165,6 +173,9 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return nil, err
 	}
 	defer unlock()
+	if err := l.checkCatalog(ctx, "import-npz"); err != nil {
+		return nil, err
+	}
 	root, err := l.checkRoot(ctx, "import-npz", opt.Root, opt.Reroot)
 	if err != nil {
 		return nil, err
@@ -216,14 +227,23 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		todo = append(todo, w)
 	}
 	var gone catalog.Batch
+	unread := newUnreadableSet(rep.Skipped)
 	for person, rows := range byPerson {
 		if onDisk[person] {
+			continue
+		}
+		if unread.covers(person) {
+			rep.Kept += len(rows)
 			continue
 		}
 		for _, r := range rows {
 			gone.Delete = append(gone.Delete, r.Path)
 		}
 		rep.Deleted++
+	}
+	if err := pruneGuard("import-npz", root, len(gone.Delete), len(states), opt.Prune); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
 	}
 	runErr := l.importFiles(ctx, todo, key, m, opt, rep)
 	if runErr == nil && !gone.Empty() {
@@ -238,9 +258,10 @@ func (l *Library) ImportNPZ(ctx context.Context, opt ImportOptions) (*ImportRepo
 		return rep, fmt.Errorf("import-npz %s: %w", root, err)
 	}
 	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Calibration = l.refreshCalibration(ctx)
 	sort.Slice(rep.Failed, func(i, j int) bool { return rep.Failed[i].Path < rep.Failed[j].Path })
 	rep.Elapsed = time.Since(start)
-	return rep, nil
+	return rep, unread.err("import-npz", root, rep.Kept)
 }
 
 // walkNPZ lists ROOT/<person>/npKnown.npz; folders without one are noted in
@@ -258,6 +279,11 @@ func walkNPZ(root string, rep *ImportReport) ([]npzWork, error) {
 		}
 		abs := filepath.Join(root, name, NPZFile)
 		st, err := os.Stat(abs)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Unreadable (permissions, I/O): not the same as absent.
+			rep.Skipped = append(rep.Skipped, Skipped{Rel: name, Reason: err.Error(), Unreadable: true})
+			continue
+		}
 		if err != nil || !st.Mode().IsRegular() {
 			if isDir(filepath.Join(root, name)) {
 				rep.Skipped = append(rep.Skipped, Skipped{Rel: name, Reason: "no " + NPZFile})
@@ -397,39 +423,36 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 	}
 	b, err := os.ReadFile(w.abs)
 	if err != nil {
+		// Not read is not gone: keep the person's faces, retry next run.
+		r.batch.Delete = nil
 		return fail(catalog.StatusError, err.Error())
 	}
 	h := sha256.Sum256(b)
 	sum = h[:]
-	if len(w.prev) > 0 {
-		same := true
-		for _, s := range w.prev {
-			if !bytes.Equal(s.SHA256, sum) || s.Model != m.Name || s.Status == catalog.StatusError {
-				same = false
-				break
-			}
-		}
-		if same {
-			r.batch.Delete = nil
-			for _, s := range w.prev {
-				r.batch.Touch = append(r.batch.Touch, catalog.Touch{Path: s.Path, Size: w.size, MtimeNS: w.mtimeNS})
-			}
-			r.touched = true
-			return r
-		}
+	if len(w.prev) == 1 && w.prev[0].Path == rel && w.prev[0].Status != catalog.StatusError &&
+		w.prev[0].Model == m.Name && bytes.Equal(w.prev[0].SHA256, sum) {
+		return r.touch(w) // the same malformed file as before
 	}
 	p, err := npz.Read(bytes.NewReader(b), int64(len(b)), key)
+	if errors.Is(err, npz.ErrMissingKey) {
+		// A wrong --key is the run's mistake, not the file's: keep the
+		// person's faces and record an error, retried by the next run.
+		r.batch.Delete = nil
+		return fail(catalog.StatusError, err.Error()+" (wrong --key?)")
+	}
 	if err != nil {
 		return fail(catalog.StatusCorrupt, err.Error())
 	}
 	if m.EmbeddingDim > 0 && p.Dim != m.EmbeddingDim {
-		return fail(catalog.StatusCorrupt, fmt.Sprintf("array %q holds %d-d embeddings, model %s makes %d-d ones (wrong --key or --model?)", key, p.Dim, m.Name, m.EmbeddingDim))
+		r.batch.Delete = nil // as for a missing key: the run's mistake, retried
+		return fail(catalog.StatusError, fmt.Sprintf("array %q holds %d-d embeddings, model %s makes %d-d ones (wrong --key or --model?)", key, p.Dim, m.Name, m.EmbeddingDim))
 	}
 	if p.Len() == 0 {
 		return fail(catalog.StatusNoFace, "no embeddings")
 	}
 	byName := map[string]int{}
 	var ims []catalog.Image
+	var ids []*identity
 	for i := range p.Len() {
 		name := imageName(p.Names[i], i)
 		j, ok := byName[name]
@@ -437,9 +460,11 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 			j = len(ims)
 			byName[name] = j
 			ims = append(ims, catalog.Image{Path: w.person + "/" + name, Person: w.person, Size: w.size, MtimeNS: w.mtimeNS,
-				SHA256: sum, Status: catalog.StatusOK, Model: m.Name})
+				Status: catalog.StatusOK, Model: m.Name})
+			ids = append(ids, rowIdentity(name))
 		}
 		v := p.Row(i)
+		ids[j].add(v)
 		v = v[:len(v):len(v)] // normalised in place: p is ours; no append may reach the next row
 		if err := Normalize(v); err != nil {
 			if len(ims[j].Faces) == 0 {
@@ -451,8 +476,61 @@ func readNPZ(w npzWork, key string, m *model.Manifest) npzResult {
 		ims[j].Faces = append(ims[j].Faces, catalog.Face{Primary: true, Embedding: v, Model: m.Name})
 		r.faces++
 	}
+	for j := range ims {
+		ims[j].SHA256 = ids[j].sum()
+	}
+	if sameRows(w.prev, ims, m.Name) {
+		return r.touch(w)
+	}
 	r.batch.Put = ims
 	return r
+}
+
+// touch turns r into a touch of the person's stored rows (mtime changed,
+// content not).
+func (r npzResult) touch(w npzWork) npzResult {
+	r.batch.Delete = nil
+	for _, s := range w.prev {
+		r.batch.Touch = append(r.batch.Touch, catalog.Touch{Path: s.Path, Size: w.size, MtimeNS: w.mtimeNS})
+	}
+	r.touched = true
+	return r
+}
+
+// identity is the stored "hash" of an imported image: there are no image
+// bytes, so it is the SHA-256 of the image's name and its embedding rows
+// as stored in the npz (before normalisation). It tells whether a row
+// changed between imports; it is not a content hash of a photo, and two
+// images with equal identities are not known to be byte-identical files.
+type identity struct{ h hash.Hash }
+
+func rowIdentity(name string) *identity {
+	id := &identity{h: sha256.New()}
+	id.h.Write([]byte("facesearch npz row\x00" + name + "\x00"))
+	return id
+}
+
+func (id *identity) add(v []float32) { id.h.Write(catalog.EncodeVector(v)) }
+
+func (id *identity) sum() []byte { return id.h.Sum(nil) }
+
+// sameRows reports whether the stored rows prev are exactly the rows ims
+// (paths, identities, model), none awaiting a retry.
+func sameRows(prev []catalog.ImageState, ims []catalog.Image, modelID string) bool {
+	if len(prev) == 0 || len(prev) != len(ims) {
+		return false
+	}
+	want := make(map[string][]byte, len(ims))
+	for _, im := range ims {
+		want[im.Path] = im.SHA256
+	}
+	for _, s := range prev {
+		w, ok := want[s.Path]
+		if !ok || !bytes.Equal(s.SHA256, w) || s.Model != modelID || s.Status == catalog.StatusError {
+			return false
+		}
+	}
+	return true
 }
 
 // imageName makes a catalog path element of a name stored in an npz: its

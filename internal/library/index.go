@@ -15,12 +15,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // Progress receives indexing progress; implementations render it.
@@ -48,9 +50,17 @@ type IndexOptions struct {
 	// Params are the default search parameters stored with an approximate
 	// index (0: tuned until recall@10 reaches TargetRecall).
 	Params SearchParams
+	// MaxFileSize refuses larger files (status too_large) before they are
+	// read at all (0: no limit): the decoder's own limit, so that an 8 GiB
+	// sparse file is not hashed first.
+	MaxFileSize int64
 	// Reroot accepts a Root other than the one the library was built from
 	// (the dataset moved); paths are relative, so nothing is re-embedded.
-	Reroot   bool
+	Reroot bool
+	// Prune confirms a run that deletes more than half of the library's
+	// images (or all of them); without it such a run deletes nothing and
+	// fails with ErrWouldPrune.
+	Prune    bool
 	Progress Progress
 }
 
@@ -63,12 +73,16 @@ type IndexReport struct {
 	Touched   int // mtime changed, content (hash) unchanged
 	Moved     int // found under a new path by content hash
 	Deleted   int // gone from disk, removed from the catalog
+	Kept      int // under a folder that could not be read: kept
 	Faces     int // faces written
 	Failed    []catalog.Failure
 	Skipped   []Skipped
 	Index     IndexInfo
 	Rebuilt   bool // the vector index was rebuilt
-	Elapsed   time.Duration
+	// Calibration is the open-set calibration, refreshed when the catalog
+	// changed (nil if it failed; search computes it then).
+	Calibration *verdict.Calibration
+	Elapsed     time.Duration
 }
 
 type work struct {
@@ -100,6 +114,9 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		return nil, err
 	}
 	defer unlock()
+	if err := l.checkCatalog(ctx, "index"); err != nil {
+		return nil, err
+	}
 	root, err := l.checkRoot(ctx, "index", opt.Root, opt.Reroot)
 	if err != nil {
 		return nil, err
@@ -162,11 +179,20 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		}
 	}
 
+	unread := newUnreadableSet(skipped)
 	runErr := l.process(ctx, root, modelID, todo, gone, opt, rep)
 	if runErr == nil {
 		var b catalog.Batch
 		for p := range gone.paths {
+			if unread.covers(p) {
+				rep.Kept++
+				continue
+			}
 			b.Delete = append(b.Delete, p)
+		}
+		if err := pruneGuard("index", root, len(b.Delete), len(states), opt.Prune); err != nil {
+			rep.Elapsed = time.Since(start)
+			return rep, err
 		}
 		if err := l.cat.Apply(ctx, &b); err != nil {
 			return rep, fmt.Errorf("index: delete vanished images: %w", err)
@@ -186,8 +212,9 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		return rep, fmt.Errorf("index %s: %w", root, err)
 	}
 	rep.Index, rep.Rebuilt = info, rebuilt
+	rep.Calibration = l.refreshCalibration(ctx)
 	rep.Elapsed = time.Since(start)
-	return rep, nil
+	return rep, unread.err("index", root, rep.Kept)
 }
 
 // goneSet holds catalog paths no longer on disk; a new file with the same
@@ -259,6 +286,10 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 	f := w.file
 	abs := filepath.Join(root, filepath.FromSlash(f.Rel))
 	im := &catalog.Image{Path: f.Rel, Person: f.Person, Size: f.Size, MtimeNS: f.MtimeNS, Model: modelID}
+	if opt.MaxFileSize > 0 && f.Size > opt.MaxFileSize {
+		im.Status, im.Error = catalog.StatusTooLarge, fmt.Sprintf("file is %d MiB (> %d MiB limit)", f.Size>>20, opt.MaxFileSize>>20)
+		return result{put: im}, nil
+	}
 	hash, err := hashFile(abs)
 	if err != nil {
 		im.Status, im.Error = catalog.StatusError, err.Error()
@@ -289,6 +320,11 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 	if err != nil {
 		if ctx.Err() != nil {
 			return result{}, context.Cause(ctx)
+		}
+		var de *DecodeError
+		if errors.As(err, &de) { // the image's own fault (too small...): not retried
+			im.Status, im.Error = de.Status, de.reason()
+			return result{put: im}, nil
 		}
 		im.Status, im.Error = catalog.StatusError, fmt.Sprintf("face pipeline: %v", err)
 		return result{put: im}, nil
@@ -325,11 +361,17 @@ func encodeCrop(img image.Image) ([]byte, error) {
 }
 
 func hashFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Non-blocking: a file replaced by a FIFO since the walk must not hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

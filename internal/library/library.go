@@ -119,6 +119,7 @@ type IndexBackend interface {
 type Options struct {
 	Dir     string       // library directory (created if needed)
 	Backend IndexBackend // vector index implementation
+	Remote  RemoteOpener // external vector stores (KeyVectors); nil: none
 	Log     *slog.Logger
 	// ReadOnly opens an existing library without creating it.
 	ReadOnly bool
@@ -129,6 +130,7 @@ type Library struct {
 	dir     string
 	cat     *catalog.Catalog
 	backend IndexBackend
+	remote  RemoteOpener
 	log     *slog.Logger
 }
 
@@ -151,10 +153,18 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)
 	}
 	cat, err := catalog.Open(ctx, dbPath)
+	if err != nil && opt.ReadOnly {
+		// A library the user may not write (read-only mount, another
+		// user's folder) is still searchable: open the catalog read-only.
+		if c, err2 := catalog.OpenReadOnly(ctx, dbPath); err2 == nil {
+			log.Debug("catalog opened read-only", "dir", opt.Dir, "reason", err)
+			cat, err = c, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)
 	}
-	return &Library{dir: opt.Dir, cat: cat, backend: opt.Backend, log: log}, nil
+	return &Library{dir: opt.Dir, cat: cat, backend: opt.Backend, remote: opt.Remote, log: log}, nil
 }
 
 // Close closes the catalog.

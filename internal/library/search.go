@@ -13,7 +13,8 @@ type Searcher struct {
 	l     *Library
 	idx   VectorIndex
 	info  IndexInfo
-	adapt *AdaptInfo // nil: raw cosine
+	adapt *AdaptInfo      // nil: raw cosine
+	cal   calibrationOnce // the open-set calibration, loaded on first use
 }
 
 // ErrEmpty is returned when searching a library without faces.

@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"errors"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
@@ -17,7 +18,8 @@ type StatsReport struct {
 	Failures        []catalog.Failure
 	Generation      int64
 	Index           IndexInfo
-	IndexState      string // IndexFresh, IndexStale or IndexMissing
+	IndexState      string // IndexFresh, IndexStale, IndexMissing or IndexDamaged
+	IndexError      string // why the index is damaged
 	Factory         string // requested index type
 	Threshold       float32
 	ThresholdSource string
@@ -46,6 +48,11 @@ func (l *Library) Stats(ctx context.Context) (*StatsReport, error) {
 		return nil, err
 	}
 	if r.Index, r.IndexState, err = l.IndexStatus(ctx); err != nil {
+		return nil, err
+	}
+	if err := l.VerifyIndex(ctx); errors.Is(err, ErrIndexDamaged) {
+		r.IndexState, r.IndexError = IndexDamaged, err.Error()
+	} else if err != nil {
 		return nil, err
 	}
 	if r.Factory, err = l.factory(ctx); err != nil {

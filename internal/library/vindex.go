@@ -39,6 +39,16 @@ type IndexInfo struct {
 	// Storage says where the vectors are: StorageFlat (FlatFile, mapped and
 	// searched in place; exact indexes) or StorageFaiss (IndexFile).
 	Storage string `json:"storage,omitempty"`
+	// Checksum of the data file ("crc32c:…"; of the bytes after the header
+	// for a FlatFile), verified each time it is opened ("": not recorded by
+	// an older version).
+	Checksum string `json:"checksum,omitempty"`
+	// Remote stores (StorageRemote, see remote.go): the store's URL, whether
+	// it searches exactly, and what the last sync sent and removed.
+	Vectors     string `json:"vectors,omitempty"`
+	ExactRemote bool   `json:"exact_remote,omitempty"`
+	Sent        int    `json:"sent,omitempty"`
+	Removed     int    `json:"removed,omitempty"`
 }
 
 // file returns the name of the index's data file in the library directory.
@@ -54,10 +64,18 @@ const (
 	IndexFresh   = "fresh"
 	IndexStale   = "stale"
 	IndexMissing = "missing"
+	// IndexDamaged: fresh by index.json, but the file's checksum or counts
+	// do not match (Stats only; a search rebuilds it).
+	IndexDamaged = "damaged"
 )
 
 // Exact reports whether the index is an exact (Flat) one.
-func (i IndexInfo) Exact() bool { return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat" }
+func (i IndexInfo) Exact() bool {
+	if i.Storage == StorageRemote {
+		return i.ExactRemote
+	}
+	return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat"
+}
 
 func (l *Library) factory(ctx context.Context) (string, error) {
 	f, ok, err := l.cat.Setting(ctx, catalog.KeyIndex)
@@ -84,6 +102,12 @@ func (l *Library) IndexStatus(ctx context.Context) (IndexInfo, string, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		l.log.Warn("unreadable index description; rebuilding", "err", err)
 		return info, IndexStale, nil
+	}
+	if url, err := l.VectorsURL(ctx); err != nil || url != "" {
+		if err != nil {
+			return info, "", err
+		}
+		return l.remoteStatus(ctx, url, info)
 	}
 	if _, err := os.Stat(filepath.Join(l.dir, info.file())); err != nil && info.Count > 0 {
 		return info, IndexMissing, nil
@@ -123,19 +147,29 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 		if info.Count == 0 {
 			return nil, info, false, nil
 		}
-		idx, err := l.openIndex(info)
+		idx, err := l.openIndex(ctx, info)
 		if err == nil {
 			return idx, info, false, nil
 		}
-		l.log.Warn("unreadable index; rebuilding", "err", err)
+		if info.Storage == StorageRemote {
+			return nil, info, false, err // the cluster cannot answer: rebuilding would not help
+		}
+		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
 	idx, info, err := l.Rebuild(ctx, params)
 	return idx, info, true, err
 }
 
-// openIndex opens the fresh index described by info.
-func (l *Library) openIndex(info IndexInfo) (VectorIndex, error) {
+// openIndex opens the fresh index described by info, verifying its
+// checksum and its face count against index.json and the catalog.
+func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, error) {
+	if info.Storage == StorageRemote {
+		return l.openRemoteIndex(ctx, info)
+	}
 	path := filepath.Join(l.dir, info.file())
+	if err := l.checkCatalogCount(ctx, path, info.Count); err != nil {
+		return nil, err
+	}
 	if info.Storage == StorageFlat {
 		x, err := openFlat(path, info, l.knn())
 		if err != nil {
@@ -143,7 +177,39 @@ func (l *Library) openIndex(info IndexInfo) (VectorIndex, error) {
 		}
 		return x, nil
 	}
-	return l.backend.Read(path)
+	if info.Checksum != "" {
+		sum, err := checksumFile(path, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyChecksum(path, info.Checksum, sum); err != nil {
+			return nil, err
+		}
+	}
+	x, err := l.backend.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if n := x.Ntotal(); n != info.Count || x.Dim() != info.Dim {
+		x.Close()
+		return nil, fmt.Errorf("%s: %w: holds %d %d-d vectors, index.json says %d %d-d", path, ErrIndexDamaged, n, x.Dim(), info.Count, info.Dim)
+	}
+	return x, nil
+}
+
+// VerifyIndex opens a fresh index as a search would (checksum, counts
+// against index.json and the catalog) and closes it; it returns nil for a
+// stale, missing or empty index (a search rebuilds those).
+func (l *Library) VerifyIndex(ctx context.Context) error {
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil || state != IndexFresh || info.Count == 0 {
+		return err
+	}
+	x, err := l.openIndex(ctx, info)
+	if err != nil {
+		return err
+	}
+	return x.Close()
 }
 
 // knn returns the backend's exact search, or nil (a Go loop) if it has none.
@@ -165,6 +231,15 @@ func (l *Library) Rebuild(ctx context.Context, params SearchParams) (VectorIndex
 // rebuild builds an index of type factory ("" for the library's), and makes
 // that type the library's once the index is written.
 func (l *Library) rebuild(ctx context.Context, factory string, params SearchParams) (VectorIndex, IndexInfo, error) {
+	if url, err := l.VectorsURL(ctx); err != nil || url != "" {
+		if err != nil {
+			return nil, IndexInfo{}, err
+		}
+		if factory != "" {
+			return nil, IndexInfo{}, fmt.Errorf("index type %q is for local faiss indexes; the library's vectors are in %s (choose its index type in the URL, e.g. ?index=hnsw)", factory, url)
+		}
+		return l.syncRemote(ctx, url, false, params)
+	}
 	start := time.Now()
 	l.removeStaleTemps(start)
 	gen, err := l.cat.Generation(ctx) // read first: a concurrent change leaves the index stale, never wrong
@@ -200,7 +275,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 	if len(ids) > 0 && info.Exact() {
 		info.Storage = StorageFlat
 		path := filepath.Join(l.dir, FlatFile)
-		if err := writeFlat(path, dim, gen, vecs, ids); err != nil {
+		if info.Checksum, err = writeFlat(path, dim, gen, vecs, ids); err != nil {
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
 		x, err := openFlat(path, info, l.knn())
@@ -228,6 +303,10 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			return nil, info, err
 		}
 		if err := idx.Write(filepath.Join(l.dir, IndexFile)); err != nil {
+			idx.Close()
+			return nil, info, fmt.Errorf("write index: %w", err)
+		}
+		if info.Checksum, err = checksumFile(filepath.Join(l.dir, IndexFile), 0); err != nil {
 			idx.Close()
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // File is a candidate image found by Walk.
@@ -22,6 +23,9 @@ type File struct {
 type Skipped struct {
 	Rel    string
 	Reason string
+	// Unreadable marks a folder or file that could not be read: what it
+	// holds is unknown, so its images in the catalog are kept.
+	Unreadable bool `json:",omitempty"`
 }
 
 var imageExts = map[string]bool{
@@ -35,11 +39,12 @@ var otherExts = map[string]bool{
 	".gz": true, ".pkl": true, ".py": true, ".mat": true, ".db-wal": true, ".db-shm": true,
 }
 
-// sniffImage reports whether a file starts like an image format.
-func sniffImage(path string) bool {
-	f, err := os.Open(path)
+// sniffImage reports whether a file starts like an image format; a file it
+// cannot open is an error (not "not an image": its rows must be kept).
+func sniffImage(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return false
+		return false, err
 	}
 	defer f.Close()
 	var b [12]byte
@@ -52,22 +57,35 @@ func sniffImage(path string) bool {
 		bytes.HasPrefix(h, []byte("BM")),
 		bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")),
 		n == 12 && bytes.HasPrefix(h, []byte("RIFF")) && string(h[8:12]) == "WEBP":
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 // isCandidate decides whether a file is an image to index: a known image
 // extension, or an unknown extension whose content looks like an image.
-func isCandidate(path string) bool {
+func isCandidate(path string) (bool, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	if imageExts[ext] {
-		return true
+		return true, nil
 	}
 	if otherExts[ext] {
-		return false
+		return false, nil
 	}
 	return sniffImage(path)
+}
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return m.Type().String()
 }
 
 // Walk lists the images of a dataset laid out as ROOT/<person>/<images>.
@@ -85,7 +103,7 @@ func Walk(root string) ([]File, []Skipped, error) {
 				return err
 			}
 			rel, _ := filepath.Rel(root, path)
-			skipped = append(skipped, Skipped{filepath.ToSlash(rel), err.Error()})
+			skipped = append(skipped, Skipped{Rel: filepath.ToSlash(rel), Reason: err.Error(), Unreadable: true})
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -115,15 +133,28 @@ func Walk(root string) ([]File, []Skipped, error) {
 			info, err = d.Info()
 		}
 		if err != nil {
-			skipped = append(skipped, Skipped{rel, err.Error()})
+			skipped = append(skipped, Skipped{Rel: rel, Reason: err.Error(), Unreadable: true})
 			return nil
 		}
-		if !info.Mode().IsRegular() || !isCandidate(path) {
+		if !info.Mode().IsRegular() {
+			// A FIFO, socket or device is never read (opening a FIFO blocks);
+			// links to folders are not followed, silently.
+			if info.Mode()&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
+				skipped = append(skipped, Skipped{Rel: rel, Reason: "not a regular file (" + fileType(info.Mode()) + ")"})
+			}
+			return nil
+		}
+		candidate, err := isCandidate(path)
+		if err != nil {
+			skipped = append(skipped, Skipped{Rel: rel, Reason: err.Error(), Unreadable: true})
+			return nil
+		}
+		if !candidate {
 			return nil
 		}
 		person, _, nested := strings.Cut(rel, "/")
 		if !nested {
-			skipped = append(skipped, Skipped{rel, "not in a person folder"})
+			skipped = append(skipped, Skipped{Rel: rel, Reason: "not in a person folder"})
 			return nil
 		}
 		files = append(files, File{Rel: rel, Person: person, Size: info.Size(), MtimeNS: info.ModTime().UnixNano()})

@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	onnx "github.com/yalue/onnxruntime_go"
+
+	"github.com/facesearch/facesearch/internal/tensor"
 )
 
 // ErrNotOpen is returned by a nil or zero-value Runtime or Session (one not
@@ -54,7 +56,14 @@ func Open(libPath string) (*Runtime, error) {
 			return nil, errors.New("onnxruntime: environment initialised outside package ort")
 		}
 		onnx.SetSharedLibraryPath(libPath)
-		if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+		var err error
+		// On a stack sized to the command line: see bigstack.go.
+		if serr := onBigStack(initStackSize(cmdlineLen()), func() {
+			err = onnx.InitializeEnvironment(onnx.WithLogLevelError())
+		}); serr != nil {
+			return nil, serr
+		}
+		if err != nil {
 			return nil, fmt.Errorf("onnxruntime library %s: %w", libPath, err)
 		}
 		env.lib = libPath
@@ -108,11 +117,9 @@ type SessionOptions struct {
 	InterOpThreads int // threads running independent operators in parallel
 }
 
-// Tensor is a dense float32 tensor in row-major order.
-type Tensor struct {
-	Shape []int64
-	Data  []float32
-}
+// Tensor is a dense float32 tensor in row-major order (internal/tensor's,
+// so that the pure algorithms need not import this cgo package).
+type Tensor = tensor.Tensor
 
 // Session is one loaded model. Run may be called from several goroutines at
 // once. Only NewSession makes a usable Session: a nil or zero-value one

@@ -236,6 +236,7 @@ type matchJSON struct {
 	Person     string     `json:"person"`
 	Box        [4]float32 `json:"box"`
 	SamePerson bool       `json:"same_person"`
+	Verdict    string     `json:"verdict,omitempty"`
 	CropURL    string     `json:"crop_url"`
 	ImageURL   string     `json:"image_url"`
 }
@@ -245,6 +246,7 @@ type personJSON struct {
 	Best       float32 `json:"best"`
 	Count      int     `json:"count"`
 	SamePerson bool    `json:"same_person"`
+	Verdict    string  `json:"verdict,omitempty"`
 	FaceID     int64   `json:"face_id"`
 }
 
@@ -254,6 +256,7 @@ type searchResponse struct {
 	Face      int                `json:"face"`
 	K         int                `json:"k"`
 	Threshold float32            `json:"threshold"`
+	Verdict   *Verdict           `json:"verdict,omitempty"`
 	Matches   []matchJSON        `json:"matches"`
 	Persons   []personJSON       `json:"persons"`
 	TimingMS  map[string]float64 `json:"timing_ms"`
@@ -299,6 +302,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		vec = req.Embedding
 		resp.Faces = []queryFaceJSON{}
 	case "multipart/form-data":
+		if err := s.bufferBody(w, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := s.acquire(r); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -334,15 +341,16 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Faces = make([]queryFaceJSON, len(faces))
 		for i, f := range faces {
-			resp.Faces[i] = queryFaceJSON{Index: i, Box: f.Box, Score: f.Score, Primary: i == primary}
+			resp.Faces[i] = queryFaceJSON{Index: i + 1, Box: f.Box, Score: f.Score, Primary: i == primary}
 		}
-		pick, err := intParam(faceStr, "face", primary, 0, len(faces)-1)
+		// Faces are numbered from 1, as in the CLI.
+		pick, err := intParam(faceStr, "face", primary+1, 1, len(faces))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		resp.Face = pick
-		vec = faces[pick].Embedding
+		vec = faces[pick-1].Embedding
 	default:
 		s.writeError(w, r, errorf(KindBadRequest, "send the photo as multipart/form-data (field \"photo\") or an embedding as application/json, not %q", r.Header.Get("Content-Type")))
 		return
@@ -355,36 +363,45 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.K = k
 	t0 := time.Now()
-	ms0, err := s.opt.Searcher.Search(ctx, vec, k)
+	var ms0 []Match
+	if js, ok := s.opt.Searcher.(JudgedSearcher); ok {
+		ms0, resp.Verdict, err = js.SearchJudged(ctx, vec, k)
+	} else {
+		ms0, err = s.opt.Searcher.Search(ctx, vec, k)
+	}
 	resp.TimingMS["search"] = ms(time.Since(t0))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("search: %w", err))
 		return
 	}
-	resp.Matches, resp.Persons = s.rank(ms0)
+	resp.Matches, resp.Persons = s.rank(ms0, resp.Verdict)
 	writeJSON(w, resp)
 }
 
 // rank turns matches into the response's grid and per-person summary (each
 // person ranked by its best match).
-func (s *Server) rank(ms []Match) ([]matchJSON, []personJSON) {
+func (s *Server) rank(ms []Match, v *Verdict) ([]matchJSON, []personJSON) {
 	out := make([]matchJSON, len(ms))
 	byName := map[string]int{}
 	persons := []personJSON{}
 	for i, m := range ms {
 		same := m.Similarity >= s.opt.Threshold
+		rv := v.row(m.Similarity)
+		if rv != "" {
+			same = rv == "match"
+		}
 		out[i] = matchJSON{Rank: i + 1, FaceID: m.FaceID, ImageID: m.ImageID, Similarity: m.Similarity,
-			File: m.File, Person: m.Person, Box: m.Box, SamePerson: same,
+			File: m.File, Person: m.Person, Box: m.Box, SamePerson: same, Verdict: rv,
 			CropURL: cropURL(m.FaceID), ImageURL: imageURL(m.ImageID)}
 		j, ok := byName[m.Person]
 		if !ok {
 			byName[m.Person] = len(persons)
-			persons = append(persons, personJSON{Person: m.Person, Best: m.Similarity, SamePerson: same, FaceID: m.FaceID})
+			persons = append(persons, personJSON{Person: m.Person, Best: m.Similarity, SamePerson: same, Verdict: rv, FaceID: m.FaceID})
 			j = len(persons) - 1
 		}
 		persons[j].Count++
 		if m.Similarity > persons[j].Best {
-			persons[j].Best, persons[j].SamePerson, persons[j].FaceID = m.Similarity, same, m.FaceID
+			persons[j].Best, persons[j].SamePerson, persons[j].Verdict, persons[j].FaceID = m.Similarity, same, rv, m.FaceID
 		}
 	}
 	sort.SliceStable(persons, func(a, b int) bool { return persons[a].Best > persons[b].Best })
@@ -678,5 +695,5 @@ func (s *Server) pairs(w http.ResponseWriter, r *http.Request) {
 	for i, p := range ps {
 		out[i] = pairJSON{withURLs(p.A), withURLs(p.B), p.Similarity}
 	}
-	writeJSON(w, map[string]any{"min": min, "pairs": out})
+	writeJSON(w, map[string]any{"min": min, "pairs": out, "folder_pairs": groupPairs(ps)})
 }

@@ -241,7 +241,7 @@ func TestBrowserSearch(t *testing.T) {
 		chromedp.WaitVisible(C("#viewer-img")),
 	)
 	if err == nil {
-		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("viewer-img").naturalWidth > 0`, chromedp.WithPollingTimeout(30*time.Second)))
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.getElementById("viewer-img").naturalWidth > 0`, chromedp.WithPollingTimeout(30*time.Second)))
 	}
 	caption, _ := chromedp.Run(ctx, chromedp.Text(C("#viewer-caption")))
 	if err != nil || !strings.Contains(caption, want+"/") {
@@ -268,6 +268,11 @@ func TestBrowserSearch(t *testing.T) {
 	findings, _ := chromedp.Run(ctx, chromedp.Text(C("#n-findings")))
 	if err != nil || !strings.HasPrefix(findings, "(") {
 		t.Errorf("cleansing: %v, count %q", err, findings)
+	}
+	// Pairs are shown grouped by folder pair.
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#n-pairs").textContent.includes("folder pairs")`, chromedp.WithPollingTimeout(20*time.Second)))
+	if pairs, _ := chromedp.Run(ctx, chromedp.Text(C("#n-pairs"))); err != nil {
+		t.Errorf("cleansing pairs: %v, heading %q", err, pairs)
 	}
 }
 

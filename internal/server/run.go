@@ -45,7 +45,8 @@ type ListenOptions struct {
 }
 
 // Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
-// no new connections, in-flight requests finish within ShutdownTimeout.
+// no new connections, in-flight requests finish within ShutdownTimeout;
+// connections still open then are closed, and Serve returns nil.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, opt ListenOptions) error {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -78,6 +79,11 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opt ListenOptio
 	sctx, cancel := context.WithTimeout(context.Background(), opt.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Requests still running after ShutdownTimeout (a slow client):
+		// the stop was asked for, so close them and end normally.
+		err = srv.Close()
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

@@ -379,7 +379,7 @@ func TestHealthStatsPage(t *testing.T) {
 func TestSearchPhoto(t *testing.T) {
 	h := newHarness(t, nil)
 	res := decode[searchResponse](t, h.do(t, searchReq(t, "", nil, pngBytes(30, 20))))
-	if len(res.Faces) != 2 || res.Face != 1 || !res.Faces[1].Primary || res.Image == nil || res.Image.Width != 30 {
+	if len(res.Faces) != 2 || res.Face != 2 || !res.Faces[1].Primary || res.Faces[1].Index != 2 || res.Image == nil || res.Image.Width != 30 {
 		t.Fatalf("faces %+v face %d image %+v", res.Faces, res.Face, res.Image)
 	}
 	// Face 1 (e1) matches alice's face 1 (1.0), then bob's face 2 (0.8), bob's face 3 (0).
@@ -397,14 +397,14 @@ func TestSearchPhoto(t *testing.T) {
 		t.Errorf("persons %+v", res.Persons)
 	}
 
-	// Choosing the other face, by form field or query, and k.
-	res = decode[searchResponse](t, h.do(t, searchReq(t, "", map[string]string{"face": "0", "k": "1"}, pngBytes(30, 20))))
-	if res.Face != 0 || len(res.Matches) != 1 || res.Matches[0].FaceID != 3 || res.K != 1 {
-		t.Errorf("face 0: %+v", res)
+	// Choosing the other face (numbered from 1), by form field or query, and k.
+	res = decode[searchResponse](t, h.do(t, searchReq(t, "", map[string]string{"face": "1", "k": "1"}, pngBytes(30, 20))))
+	if res.Face != 1 || len(res.Matches) != 1 || res.Matches[0].FaceID != 3 || res.K != 1 {
+		t.Errorf("face 1: %+v", res)
 	}
-	res = decode[searchResponse](t, h.do(t, searchReq(t, "?face=0&k=2", nil, pngBytes(30, 20))))
-	if res.Face != 0 || len(res.Matches) != 2 {
-		t.Errorf("face 0 by query: %+v", res)
+	res = decode[searchResponse](t, h.do(t, searchReq(t, "?face=1&k=2", nil, pngBytes(30, 20))))
+	if res.Face != 1 || len(res.Matches) != 2 {
+		t.Errorf("face 1 by query: %+v", res)
 	}
 }
 
@@ -453,7 +453,8 @@ func TestSearchBadUploads(t *testing.T) {
 		}, 413, KindTooLarge},
 		{"no face", nil, func(t testing.TB) *http.Request { return searchReq(t, "", nil, pngBytes(7, 7)) }, 422, KindNoFace},
 		{"no photo field", nil, func(t testing.TB) *http.Request { return searchReq(t, "", map[string]string{"k": "3"}, nil) }, 400, KindBadRequest},
-		{"face out of range", nil, func(t testing.TB) *http.Request { return searchReq(t, "?face=2", nil, pngBytes(30, 20)) }, 400, KindBadRequest},
+		{"face out of range", nil, func(t testing.TB) *http.Request { return searchReq(t, "?face=3", nil, pngBytes(30, 20)) }, 400, KindBadRequest},
+		{"face 0 (faces count from 1)", nil, func(t testing.TB) *http.Request { return searchReq(t, "?face=0", nil, pngBytes(30, 20)) }, 400, KindBadRequest},
 		{"face not a number", nil, func(t testing.TB) *http.Request { return searchReq(t, "?face=x", nil, pngBytes(30, 20)) }, 400, KindBadRequest},
 		{"k zero", nil, func(t testing.TB) *http.Request { return searchReq(t, "?k=0", nil, pngBytes(30, 20)) }, 400, KindBadRequest},
 		{"raw body", nil, func(t testing.TB) *http.Request {

@@ -116,6 +116,7 @@ async function search(file, face) {
     $("results").replaceChildren();
     $("person-summary").replaceChildren();
     $("results-title").hidden = true;
+    $("verdict").hidden = true;
     setStatus("search-status", e.message, true);
     return;
   }
@@ -123,9 +124,40 @@ async function search(file, face) {
   setStatus("search-status", `${res.faces.length} face${res.faces.length === 1 ? "" : "s"} found; ` +
     `${res.matches.length} matches in ${fmt(((t.decode || 0) + (t.detect_embed || 0) + (t.search || 0)) / 1000)} s`);
   $("face-hint").textContent = res.faces.length > 1 ? "Click a box to search with another face." : "";
-  drawBoxes($("boxes"), $("photo"), res.faces, res.face, res.faces.length > 1 ? (i) => search(file, i) : null);
+  // Faces are numbered from 1 in the API (res.face), indexed from 0 here.
+  drawBoxes($("boxes"), $("photo"), res.faces, res.face - 1, res.faces.length > 1 ? (i) => search(file, i + 1) : null);
+  renderVerdict(res.verdict);
   renderSummary(res);
   renderMatches(res);
+}
+
+// renderVerdict shows the library's verdict on the search: match, possible,
+// or "no confident match" for a stranger (docs/VERDICTS.md).
+function renderVerdict(v) {
+  const box = $("verdict");
+  if (!v) { box.hidden = true; return; }
+  box.className = "verdict " + v.verdict;
+  box.dataset.verdict = v.verdict;
+  const rate = v.stranger_text ? `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.` : "";
+  const margin = v.margin != null ? ` Margin to the next person ${fmt(v.margin)}.` : "";
+  let head;
+  switch (v.verdict) {
+    case "match": head = `Match: ${v.person} (${fmt(v.similarity)}).`; break;
+    case "possible": head = `Possible match: ${v.person} (${fmt(v.similarity)}).`; break;
+    case "no_match": head = `No confident match. Closest: ${v.person} (${fmt(v.similarity)}).`; break;
+    default: head = `This library is too small to calibrate (${v.reason || "uncalibrated"}); similarities only.`;
+  }
+  box.replaceChildren(el("strong", { text: head }), " ", el("span", { text: rate + margin }));
+  box.hidden = false;
+}
+
+// verdictBadge is the badge of one result: its verdict when the library is
+// calibrated, else the pairwise same-person flag.
+function verdictBadge(verdict, same) {
+  if (verdict === "match") return el("span", { class: "badge same", text: "match" });
+  if (verdict === "possible") return el("span", { class: "badge possible", text: "possible" });
+  if (verdict) return null;
+  return same ? el("span", { class: "badge same", text: "same person" }) : null;
 }
 
 function renderSummary(res) {
@@ -135,15 +167,15 @@ function renderSummary(res) {
     ol.append(el("li", {},
       el("strong", { text: p.person || "(no folder)" }), " ",
       el("span", { class: "muted", text: `best ${fmt(p.best)}, ${p.count} face${p.count === 1 ? "" : "s"} ` }),
-      p.same_person ? el("span", { class: "badge same", text: "same person" }) : null));
+      verdictBadge(p.verdict, p.same_person)));
   }
 }
 
-function faceCard(f, sim, same) {
+function faceCard(f, sim, same, verdict) {
   const c = el("div", { class: "card", tabindex: "0", "data-person": f.person, "data-face-id": String(f.face_id || f.id) },
     el("img", { src: f.crop_url, alt: "face " + (f.face_id || f.id), loading: "lazy" }),
     sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
-      same ? el("span", { class: "badge same", text: "same person" }) : null) : null,
+      verdictBadge(verdict, same)) : null,
     el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: "not the main face", title: "another face in this image" }) : null),
     el("div", { class: "file", text: f.file }));
   const open = () => openImage(f.image_id, f.face_id || f.id);
@@ -154,7 +186,7 @@ function faceCard(f, sim, same) {
 
 function renderMatches(res) {
   const g = $("results");
-  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person)));
+  g.replaceChildren(...res.matches.map((m) => faceCard(m, m.similarity, m.same_person, m.verdict)));
   $("results-title").hidden = res.matches.length === 0;
 }
 
@@ -261,10 +293,14 @@ async function loadCleansing() {
       el("div", { class: "evidence" }, ...(f.evidence || []).slice(0, 6).map(evidence)));
   }));
   try {
-    const p = await api("/api/pairs?top=100");
-    $("n-pairs").textContent = `(${p.pairs.length}, similarity ≥ ${fmt(p.min)})`;
-    $("pairs").replaceChildren(...p.pairs.map((x) => el("div", { class: "pair" },
-      el("div", { class: "muted", text: x.a.person + " / " + x.b.person }), evidence(x))));
+    // Grouped by folder pair (most face pairs first, best three shown), so
+    // one pair of folders cannot fill the list.
+    const p = await api("/api/pairs?top=2000");
+    const groups = p.folder_pairs || [];
+    $("n-pairs").textContent = `(${groups.length} folder pairs, ${p.pairs.length} face pairs, similarity ≥ ${fmt(p.min)})`;
+    $("pairs").replaceChildren(...groups.slice(0, 100).map((g) => el("div", { class: "pair" },
+      el("div", { class: "muted", text: `${g.person_a} / ${g.person_b}: ${g.count} face pairs, best ${fmt(g.best)}, median ${fmt(g.median)}` }),
+      ...g.pairs.map((i) => evidence(p.pairs[i])))));
   } catch (e) {
     $("pairs").textContent = e.message;
   }

@@ -1,0 +1,219 @@
+package library
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// memStore is an in-memory RemoteStore for the library's sync logic; the
+// real Weaviate store is tested against a real cluster in internal/weaviate/clustertest and
+// internal/weaviate.
+type memStore struct {
+	mu      sync.Mutex
+	faces   map[int64]RemoteFace
+	puts    int // faces written
+	deletes int
+	ensures []bool
+	drop    map[int64]bool // faces hidden from searches (a replica that lost vectors)
+	short   bool           // return one result fewer than asked
+	down    error          // Health's answer
+}
+
+func (m *memStore) URL() string      { return "mem://x" }
+func (m *memStore) Describe() string { return "mem:flat" }
+func (m *memStore) Exact() bool      { return true }
+func (m *memStore) Ensure(_ context.Context, reset bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ensures = append(m.ensures, reset)
+	if reset || m.faces == nil {
+		m.faces = map[int64]RemoteFace{}
+	}
+	return nil
+}
+func (m *memStore) Digests(context.Context) (map[int64]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[int64]string{}
+	for id, f := range m.faces {
+		out[id] = f.Digest
+	}
+	return out, nil
+}
+func (m *memStore) Put(_ context.Context, faces []RemoteFace) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range faces {
+		m.faces[f.ID] = f
+	}
+	m.puts += len(faces)
+	return nil
+}
+func (m *memStore) Delete(_ context.Context, ids []int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		delete(m.faces, id)
+	}
+	m.deletes += len(ids)
+	return nil
+}
+func (m *memStore) Count(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return int64(len(m.faces)), nil
+}
+func (m *memStore) Health(context.Context) error { return m.down }
+func (m *memStore) Search(_ context.Context, q []float32, k int) ([]float32, []int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var vecs []float32
+	var ids []int64
+	for id, f := range m.faces {
+		if !m.drop[id] {
+			vecs, ids = append(vecs, f.Vector...), append(ids, id)
+		}
+	}
+	hits := BruteForce(vecs, ids, len(q), q, k)
+	if m.short && k > 1 && len(hits) > 0 {
+		hits = hits[:len(hits)-1]
+	}
+	s, out := make([]float32, len(hits)), make([]int64, len(hits))
+	for i, h := range hits {
+		s[i], out[i] = h.Score, h.ID
+	}
+	return s, out, nil
+}
+
+func remoteFixture(t *testing.T) (*fixture, *memStore) {
+	t.Helper()
+	root := t.TempDir()
+	writeTree(t, root, baseTree())
+	f := newFixture(t, root)
+	store := &memStore{}
+	f.lib.remote = func(url string) (RemoteStore, error) {
+		if url != "mem://x" {
+			return nil, errors.New("unknown store " + url)
+		}
+		return store, nil
+	}
+	return f, store
+}
+
+func TestRemoteSyncIncremental(t *testing.T) {
+	ctx := context.Background()
+	f, store := remoteFixture(t)
+	if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.index(t, ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(rep.Index.Count)
+	if rep.Index.Storage != StorageRemote || store.puts != n || n == 0 || !rep.Index.Exact() {
+		t.Fatalf("first run: %+v, %d written; want all %d faces sent", rep.Index, store.puts, n)
+	}
+	if _, err := os.Stat(filepath.Join(f.lib.Dir(), FlatFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("local vector file kept beside a remote index: %v", err)
+	}
+	// Unchanged: nothing sent.
+	if rep, err = f.index(t, ctx, nil); err != nil || rep.Rebuilt || store.puts != n {
+		t.Fatalf("unchanged run: rebuilt %v, %d written, %v", rep.Rebuilt, store.puts, err)
+	}
+	// One image removed, one added: only the new faces are sent and the
+	// removed one deleted.
+	os.Remove(filepath.Join(f.root, "bob", "1.jpg"))
+	writeTree(t, f.root, map[string]string{"dave/1.jpg": fakeSpec(3, 20, 2)})
+	if rep, err = f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Index.Sent != 2 || rep.Index.Removed != 1 || store.puts != n+2 || int(rep.Index.Count) != n+1 {
+		t.Fatalf("incremental run: sent %d removed %d (total written %d), count %d; want 2, 1, %d, %d", rep.Index.Sent, rep.Index.Removed, store.puts, rep.Index.Count, n+2, n+1)
+	}
+	// Search equals brute force over the catalog.
+	s, err := f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vecs, ids, dim, _ := f.lib.vectors(ctx, false)
+	for axis := 0; axis < fakeDim; axis++ {
+		q := fakeVector(axis, 999, 0)
+		hits, err := s.Search(ctx, q, SearchOptions{K: 4, Min: -1, AllFaces: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := BruteForce(vecs, ids, dim, q, 4)
+		for i := range want {
+			if hits[i].FaceID != want[i].ID {
+				t.Fatalf("axis %d rank %d: face %d, want %d", axis, i, hits[i].FaceID, want[i].ID)
+			}
+		}
+	}
+	// --rebuild-vectors recreates the collection and sends everything.
+	before := store.puts
+	info, err := f.lib.RebuildVectors(ctx)
+	if err != nil || store.puts != before+n+1 || !store.ensures[len(store.ensures)-1] || info.Sent != n+1 {
+		t.Fatalf("rebuild: %+v %v, %d written (want %d), ensures %v", info, err, store.puts-before, n+1, store.ensures)
+	}
+	// Back to local files.
+	if err := f.lib.SetVectors(ctx, "local"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, state, _ := f.lib.IndexStatus(ctx); st.Storage != StorageFlat || state != IndexFresh {
+		t.Errorf("after --vectors local: %s %s", st.Storage, state)
+	}
+}
+
+func TestRemoteRefusesPartialAnswers(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		breakIt func(*memStore, []int64)
+		want    string
+	}{
+		{"unhealthy", func(m *memStore, _ []int64) {
+			m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas")
+		}, "incomplete"},
+		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer"},
+		{"lost vectors", func(m *memStore, ids []int64) {
+			m.drop = map[int64]bool{}
+			for _, id := range ids {
+				m.drop[id] = true
+			}
+		}, "self-check"},
+		{"lost faces", func(m *memStore, ids []int64) { delete(m.faces, ids[0]) }, "holds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, store := remoteFixture(t)
+			if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.index(t, ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for id := range store.faces {
+				ids = append(ids, id)
+			}
+			sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+			tc.breakIt(store, ids)
+			s, err := f.lib.Searcher(ctx)
+			if err == nil {
+				_, err = s.Search(ctx, fakeVector(0, 999, 0), SearchOptions{K: 3, Min: -1, AllFaces: true})
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

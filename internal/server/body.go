@@ -1,0 +1,37 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+// bufferBody reads the whole request body (already bounded by
+// MaxBytesReader) into memory before the request takes a search slot, under
+// a read deadline of RequestTimeout: a client sending its upload slowly
+// holds a connection and at most MaxUpload bytes, never a slot that photo
+// searches wait for.
+func (s *Server) bufferBody(w http.ResponseWriter, r *http.Request) error {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.opt.RequestTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		switch {
+		case errors.As(err, &mb):
+			return fmt.Errorf("upload over %d bytes: %w", s.opt.MaxUpload, err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return &Error{Kind: KindTimeout, Msg: fmt.Sprintf("the upload was not received within %s", s.opt.RequestTimeout), Err: err}
+		}
+		return &Error{Kind: KindBadRequest, Msg: "reading the upload: " + err.Error(), Err: err}
+	}
+	rc.SetReadDeadline(time.Time{})
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
+}

@@ -1,0 +1,233 @@
+package verdict
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/facesearch/facesearch/internal/eval"
+)
+
+func TestFitOperatingPoints(t *testing.T) {
+	var s Samples
+	for i := 1; i <= 1000; i++ {
+		s.NonMated = append(s.NonMated, float64(i)/1000) // 0.001 .. 1.000
+	}
+	for i := 0; i < 100; i++ {
+		s.Mated = append(s.Mated, 0.5+float64(i)/200) // 0.50 .. 0.995
+	}
+	s.NonMatedFolders, s.MatedFolders = 50, 50
+	c, err := Fit(s, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Calibrated() {
+		t.Fatalf("uncalibrated: %s", c.Reason)
+	}
+	tests := []struct {
+		name  string
+		p     Point
+		fpir  float64
+		above int
+	}{
+		{"match", c.Match, 0.01, 10},
+		{"possible", c.Possible, 0.10, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.p.NonMatedAbove != tc.above || tc.p.MeasuredFPIR > tc.fpir {
+				t.Errorf("%d above (FPIR %g), want %d above and FPIR ≤ %g", tc.p.NonMatedAbove, tc.p.MeasuredFPIR, tc.above, tc.fpir)
+			}
+			// FNIR: share of mated scores below the threshold.
+			miss := 0
+			for _, m := range s.Mated {
+				if float32(m) < tc.p.Threshold {
+					miss++
+				}
+			}
+			if got := float64(miss) / 100; math.Abs(got-tc.p.FNIR) > 1e-12 {
+				t.Errorf("FNIR %g, want %g", tc.p.FNIR, got)
+			}
+		})
+	}
+	j := c.Judge(float32(c.Match.Threshold), 0.2, true)
+	if j.Verdict != Match || j.StrangersAtOrAbove != 10 || j.StrangerText() != "1 in 100" || j.Margin == nil {
+		t.Errorf("judge at the match threshold: %+v %q", j, j.StrangerText())
+	}
+	if j := c.Judge(0.95, 0, false); j.Verdict != Possible || j.Margin != nil {
+		t.Errorf("judge 0.95: %+v", j)
+	}
+	if j := c.Judge(0.5, 0, false); j.Verdict != NoMatch || j.StrangerText() != "1 in 2.0" {
+		t.Errorf("judge 0.5: %+v %q", j, j.StrangerText())
+	}
+	if j := c.Judge(1.5, 0, false); j.StrangerText() != "less than 1 in 1000" {
+		t.Errorf("above every stranger: %q, want the bound of the samples", j.StrangerText())
+	}
+	r, err := c.Refit(FitOptions{MatchFPIR: 0.001, PossibleFPIR: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Match.NonMatedAbove != 1 || r.Possible.Threshold != c.Match.Threshold {
+		t.Errorf("refit: match %+v, possible %+v", r.Match, r.Possible)
+	}
+}
+
+func TestFitUncalibrated(t *testing.T) {
+	tests := []struct {
+		name, reason string
+		s            Samples
+	}{
+		{"few searches", "non-mated searches", Samples{NonMated: make([]float64, 299), Mated: make([]float64, 100), NonMatedFolders: 50}},
+		{"few folders", "folders", Samples{NonMated: make([]float64, 1000), Mated: make([]float64, 100), NonMatedFolders: 9}},
+		{"few mates", "mated", Samples{NonMated: make([]float64, 1000), Mated: make([]float64, 5), NonMatedFolders: 50}},
+		{"empty", "non-mated", Samples{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Fit(tc.s, FitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Calibrated() || !strings.Contains(c.Reason, tc.reason) {
+				t.Fatalf("status %s, reason %q; want uncalibrated for %q", c.Status, c.Reason, tc.reason)
+			}
+			if j := c.Judge(0.99, 0, false); j.Verdict != Uncalibrated || j.StrangerText() != "" {
+				t.Errorf("judge on an uncalibrated library: %+v", j)
+			}
+		})
+	}
+	if _, err := Fit(Samples{}, FitOptions{MatchFPIR: 0.2, PossibleFPIR: 0.1}); err == nil {
+		t.Error("possible FPIR below match FPIR accepted")
+	}
+}
+
+// planted builds folders of unit vectors around random person centres.
+type planted struct {
+	rng    *rand.Rand
+	dim    int
+	noise  float64
+	groups []eval.Group
+}
+
+func (p *planted) centre() []float32 {
+	v := make([]float32, p.dim)
+	for i := range v {
+		v[i] = float32(p.rng.NormFloat64())
+	}
+	return unit(v)
+}
+
+func (p *planted) face(c []float32) []float32 {
+	v := make([]float32, p.dim)
+	for i := range v {
+		v[i] = c[i] + float32(p.noise*p.rng.NormFloat64())
+	}
+	return unit(v)
+}
+
+func unit(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	for i := range v {
+		v[i] /= float32(math.Sqrt(s))
+	}
+	return v
+}
+
+func (p *planted) folder(name string, c []float32, n int) int {
+	g := eval.Group{Name: name}
+	for i := 0; i < n; i++ {
+		g.Vectors = append(g.Vectors, p.face(c))
+	}
+	p.groups = append(p.groups, g)
+	return len(p.groups) - 1
+}
+
+// TestSamplePlanted plants one person filed under two folders and photos
+// of a person misfiled into another's folder: neither may count as a
+// stranger scoring high, and the alias folders must not be mates either.
+func TestSamplePlanted(t *testing.T) {
+	p := &planted{rng: rand.New(rand.NewPCG(3, 4)), dim: 64, noise: 0.08}
+	centres := make([][]float32, 40)
+	for i := range centres {
+		centres[i] = p.centre()
+		p.folder(string(rune('A'+i%26))+string(rune('a'+i/26)), centres[i], 10)
+	}
+	clean := append([]eval.Group(nil), p.groups...)
+	// Person 0 filed again as "alias"; one photo of person 1 misfiled in 2.
+	p.folder("alias", centres[0], 6)
+	p.groups[2].Vectors = append(p.groups[2].Vectors, p.face(centres[1]))
+
+	base, _, err := Sample(context.Background(), clean, SampleOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, rep, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AliasFolderPairs != 1 || rep.Outliers < 1 {
+		t.Errorf("found %d alias folder pairs and %d outliers, want 1 and at least 1", rep.AliasFolderPairs, rep.Outliers)
+	}
+	maxOf := func(v []float64) float64 {
+		m := -2.0
+		for _, x := range v {
+			m = max(m, x)
+		}
+		return m
+	}
+	minOf := func(v []float64) float64 {
+		m := 2.0
+		for _, x := range v {
+			m = min(m, x)
+		}
+		return m
+	}
+	// Same-person scores here are ~0.7, strangers below ~0.45.
+	if got, clean := maxOf(s.NonMated), maxOf(base.NonMated); got > clean+0.05 {
+		t.Errorf("best non-mated score %.3f (clean library %.3f): an alias or misfiled photo counted as a stranger", got, clean)
+	}
+	raw, _, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1, NoTrim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, clean := maxOf(raw.NonMated), maxOf(base.NonMated); got < clean+0.1 {
+		t.Errorf("untrimmed labels: best non-mated %.3f, clean %.3f: the planted errors do not show", got, clean)
+	}
+	if got := minOf(s.Mated); got < 0.4 {
+		t.Errorf("worst mated score %.3f: the misfiled photo counted as a mate", got)
+	}
+	if want := 40*10 + 6 + 1 - rep.Outliers; len(s.NonMated) != want || s.NonMatedFolders != 41 {
+		t.Errorf("%d non-mated searches from %d folders, want %d from 41 (outliers are no query)", len(s.NonMated), s.NonMatedFolders, want)
+	}
+	// Without label reading, the planted errors show up as high strangers.
+	c, err := Calibrate(context.Background(), p.groups, SampleOptions{Seed: 1}, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Calibrated() || c.Match.Threshold > 0.6 {
+		t.Errorf("calibration %s (%s): match threshold %.3f", c.Status, c.Reason, c.Match.Threshold)
+	}
+}
+
+// TestSampleKNNFallback checks that a query whose k nearest are all its own
+// folder still gets a non-mated score (the scan fallback), with a KNN that
+// only ever returns k rows.
+func TestSampleKNNFallback(t *testing.T) {
+	p := &planted{rng: rand.New(rand.NewPCG(5, 6)), dim: 32, noise: 0.05}
+	p.folder("big", p.centre(), 2100) // larger than the k cap of 2048
+	for i := 0; i < 12; i++ {
+		p.folder(string(rune('a'+i)), p.centre(), 3)
+	}
+	s, rep, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1, MaxQueries: 50000, PerFolder: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2100 + 12*3 - rep.Outliers; len(s.NonMated) != want {
+		t.Errorf("%d non-mated searches, want %d", len(s.NonMated), want)
+	}
+}
