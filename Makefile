@@ -3,8 +3,11 @@ SHELL := /bin/bash
 export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
 GO ?= go
 # Packages whose tests run under the race detector (cgo handles, concurrency).
-RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/... ./internal/embed/... ./internal/eval/... ./internal/cli/...
-RACE_RE := /internal/(faiss|ort|catalog|library|server|cleanse|embed|eval|cli)(/|$$)
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/server/... ./internal/cleanse/...
+RACE_RE := /internal/(faiss|ort|catalog|library|server|cleanse)(/|$$)
+# These run their short tests (every concurrent code path) under the race detector too; their long
+# whole-dataset tests run once, without it (under -race they took 15 minutes on 2 cores).
+RACE_SHORT_PKGS := ./internal/embed/... ./internal/eval/... ./internal/cli/...
 
 .PHONY: setup build test test-short vet demo eval bench clean cluster cluster-server
 
@@ -21,6 +24,7 @@ vet:
 # FACESEARCH_HOME/bin (about 10 min the first time), reused afterwards.
 test: setup vet cluster-server
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
+	$(GO) test -race -short -count=1 -timeout 15m $(RACE_SHORT_PKGS)
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '$(RACE_RE)')
 
 # The fast tier: no race detector, long tests (whole-dataset evaluations, browser, cluster) skipped.

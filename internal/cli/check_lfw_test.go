@@ -158,6 +158,17 @@ func TestCheckLFW60(t *testing.T) {
 		t.Errorf("%d of 60 strangers matched, want ≤ 3 (5%%)", strangerMatch)
 	}
 	checkOutputs(t, lib, queries, want, photos, lfw)
+
+	// pairs cuts off at the library's match operating point by default.
+	var pj struct {
+		Min float32 `json:"min"`
+	}
+	if err := json.Unmarshal([]byte(libRun(t, "pairs", "--json", "--library", lib)), &pj); err != nil {
+		t.Fatal(err)
+	}
+	if m := float32(doc.Calibration.MatchThreshold); pj.Min < m-1e-4 || pj.Min > max(m, 0.29)+1e-4 {
+		t.Errorf("pairs cut off at %.4f, want the match operating point %.4f", pj.Min, m)
+	}
 }
 
 // checkOutputs runs check --csv --html --fail-on-match on one known and one

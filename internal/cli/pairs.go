@@ -28,7 +28,7 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	po := cleanse.PairsOptions{Min: s.pairsMin(env.Stderr, cf), MinSet: true, Top: *cf.top}
+	po := cleanse.PairsOptions{Min: s.pairsMin(ctx, env.Stderr, cf), MinSet: true, Top: *cf.top}
 	if *approx {
 		po.Approx = cleanseFaiss("IVF", *nprobe)
 	}
@@ -152,14 +152,23 @@ func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, gr
 // medians that sets the default pairs cut-off.
 const pairsMatchQuantile = 0.25
 
-// pairsMin returns --min, or by default the library's match level: the
-// higher of the same-person threshold and the 25th percentile of how well
-// each face matches its own folder (a cross-folder pair above it is as close
-// as three faces in four are to their own folder). The pairwise threshold
-// alone floods: it accepts a large share of different-person pairs.
-func (s *cleanseSession) pairsMin(w io.Writer, cf *cleanseFlags) float32 {
+// pairsMin returns --min, or by default the library's `match` operating
+// point of its open-set calibration (a pair at or above it is as close as a
+// stranger's best match comes only at the match FPIR); when the library is
+// uncalibrated, the match level: the higher of the same-person threshold
+// and the 25th percentile of how well each face matches its own folder (a
+// cross-folder pair above it is as close as three faces in four are to
+// their own folder). The pairwise threshold alone floods: it accepts a large
+// share of different-person pairs.
+func (s *cleanseSession) pairsMin(ctx context.Context, w io.Writer, cf *cleanseFlags) float32 {
 	if *cf.min != 0 {
 		return s.minOrThreshold(w, cf, "pairs")
+	}
+	if c, fresh, err := s.lib.Calibration(ctx); err == nil && fresh && c.Calibrated() && c.Similarity == "raw" {
+		used := max(s.threshold, c.Match.Threshold)
+		fmt.Fprintf(w, "pairs: %d faces of %d folders, similarity >= %.2f (the library's match operating point: FPIR %g over %d non-mated searches)\n",
+			s.data.Len(), len(s.data.Persons()), used, c.Match.FPIR, c.NonMatedSearches)
+		return used
 	}
 	level, n := s.data.MatchLevel(pairsMatchQuantile, 5000)
 	used, src := s.threshold, "the "+s.source+"; no folder has two faces to measure a match level"

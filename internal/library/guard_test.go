@@ -291,3 +291,24 @@ func TestConcurrentIndexRefused(t *testing.T) {
 		t.Errorf("after the other writer: %+v %v", rep, err)
 	}
 }
+
+// TestImportNPZFilesBesideFolders: files directly under ROOT (labels, notes)
+// are neither people nor unreadable folders: the import succeeds.
+func TestImportNPZFilesBesideFolders(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeNPZTree(t, root, 2, 3, 16)
+	if err := os.WriteFile(filepath.Join(root, "labels.csv"), []byte("a,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib := openTestLib(t)
+	rep, err := lib.ImportNPZ(ctx, ImportOptions{Root: root, Manifest: importManifest()})
+	if err != nil || rep.Files != 2 {
+		t.Fatalf("import with a file under ROOT: %+v, %v; want 2 npz files and no error", rep, err)
+	}
+	for _, s := range rep.Skipped {
+		if s.Unreadable {
+			t.Errorf("%s reported unreadable: %s", s.Rel, s.Reason)
+		}
+	}
+}

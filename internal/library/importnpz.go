@@ -277,6 +277,9 @@ func walkNPZ(root string, rep *ImportReport) ([]npzWork, error) {
 		if strings.HasPrefix(name, ".") {
 			continue
 		}
+		if !e.IsDir() && !isDir(filepath.Join(root, name)) {
+			continue // a file beside the person folders (labels, notes) is no person
+		}
 		abs := filepath.Join(root, name, NPZFile)
 		st, err := os.Stat(abs)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
