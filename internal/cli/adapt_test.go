@@ -65,3 +65,26 @@ func TestAdaptEastAsianSplit(t *testing.T) {
 		t.Errorf("kept %v but searches use %q", aj.Kept, aj.Similarity)
 	}
 }
+
+func TestAdaptAndEvalLibraryUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"adapt", "--similarity", "cosine"}, 2, "want raw, adapted or auto"},
+		{[]string{"adapt", "--fpir", "0"}, 2, "--fpir"},
+		{[]string{"adapt", "x"}, 2, "no arguments"},
+		{[]string{"eval", "library", "--fpir", "1.5"}, 2, "--fpir"},
+		{[]string{"eval", "library", "--folds", "1"}, 2, "--folds"},
+		{[]string{"eval", "library", "--split-share", "1"}, 2, "--split-share"},
+		{[]string{"eval", "library", "x"}, 2, "no arguments"},
+		{[]string{"eval", "library", "--library", filepath.Join(dir, "none")}, 1, "no library"},
+	} {
+		_, _, err := runEvalCmd(t, tc.args...)
+		if err == nil || ExitCode(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v (exit %d), want exit %d and %q", tc.args, err, ExitCode(err), tc.code, tc.want)
+		}
+	}
+}
