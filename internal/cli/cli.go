@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Env is what every subcommand receives: its output streams, a logger and the
@@ -20,6 +21,8 @@ type Env struct {
 	Stderr io.Writer
 	Log    *slog.Logger
 	Getenv func(string) string
+
+	reloadPoll time.Duration // tests: how often serve reads the catalog generation (0: reloadPoll)
 }
 
 type command struct {

@@ -47,7 +47,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 	})
 	if rep != nil {
-		printImportReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
+		printImportReport(env.Stdout, l.Dir(), rep, err)
 	}
 	if err == nil && model.Available(model.Home(env.Getenv), m) != nil {
 		fmt.Fprintf(env.Stdout, "  searching with photos needs the %s model files: %s ('search --vector FILE.npy' works now)\n", m.Name, model.AddHint(m.Name))
@@ -55,11 +55,8 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-func printImportReport(w io.Writer, dir string, r *library.ImportReport, complete bool) {
-	verb := "imported"
-	if !complete {
-		verb = "partly imported (interrupted)"
-	}
+func printImportReport(w io.Writer, dir string, r *library.ImportReport, runErr error) {
+	verb := runVerb("imported", runErr)
 	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
 		library.NPZFile, r.Files, r.Unchanged, r.Imported, r.Touched, r.Deleted)
@@ -85,7 +82,7 @@ func printImportReport(w io.Writer, dir string, r *library.ImportReport, complet
 			fmt.Fprintf(w, "    %s\n", termText(s.Rel))
 		}
 	}
-	if complete {
+	if runErr == nil || errors.Is(runErr, library.ErrUnreadable) { // the index was refreshed
 		printIndexInfo(w, r.Index, r.Rebuilt)
 		printVerdictsInfo(w, r.Calibration)
 	}

@@ -77,7 +77,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 		Progress: newProgress(env.Stderr),
 	})
 	if rep != nil {
-		printIndexReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
+		printIndexReport(env.Stdout, l.Dir(), rep, err)
 	}
 	return err
 }
@@ -219,17 +219,29 @@ func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float3
 // show makes raw path bytes printable (invalid UTF-8 → U+FFFD).
 func show(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete bool) {
-	verb := "indexed"
-	if !complete {
-		verb = "partly indexed (interrupted)"
+// runVerb says how a run ended, from its error: done (also when only
+// unreadable paths were kept), done but deletions refused (the prune
+// guard), interrupted, or stopped by another error.
+func runVerb(done string, err error) string {
+	switch {
+	case err == nil || errors.Is(err, library.ErrUnreadable):
+		return done
+	case errors.Is(err, library.ErrWouldPrune):
+		return done + " (deletions refused)"
+	case errors.Is(err, library.ErrInterrupted):
+		return "partly " + done + " (interrupted)"
 	}
+	return "partly " + done + " (stopped by an error)"
+}
+
+func printIndexReport(w io.Writer, dir string, r *library.IndexReport, runErr error) {
+	verb := runVerb("indexed", runErr)
 	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
 	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
 	if r.Kept > 0 {
-		fmt.Fprintf(w, "  kept: %d images under folders that could not be read\n", r.Kept)
+		fmt.Fprintf(w, "  kept: %d images under folders or in files that could not be read\n", r.Kept)
 	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
@@ -244,7 +256,7 @@ func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete 
 			fmt.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
-	if complete {
+	if runErr == nil || errors.Is(runErr, library.ErrUnreadable) { // the index was refreshed
 		printIndexInfo(w, r.Index, r.Rebuilt)
 		printVerdictsInfo(w, r.Calibration)
 	}

@@ -73,12 +73,13 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
+	limits := server.NewLimits(*searches) // one pool across reloads
 	build := func(b *libraryBackend) (http.Handler, error) {
 		return server.New(server.Options{
 			Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
 			Addr: *addr, Hosts: hosts,
 			MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
-			Log: env.Log,
+			Limits: limits, Log: env.Log,
 		})
 	}
 	srv, err := newReloader(ctx, env, l, b, build)

@@ -161,7 +161,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 	if *check && r.IndexState == library.IndexDamaged {
 		defer func() {
 			if err == nil {
-				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", r.IndexError)
+				err = fmt.Errorf("stats --check: %s (the next search, index or import-npz rebuilds it from the catalog)", r.IndexError)
 			}
 		}()
 	}

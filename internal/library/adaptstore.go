@@ -137,7 +137,7 @@ func (l *Library) activeAdaptation(ctx context.Context, info IndexInfo) (*AdaptI
 		}
 		return nil, err
 	}
-	if a.Model != info.Model || a.Transform.In != info.Dim || !info.Exact() {
+	if a.Model != info.Model || a.Transform.In != info.Dim || !info.Exact() || info.Storage != StorageFlat {
 		return nil, nil
 	}
 	return a, nil
@@ -257,7 +257,7 @@ func (l *Library) writeAdaptedFlat(t *adapt.Transform, gen int64, vecs []float32
 // is not raw, and brings the adapted vectors up to the index's generation.
 func (l *Library) refreshAdaptation(ctx context.Context, info IndexInfo, opt AdaptOptions) (*AdaptInfo, error) {
 	set, err := l.SimilaritySetting(ctx)
-	if err != nil || set == SimilarityRaw || !info.Exact() || info.Count == 0 {
+	if err != nil || set == SimilarityRaw || !info.Exact() || info.Storage != StorageFlat || info.Count == 0 {
 		return nil, err
 	}
 	a, err := l.Adaptation()

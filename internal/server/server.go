@@ -187,6 +187,9 @@ type Options struct {
 	// MaxSearches bounds the photo searches run at once (default NumCPU);
 	// others wait for a slot until their deadline.
 	MaxSearches int
+	// Limits, when set, are shared with other Servers (and MaxSearches is
+	// ignored); default NewLimits(MaxSearches).
+	Limits *Limits
 	// DefaultK and MaxK bound the number of results (defaults 12 and 200).
 	DefaultK, MaxK int
 	Log            *slog.Logger
@@ -209,7 +212,8 @@ type Server struct {
 	opt      Options
 	log      *slog.Logger
 	mux      *http.ServeMux
-	slots    chan struct{}
+	slots    chan struct{} // Limits.slots
+	uploads  chan struct{} // Limits.uploads
 	static   fs.FS
 	bindHost string // Options.Addr's host, as hostOnly gives it
 	bindAny  bool   // Options.Addr's host is unspecified
@@ -246,7 +250,11 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opt: opt, log: log, mux: http.NewServeMux(), slots: make(chan struct{}, opt.MaxSearches), static: static}
+	lim := opt.Limits
+	if lim == nil {
+		lim = NewLimits(opt.MaxSearches)
+	}
+	s := &Server{opt: opt, log: log, mux: http.NewServeMux(), slots: lim.slots, uploads: lim.uploads, static: static}
 	if opt.Addr != "" {
 		s.bindHost = hostOnly(opt.Addr)
 		ip := net.ParseIP(s.bindHost)
