@@ -70,8 +70,14 @@ type FaceRecord struct {
 // Person is one person folder of the library.
 type Person struct {
 	Name   string `json:"name"`
-	Images int    `json:"images"`
-	Faces  int    `json:"faces"`
+	Images int    `json:"images"` // image files of the folder (any status)
+	Faces  int    `json:"faces"`  // detected faces, background faces included
+	// PrimaryFaces counts the faces that are their photo's subject: the
+	// folder's person (one per image with a face).
+	PrimaryFaces int `json:"primary_faces"`
+	// FaceID is the catalog id of the face shown as the person's thumbnail
+	// (0: none).
+	FaceID int64 `json:"face_id,omitempty"`
 }
 
 // ImageRecord describes one image of the library.
