@@ -243,6 +243,19 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	}
 	l.log.Info("vector store synced", "store", url, "faces", info.Count, "sent", info.Sent, "removed", info.Removed, "seconds", info.BuildTime,
 		"catalog_s", tList.Sub(start).Seconds(), "list_s", tPut.Sub(tList).Seconds(), "write_s", putTime.Seconds())
+	if idx != nil {
+		// The same self-check as openRemoteIndex: a search, check or serve
+		// that synced first must not skip it (and serve repeats it).
+		x := idx.(*remoteIndex)
+		if err := l.loadProbes(ctx, x); err != nil {
+			return nil, info, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, remoteTimeout)
+		defer cancel()
+		if err := x.probe(pctx); err != nil {
+			return nil, info, err
+		}
+	}
 	return idx, info, nil
 }
 

@@ -180,18 +180,22 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 		name    string
 		breakIt func(*memStore, []int64)
 		want    string
+		stale   bool // the Searcher syncs first (index.json gone), as search/serve do on a stale library
 	}{
 		{"unhealthy", func(m *memStore, _ []int64) {
 			m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas")
-		}, "incomplete"},
-		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer"},
+		}, "incomplete", false},
+		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer", false},
 		{"lost vectors", func(m *memStore, ids []int64) {
 			m.drop = map[int64]bool{}
 			for _, id := range ids {
 				m.drop[id] = true
 			}
-		}, "self-check"},
-		{"lost faces", func(m *memStore, ids []int64) { delete(m.faces, ids[0]) }, "holds"},
+		}, "self-check", false},
+		{"lost vectors after an in-process sync", func(m *memStore, ids []int64) {
+			m.drop = map[int64]bool{ids[0]: true}
+		}, "self-check", true},
+		{"lost faces", func(m *memStore, ids []int64) { delete(m.faces, ids[0]) }, "holds", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, store := remoteFixture(t)
@@ -207,6 +211,11 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 			}
 			sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 			tc.breakIt(store, ids)
+			if tc.stale {
+				if err := os.Remove(filepath.Join(f.lib.Dir(), IndexMetaFile)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			s, err := f.lib.Searcher(ctx)
 			if err == nil {
 				_, err = s.Search(ctx, fakeVector(0, 999, 0), SearchOptions{K: 3, Min: -1, AllFaces: true})
