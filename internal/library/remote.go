@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"golang.org/x/sync/errgroup"
 )
 
 // KeyVectors is the catalog setting naming the library's external vector
@@ -57,7 +58,8 @@ type RemoteStore interface {
 // RemoteOpener returns the store a URL names, without contacting it.
 type RemoteOpener func(url string) (RemoteStore, error)
 
-// remoteTimeout bounds one search of a remote store.
+// remoteTimeout bounds one request to a remote store: one query, one
+// health check, one count.
 const remoteTimeout = 60 * time.Second
 
 // VectorsURL returns the library's external vector store ("" for local).
@@ -250,9 +252,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		if err := l.loadProbes(ctx, x); err != nil {
 			return nil, info, err
 		}
-		pctx, cancel := context.WithTimeout(ctx, remoteTimeout)
-		defer cancel()
-		if err := x.probe(pctx); err != nil {
+		if err := x.probe(ctx); err != nil {
 			return nil, info, err
 		}
 	}
@@ -302,13 +302,20 @@ func (x *remoteIndex) Add([]float32, []int64) error { return errReadOnly }
 func (x *remoteIndex) Write(string) error           { return errReadOnly }
 func (x *remoteIndex) Close() error                 { return nil }
 
-// Search checks the cluster's health first and refuses to answer when a
+// Search is SearchCtx without a caller's context (measureRecall, eval).
+func (x *remoteIndex) Search(queries []float32, k int, p SearchParams) ([]float32, []int64, error) {
+	return x.SearchCtx(context.Background(), queries, k, p)
+}
+
+// remoteParallel is how many queries of one call run at once.
+const remoteParallel = 4
+
+// SearchCtx checks the cluster's health first and refuses to answer when a
 // shard cannot, or when the store returns fewer faces than it must hold:
-// never silently partial results.
-func (x *remoteIndex) Search(queries []float32, k int, _ SearchParams) ([]float32, []int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	if err := x.store.Health(ctx); err != nil {
+// never silently partial results. Each query (and the health check and
+// self-check) has its own remoteTimeout, and all end when ctx does.
+func (x *remoteIndex) SearchCtx(ctx context.Context, queries []float32, k int, _ SearchParams) ([]float32, []int64, error) {
+	if err := withTimeout(ctx, x.store.Health); err != nil {
 		return nil, nil, fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 	}
 	x.mu.Lock()
@@ -324,23 +331,43 @@ func (x *remoteIndex) Search(queries []float32, k int, _ SearchParams) ([]float3
 	scores := make([]float32, nq*k)
 	ids := make([]int64, nq*k)
 	want := min(int64(k), x.info.Count)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(remoteParallel)
 	for i := 0; i < nq; i++ {
-		s, id, err := x.store.Search(ctx, queries[i*dim:(i+1)*dim], k)
-		if err != nil {
-			return nil, nil, fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
-		}
-		if int64(len(id)) < want {
-			return nil, nil, fmt.Errorf("vector store %s returned %d of the %d faces asked for (it should hold %d): refusing a partial answer", x.info.Vectors, len(id), want, x.info.Count)
-		}
-		for j := 0; j < k; j++ {
-			if j < len(id) {
-				scores[i*k+j], ids[i*k+j] = s[j], id[j]
-			} else {
-				scores[i*k+j], ids[i*k+j] = float32(math.Inf(-1)), -1
+		g.Go(func() error {
+			var s []float32
+			var id []int64
+			err := withTimeout(gctx, func(qctx context.Context) (err error) {
+				s, id, err = x.store.Search(qctx, queries[i*dim:(i+1)*dim], k)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 			}
-		}
+			if int64(len(id)) < want {
+				return fmt.Errorf("vector store %s returned %d of the %d faces asked for (it should hold %d): refusing a partial answer", x.info.Vectors, len(id), want, x.info.Count)
+			}
+			for j := 0; j < k; j++ {
+				if j < len(id) {
+					scores[i*k+j], ids[i*k+j] = s[j], id[j]
+				} else {
+					scores[i*k+j], ids[i*k+j] = float32(math.Inf(-1)), -1
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
 	}
 	return scores, ids, nil
+}
+
+// withTimeout runs f with ctx bounded by remoteTimeout.
+func withTimeout(ctx context.Context, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
+	defer cancel()
+	return f(ctx)
 }
 
 // probeFaces is how many stored faces a remote index searches for by their
@@ -356,9 +383,7 @@ func (l *Library) openRemoteIndex(ctx context.Context, info IndexInfo) (VectorIn
 		return nil, err
 	}
 	x := &remoteIndex{store: store, info: info}
-	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
-	defer cancel()
-	if err := x.open(ctx); err != nil {
+	if err := withTimeout(ctx, x.open); err != nil {
 		return nil, err
 	}
 	if err := l.loadProbes(ctx, x); err != nil {
@@ -395,7 +420,12 @@ func (x *remoteIndex) probe(ctx context.Context) error {
 		k = 10 // an approximate index need only find the face among the first 10
 	}
 	for _, p := range x.probes {
-		scores, ids, err := x.store.Search(ctx, p.vec, k)
+		var scores []float32
+		var ids []int64
+		err := withTimeout(ctx, func(qctx context.Context) (err error) {
+			scores, ids, err = x.store.Search(qctx, p.vec, k)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 		}

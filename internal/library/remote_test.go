@@ -20,9 +20,10 @@ type memStore struct {
 	puts    int // faces written
 	deletes int
 	ensures []bool
-	drop    map[int64]bool // faces hidden from searches (a replica that lost vectors)
-	short   bool           // return one result fewer than asked
-	down    error          // Health's answer
+	drop    map[int64]bool    // faces hidden from searches (a replica that lost vectors)
+	short   bool              // return one result fewer than asked
+	down    error             // Health's answer
+	ctxs    []context.Context // of each Search call
 }
 
 func (m *memStore) URL() string      { return "mem://x" }
@@ -70,9 +71,13 @@ func (m *memStore) Count(context.Context) (int64, error) {
 	return int64(len(m.faces)), nil
 }
 func (m *memStore) Health(context.Context) error { return m.down }
-func (m *memStore) Search(_ context.Context, q []float32, k int) ([]float32, []int64, error) {
+func (m *memStore) Search(ctx context.Context, q []float32, k int) ([]float32, []int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.ctxs = append(m.ctxs, ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	var vecs []float32
 	var ids []int64
 	for id, f := range m.faces {
@@ -224,5 +229,48 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Each query to a remote store gets its own deadline (one for all would cut
+// off a long batch, e.g. recall measurement), and the caller's
+// cancellation reaches the store.
+func TestRemoteSearchContexts(t *testing.T) {
+	ctx := context.Background()
+	f, store := remoteFixture(t)
+	if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.ctxs = nil
+	store.mu.Unlock()
+	q := append(append(fakeVector(0, 999, 0), fakeVector(1, 999, 0)...), fakeVector(2, 999, 0)...)
+	if _, _, err := s.idx.Search(q, 2, SearchParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.ctxs) != 3 {
+		t.Fatalf("%d store searches for 3 queries", len(store.ctxs))
+	}
+	seen := map[context.Context]bool{}
+	for i, c := range store.ctxs {
+		if _, ok := c.Deadline(); !ok {
+			t.Errorf("query %d has no deadline", i)
+		}
+		if seen[c] {
+			t.Errorf("query %d shares its context (and deadline) with another query", i)
+		}
+		seen[c] = true
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Search(cctx, fakeVector(0, 999, 0), SearchOptions{K: 2, Min: -1, AllFaces: true}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("search with a cancelled context: %v, want context.Canceled", err)
 	}
 }
