@@ -149,6 +149,10 @@ func faceDigest(model string, f catalog.FaceInfo, emb []float32) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// syncChunk is how many faces a remote sync reads, compares and sends at a
+// time.
+const syncChunk = 10000
+
 // syncRemote makes the store at url hold exactly the catalog's faces,
 // sending only the faces whose digest differs and deleting the others
 // (reset: recreate the collection and send everything), then writes the
@@ -167,16 +171,8 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	if err != nil {
 		return nil, IndexInfo{}, err
 	}
-	vecs, ids, dim, err := l.vectors(ctx, false)
-	if err != nil {
-		return nil, IndexInfo{}, err
-	}
-	infos, err := l.cat.FacesByID(ctx, ids)
-	if err != nil {
-		return nil, IndexInfo{}, err
-	}
-	info := IndexInfo{Factory: DefaultFactory, Resolved: store.Describe(), Generation: gen, Model: modelID, Dim: dim,
-		Count: int64(len(ids)), BuiltAt: time.Now().UTC(), Storage: StorageRemote, Vectors: url, ExactRemote: store.Exact()}
+	info := IndexInfo{Factory: DefaultFactory, Resolved: store.Describe(), Generation: gen, Model: modelID,
+		BuiltAt: time.Now().UTC(), Storage: StorageRemote, Vectors: url, ExactRemote: store.Exact()}
 	if f, err := l.factory(ctx); err == nil {
 		info.Factory = f
 	}
@@ -184,39 +180,69 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
 	tList := time.Now()
-	have, err := store.Digests(ctx)
+	have, err := store.Digests(ctx) // faces the store holds; what is left after the pages is deleted
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
-	var send []RemoteFace
-	keep := make(map[int64]bool, len(ids))
-	for i, id := range ids {
-		fi, ok := infos[id]
-		if !ok {
-			continue // deleted meanwhile: the generation changed, the next run syncs again
-		}
-		keep[id] = true
-		emb := vecs[i*dim : (i+1)*dim]
-		d := faceDigest(modelID, fi, emb)
-		if have[id] != d {
-			send = append(send, RemoteFace{ID: id, Person: fi.Person, Image: fi.Path, Primary: fi.Primary, Digest: d, Vector: emb})
-		}
-	}
-	var drop []int64
-	for id := range have {
-		if !keep[id] {
-			drop = append(drop, id)
-		}
-	}
+	// Read, compare and send the catalog a page at a time, so the sync holds
+	// one page of vectors (not the whole catalog) besides the digests.
 	tPut := time.Now()
-	if err := store.Put(ctx, send); err != nil {
-		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
+	var listTime time.Duration
+	pageSize := syncChunk
+	if l.syncPage > 0 {
+		pageSize = l.syncPage
+	}
+	for after := int64(math.MinInt64); ; {
+		t0 := time.Now()
+		page, err := l.cat.EmbeddingsAfter(ctx, after, pageSize)
+		if err != nil {
+			return nil, info, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		ids := make([]int64, len(page))
+		for i, e := range page {
+			ids[i] = e.ID
+		}
+		infos, err := l.cat.FacesByID(ctx, ids)
+		if err != nil {
+			return nil, info, err
+		}
+		listTime += time.Since(t0)
+		var send []RemoteFace
+		for _, e := range page {
+			after = e.ID
+			fi, ok := infos[e.ID]
+			if !ok {
+				continue // deleted meanwhile: the generation changed, the next run syncs again
+			}
+			if info.Dim == 0 {
+				info.Dim = len(e.Vec)
+			} else if len(e.Vec) != info.Dim {
+				return nil, info, fmt.Errorf("face %d has a %d-d embedding, others %d-d (mixed models: re-run index)", e.ID, len(e.Vec), info.Dim)
+			}
+			info.Count++
+			d := faceDigest(modelID, fi, e.Vec)
+			if have[e.ID] != d {
+				send = append(send, RemoteFace{ID: e.ID, Person: fi.Person, Image: fi.Path, Primary: fi.Primary, Digest: d, Vector: e.Vec})
+			}
+			delete(have, e.ID)
+		}
+		if err := store.Put(ctx, send); err != nil {
+			return nil, info, fmt.Errorf("vector store %s: %w", url, err)
+		}
+		info.Sent += len(send)
+	}
+	drop := make([]int64, 0, len(have))
+	for id := range have {
+		drop = append(drop, id)
 	}
 	if err := store.Delete(ctx, drop); err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
-	info.Sent, info.Removed, info.Count = len(send), len(drop), int64(len(keep))
-	putTime := time.Since(tPut)
+	info.Removed = len(drop)
+	putTime := time.Since(tPut) - listTime
 	n, err := store.Count(ctx)
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
@@ -228,6 +254,12 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	if info.Count > 0 {
 		idx = &remoteIndex{store: store, info: info}
 		if !store.Exact() {
+			// Recall against exact search needs every vector in memory:
+			// only for an approximate (hnsw) collection.
+			vecs, ids, dim, err := l.vectors(ctx, false)
+			if err != nil {
+				return nil, info, err
+			}
 			r, nq, err := measureRecall(idx, vecs, ids, dim, params)
 			if err != nil {
 				return nil, info, err
@@ -244,7 +276,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		os.Remove(filepath.Join(l.dir, name))
 	}
 	l.log.Info("vector store synced", "store", url, "faces", info.Count, "sent", info.Sent, "removed", info.Removed, "seconds", info.BuildTime,
-		"catalog_s", tList.Sub(start).Seconds(), "list_s", tPut.Sub(tList).Seconds(), "write_s", putTime.Seconds())
+		"list_s", tPut.Sub(tList).Seconds(), "catalog_s", listTime.Seconds(), "write_s", putTime.Seconds())
 	if idx != nil {
 		// The same self-check as openRemoteIndex: a search, check or serve
 		// that synced first must not skip it (and serve repeats it).

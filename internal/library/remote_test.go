@@ -24,6 +24,7 @@ type memStore struct {
 	short   bool              // return one result fewer than asked
 	down    error             // Health's answer
 	ctxs    []context.Context // of each Search call
+	batches []int             // faces per Put call
 }
 
 func (m *memStore) URL() string      { return "mem://x" }
@@ -54,6 +55,7 @@ func (m *memStore) Put(_ context.Context, faces []RemoteFace) error {
 		m.faces[f.ID] = f
 	}
 	m.puts += len(faces)
+	m.batches = append(m.batches, len(faces))
 	return nil
 }
 func (m *memStore) Delete(_ context.Context, ids []int64) error {
@@ -114,6 +116,7 @@ func remoteFixture(t *testing.T) (*fixture, *memStore) {
 func TestRemoteSyncIncremental(t *testing.T) {
 	ctx := context.Background()
 	f, store := remoteFixture(t)
+	f.lib.syncPage = 2 // several pages: the sync never holds the whole catalog
 	if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +127,9 @@ func TestRemoteSyncIncremental(t *testing.T) {
 	n := int(rep.Index.Count)
 	if rep.Index.Storage != StorageRemote || store.puts != n || n == 0 || !rep.Index.Exact() {
 		t.Fatalf("first run: %+v, %d written; want all %d faces sent", rep.Index, store.puts, n)
+	}
+	if len(store.batches) != (n+1)/2 || store.batches[0] != 2 {
+		t.Errorf("first run sent %d faces in batches %v; want pages of 2", n, store.batches)
 	}
 	if _, err := os.Stat(filepath.Join(f.lib.Dir(), FlatFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("local vector file kept beside a remote index: %v", err)
