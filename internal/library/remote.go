@@ -392,6 +392,11 @@ func (x *remoteIndex) SearchCtx(ctx context.Context, queries []float32, k int, _
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
+	// A node that died during the searches leaves its shards out of the
+	// answer without an error when replicas=1: check again.
+	if err := withTimeout(ctx, x.store.Health); err != nil {
+		return nil, nil, fmt.Errorf("vector store %s during the search: %w", x.info.Vectors, err)
+	}
 	return scores, ids, nil
 }
 

@@ -25,6 +25,8 @@ type memStore struct {
 	down    error             // Health's answer
 	ctxs    []context.Context // of each Search call
 	batches []int             // faces per Put call
+	healthy int               // with later: Health calls answered before it fails
+	later   bool              // Health fails after healthy calls (a node dies mid-search)
 }
 
 func (m *memStore) URL() string      { return "mem://x" }
@@ -72,7 +74,17 @@ func (m *memStore) Count(context.Context) (int64, error) {
 	defer m.mu.Unlock()
 	return int64(len(m.faces)), nil
 }
-func (m *memStore) Health(context.Context) error { return m.down }
+func (m *memStore) Health(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.later {
+		if m.healthy == 0 {
+			return errors.New("vector store incomplete: shard s1 has 0 of 1 replicas")
+		}
+		m.healthy--
+	}
+	return m.down
+}
 func (m *memStore) Search(ctx context.Context, q []float32, k int) ([]float32, []int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -197,6 +209,9 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 			m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas")
 		}, "incomplete", false},
 		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer", false},
+		{"node lost during the search", func(m *memStore, _ []int64) {
+			m.later, m.healthy = true, 2 // opening and the check before the search pass, the one after it fails
+		}, "during the search", false},
 		{"lost vectors", func(m *memStore, ids []int64) {
 			m.drop = map[int64]bool{}
 			for _, id := range ids {
