@@ -29,7 +29,7 @@ func main() {
 	if err != nil {
 		// Errors quote names from the dataset: escape control characters
 		// (line by line: a few messages are two lines on purpose).
-		lines := strings.Split(err.Error(), "\n")
+		lines := strings.Split(cli.Message(err, os.Getenv), "\n")
 		for i, l := range lines {
 			lines[i] = textout.Escape(l)
 		}

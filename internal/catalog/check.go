@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -74,7 +75,15 @@ func OpenReadOnly(ctx context.Context, path string) (*Catalog, error) {
 		return c, nil
 	}
 	// WAL readers need to create the -shm file; where they cannot, the
-	// database can only be read as immutable.
+	// database can only be read as immutable, which is safe only where
+	// nobody can write it meanwhile.
+	if may, merr := mayBeWritten(path); may {
+		why := "its owner can write it and may be indexing it now"
+		if merr != nil {
+			why = merr.Error()
+		}
+		return nil, fmt.Errorf("catalog %s: cannot be read safely: SQLite needs to create %s-shm in a folder you cannot write, and %s (%v); run as the library's owner, make the library read-only for everyone (chmod a-w), or copy it", path, filepath.Base(path), why, err)
+	}
 	c, err2 := openRO(ctx, path, base+"&immutable=1")
 	if err2 != nil {
 		return nil, fmt.Errorf("catalog %s: open read-only: %w", path, err)
@@ -92,7 +101,16 @@ func openRO(ctx context.Context, path, dsn string) (*Catalog, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Catalog{db: db, path: path}, nil
+	c := &Catalog{db: db, path: path}
+	v, err := c.schemaVersion(ctx)
+	if err == nil && v > len(migrations) {
+		err = fmt.Errorf("catalog %s: schema version %d is newer than this facesearch knows (%d): upgrade facesearch", path, v, len(migrations))
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func sqlOpen(dsn string) (*sql.DB, error) { return sql.Open("sqlite", dsn) }

@@ -38,7 +38,8 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	high, medium := res.Count(cleanse.High), res.Count(cleanse.Medium)
-	fmt.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
+	p := printer(env)
+	p.Fprintf(env.Stderr, "audit: %d findings: %d high, %d medium, %d low\n", len(res.Findings), high, medium-high, len(res.Findings)-medium)
 	selected, err := sel.apply(ctx, env.Stderr, s, res)
 	if err != nil {
 		return err
@@ -53,7 +54,7 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	} else {
-		writeAuditText(env.Stdout, s, shown)
+		writeAuditText(env.Stdout, p, s, shown)
 	}
 	if *script != "" {
 		if err := writeFile(*script, 0o644, func(w io.Writer) error {
@@ -61,13 +62,13 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return fmt.Errorf("audit: script: %w", err)
 		}
-		fmt.Fprintf(env.Stderr, "audit: suggested moves written to %s (every command commented out)\n", *script)
+		p.Fprintf(env.Stderr, "audit: suggested moves written to %s (every command commented out)\n", *script)
 	}
 	if *cf.html != "" {
 		if err := writeHTML(*cf.html, auditReport(ctx, s, res, shown)); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "audit: report written to %s\n", *cf.html)
+		p.Fprintf(env.Stderr, "audit: report written to %s\n", *cf.html)
 	}
 	return nil
 }
@@ -85,18 +86,19 @@ func writeFile(file string, perm os.FileMode, fn func(io.Writer) error) error {
 	return f.Close()
 }
 
-func writeAuditText(w io.Writer, s *cleanseSession, findings []cleanse.Finding) {
+func writeAuditText(w io.Writer, pr *msgPrinter, s *cleanseSession, findings []cleanse.Finding) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	if len(findings) == 0 {
-		fmt.Fprintln(bw, "No problems found.")
+		fmt.Fprintln(bw, pr.Sprintf("No problems found."))
 	}
 	for k, f := range findings {
 		mark := ""
 		if s.dismissed[s.data.Key(&f)] {
-			mark = " (dismissed: not a problem)"
+			mark = pr.Sprintf(" (dismissed: not a problem)")
 		}
-		fmt.Fprintf(bw, "%3d. [%s] %s (score %.2f)%s\n     %s\n", k+1, f.Severity, f.Kind, f.Score, mark, validUTF8(f.Reason))
+		sev, _ := f.Severity.MarshalText()
+		pr.Fprintf(bw, "%3d. [%s] %s (score %.2f)%s\n     %s\n", k+1, pr.Sprintf(string(sev)), pr.Sprintf(string(f.Kind)), f.Score, mark, validUTF8(f.Reason))
 		for _, p := range f.Evidence {
 			a, b := s.data.Face(p.A), s.data.Face(p.B)
 			fmt.Fprintf(bw, "     %.3f  %s  ~  %s\n", p.Similarity, validUTF8(s.rel(a.File)), validUTF8(s.rel(b.File)))
@@ -112,48 +114,50 @@ type jsonFinding struct {
 	Score      float64          `json:"score"`
 	Persons    []string         `json:"persons"`
 	Files      []string         `json:"files,omitempty"`
-	Similarity float32          `json:"similarity"`
-	Baseline   float32          `json:"baseline"`
+	Similarity float64          `json:"similarity"`
+	Baseline   float64          `json:"baseline"`
 	Reason     string           `json:"reason"`
 	Evidence   []jsonEvidence   `json:"evidence"`
 }
 
 type jsonEvidence struct {
-	FileA      string  `json:"file_a"`
+	FileA      string  `json:"file_a"` // relative to the dataset root
 	PersonA    string  `json:"person_a"`
 	FileB      string  `json:"file_b"`
 	PersonB    string  `json:"person_b"`
-	Similarity float32 `json:"similarity"`
+	Similarity float64 `json:"similarity"`
 }
 
 func evidenceJSON(s *cleanseSession, ps []cleanse.Pair) []jsonEvidence {
 	out := make([]jsonEvidence, len(ps))
 	for k, p := range ps {
 		a, b := s.data.Face(p.A), s.data.Face(p.B)
-		out[k] = jsonEvidence{a.File, a.Person, b.File, b.Person, p.Similarity}
+		out[k] = jsonEvidence{s.rel(a.File), a.Person, s.rel(b.File), b.Person, r4(p.Similarity)}
 	}
 	return out
 }
 
 // AuditSchema names the JSON document printed by 'audit --json'
 // (docs/CLEANSING.md).
-const AuditSchema = "facesearch.audit/v1"
+// v2: files relative to the dataset root, similarities with 4 decimals
+// (docs/LIBRARY.md, JSON conventions).
+const AuditSchema = "facesearch.audit/v2"
 
 func writeAuditJSON(w io.Writer, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) error {
 	out := struct {
 		Schema       string        `json:"schema"`
-		Threshold    float32       `json:"threshold"`
-		DuplicateSim float32       `json:"duplicate_similarity"`
+		Threshold    float64       `json:"threshold"`
+		DuplicateSim float64       `json:"duplicate_similarity"`
 		Faces        int           `json:"faces"`
 		Persons      int           `json:"persons"`
 		Total        int           `json:"total"`
 		Findings     []jsonFinding `json:"findings"`
-	}{AuditSchema, res.Threshold, res.DuplicateSim, res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
+	}{AuditSchema, r4(res.Threshold), r4(res.DuplicateSim), res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
 	for _, f := range shown {
 		jf := jsonFinding{Key: s.data.Key(&f), Dismissed: s.dismissed[s.data.Key(&f)], Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
-			Similarity: f.Similarity, Baseline: f.Baseline, Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
+			Similarity: r4(f.Similarity), Baseline: r4(f.Baseline), Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
 		for _, i := range f.Faces {
-			jf.Files = append(jf.Files, s.data.Face(i).File)
+			jf.Files = append(jf.Files, s.rel(s.data.Face(i).File))
 		}
 		out.Findings = append(out.Findings, jf)
 	}

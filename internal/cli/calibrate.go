@@ -33,6 +33,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	only := fs.Bool("verdicts-only", false, "only the open-set operating points (--fpir); leave the pairwise threshold alone")
 	reset := fs.Bool("reset", false, "remove the calibrated pairwise threshold (back to the model manifest's) and exit")
 	seed := fs.Uint64("seed", 1, "seed of the pair sampling")
+	asJSON := fs.Bool("json", false, "print JSON (schema "+CalibrateSchema+", docs/LIBRARY.md); the text report goes to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -91,15 +92,19 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
+	p := printer(env)
+	if *asJSON {
+		w = env.Stderr // the text report steps aside for the JSON document
+	}
+	p.Fprintf(w, "library %s: %d folders, %d images with a face\n", l.Dir(), len(groups), countVecs(groups))
 	t := float32Above(c.Threshold)
-	printCalibration(w, c, paths, t)
+	printCalibration(w, p, c, paths, t)
 	bad := degenerate(c, t)
 	switch {
 	case *dry:
-		fmt.Fprintf(w, "dry run: threshold not stored (the library uses %.4f from the %s)\n", old, oldSrc)
+		p.Fprintf(w, "dry run: threshold not stored (the library uses %.4f from the %s)\n", old, oldSrc)
 	case bad != "" && !*force:
-		fmt.Fprintf(w, "not stored: %s; the library keeps %.4f from the %s (--force stores it anyway)\n", bad, old, oldSrc)
+		p.Fprintf(w, "not stored: %s; the library keeps %.4f from the %s (--force stores it anyway)\n", bad, old, oldSrc)
 	default:
 		if bad != "" {
 			fmt.Fprintf(w, "warning: %s; stored because of --force\n", bad)
@@ -107,7 +112,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		if err := l.SetThreshold(ctx, t); err != nil {
 			return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
 		}
-		fmt.Fprintf(w, "stored threshold %.4f in the library (was %.4f from the %s)\n", t, old, oldSrc)
+		p.Fprintf(w, "stored threshold %.4f in the library (was %.4f from the %s)\n", t, old, oldSrc)
 	}
 	// The open-set operating points.
 	oc, err := l.Calibrate(ctx, library.CalibrateOptions{Fit: fo, DryRun: *dry})
@@ -122,7 +127,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", *plotROC)
+		p.Fprintf(w, "wrote %s\n", *plotROC)
 	}
 	if *plotHist != "" {
 		if err := eval.SavePlot(*plotHist, func(pw io.Writer, format string) error {
@@ -131,7 +136,13 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", *plotHist)
+		p.Fprintf(w, "wrote %s\n", *plotHist)
+	}
+	if *asJSON {
+		stored := !*dry && (bad == "" || *force)
+		if err := writeJSONDoc(env.Stdout, calibrateDoc(l.Dir(), len(groups), countVecs(groups), c, paths, stored, t, old, oldSrc)); err != nil {
+			return err
+		}
 	}
 	if bad != "" && !*force && !*dry {
 		return fmt.Errorf("calibrate: refused a degenerate threshold %.4f (%s)", t, bad)
@@ -183,37 +194,37 @@ func printOpenSet(w io.Writer, c *verdict.Calibration, stored bool) {
 
 // printCalibration prints a calibration: threshold t (as stored), rates,
 // trimming, curve; the curve's row at the target FAR is the same threshold.
-func printCalibration(w io.Writer, c *eval.Calibration, paths [][]string, t float32) {
-	fmt.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
+func printCalibration(w io.Writer, p *msgPrinter, c *eval.Calibration, paths [][]string, t float32) {
+	p.Fprintf(w, "threshold %.4f for FAR %g: measured FAR %.2e on %d different-person pairs, expected TAR %.2f%% on %d same-person pairs\n",
 		t, c.FAR, c.MeasuredFAR, len(c.Diff), 100*c.TAR, len(c.Same))
-	fmt.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
+	p.Fprintf(w, "trimmed: %d images set aside as probably misfiled (or badly detected), %d folder pairs that look like one person\n",
 		len(c.Outliers), c.MergedGroupPairs)
 	for i, o := range c.Outliers {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
+			p.Fprintf(w, "  ... and %d more\n", len(c.Outliers)-10)
 			break
 		}
-		fmt.Fprintf(w, "  outlier: %s\n", termText(paths[o.Group][o.Index]))
+		p.Fprintf(w, "  outlier: %s\n", termText(paths[o.Group][o.Index]))
 	}
-	fmt.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
+	p.Fprintf(w, "ROC (from the folders):\n  %-9s %-10s %s\n", "FAR", "threshold", "TAR")
 	fars := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1}
 	if !slices.Contains(fars, c.FAR) {
 		fars = append(fars, c.FAR)
 		sort.Float64s(fars)
 	}
-	for i, p := range eval.ROCAt(c.Curve, fars) {
+	for i, pt := range eval.ROCAt(c.Curve, fars) {
 		if fars[i]*float64(len(c.Diff)) < 1 {
-			fmt.Fprintf(w, "  %-9g (too few pairs to measure)\n", fars[i])
+			p.Fprintf(w, "  %-9g (too few pairs to measure)\n", fars[i])
 			continue
 		}
 		if fars[i] == c.FAR {
 			fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%  (the threshold above)\n", fars[i], t, 100*c.TAR)
 			continue
 		}
-		fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%\n", fars[i], p.Threshold, 100*p.TAR)
+		fmt.Fprintf(w, "  %-9g %-10.4f %.2f%%\n", fars[i], pt.Threshold, 100*pt.TAR)
 	}
 	for _, m := range c.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		p.Fprintf(w, "warning: %s\n", m)
 	}
 	if c.TAR < 0.8 {
 		fmt.Fprintf(w, "warning: at this threshold %.1f%% of same-person pairs are missed\n", 100*(1-c.TAR))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Env is what every subcommand receives: its output streams, a logger and the
@@ -20,6 +21,8 @@ type Env struct {
 	Stderr io.Writer
 	Log    *slog.Logger
 	Getenv func(string) string
+
+	reloadPoll time.Duration // tests: how often serve reads the catalog generation (0: reloadPoll)
 }
 
 type command struct {
@@ -56,7 +59,8 @@ func (e usageError) Error() string { return e.msg }
 // ExitCode maps an error returned by Run to a process exit status.
 func ExitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+	var f *flagError
+	if errors.As(err, &u) || errors.As(err, &f) || errors.Is(err, flag.ErrHelp) {
 		return 2
 	}
 	var x exitStatus
@@ -90,6 +94,10 @@ func NewEnv(stdout, stderr io.Writer, getenv func(string) string) *Env {
 // RunEnv is Run with an explicit Env (used by tests).
 func RunEnv(ctx context.Context, env *Env, args []string) error {
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		printVersion(env)
+		return nil
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			for _, c := range cmds {
@@ -101,9 +109,12 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 				}
 			}
 		}
-		printUsage(env.Stdout, cmds)
+		if len(args) > 1 {
+			return unknownCommand(env, cmds, args[1])
+		}
+		printUsage(env, cmds)
 		if len(args) == 0 {
-			return usageError{"no command given"}
+			return usageError{printer(env).Sprintf("no command given")}
 		}
 		return nil
 	}
@@ -113,24 +124,37 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil
 			}
-			return err
+			return localizeUsage(env, err)
 		}
 	}
-	return usageError{fmt.Sprintf("unknown command %q (see 'facesearch help')", args[0])}
+	return unknownCommand(env, cmds, args[0])
 }
 
-func printUsage(w io.Writer, cmds []command) {
+// unknownCommand is the error for a command name that is not one, naming
+// the nearest command.
+func unknownCommand(env *Env, cmds []command, name string) error {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = c.name
+	}
+	if near := closest(name, names); near != "" {
+		return usageError{printer(env).Sprintf("unknown command %q: did you mean %q? (see 'facesearch help')", name, near)}
+	}
+	return usageError{printer(env).Sprintf("unknown command %q (see 'facesearch help')", name)}
+}
+
+func printUsage(env *Env, cmds []command) {
+	p := printer(env)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	var b strings.Builder
-	b.WriteString("facesearch finds similar faces in a face dataset (one folder per person).\n\n")
-	b.WriteString("Usage: facesearch COMMAND [flags] [args]\n\nCommands:\n")
+	p.Fprintf(&b, "facesearch finds similar faces in a face dataset (one folder per person).\n\n")
+	p.Fprintf(&b, "Usage: facesearch COMMAND [flags] [args]\n\nCommands:\n")
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-11s %s\n", c.name, p.Sprintf(c.summary))
 	}
-	b.WriteString("\nRun 'facesearch help COMMAND' or 'facesearch COMMAND -h' for a command's flags.\n")
-	b.WriteString("Environment: FACESEARCH_HOME (models and runtime, default ~/.cache/facesearch),\n")
-	b.WriteString("FACESEARCH_LIBRARY (library directory, default ./.facesearch).\n")
-	io.WriteString(w, b.String())
+	p.Fprintf(&b, "\nRun 'facesearch help COMMAND' or 'facesearch COMMAND --help' for a command's flags.\n")
+	p.Fprintf(&b, "Environment: FACESEARCH_HOME (models and runtime, default ~/.cache/facesearch),\nFACESEARCH_LIBRARY (library directory, default ./.facesearch).\n")
+	io.WriteString(env.Stdout, b.String())
 }
 
 // newFlagSet returns a FlagSet that writes its usage to env.Stderr and returns
@@ -139,19 +163,9 @@ func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: facesearch %s %s\n\nFlags:\n", name, usage)
-		fs.PrintDefaults()
+		p := printer(env)
+		p.Fprintf(env.Stderr, "Usage: facesearch %s %s\n\nFlags:\n", name, usage)
+		printFlags(env.Stderr, fs, p)
 	}
 	return fs
-}
-
-// parseFlags parses args and turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	return checkFlagValues(fs)
 }

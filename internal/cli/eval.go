@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -89,7 +90,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "eval lfw", "[flags] DIR\n\nRuns the standard LFW protocol on DIR (DIR/<name>/<name>_NNNN.jpg and\nDIR/pairs.txt): 10-fold verification accuracy, ROC AUC, TAR at --far,\nthe threshold calibrated on the folders, and identification rank-1/rank-5\nover every image. Embeddings are cached in --library, so a rerun only\nrecomputes the statistics. An image in which no face is found counts as a\nwrong decision in every pair it is part of and as a miss as a query.")
 	pairsFile := fs.String("pairs", "", "pairs file (default DIR/pairs.txt)")
 	lib := fs.String("library", "", "library caching the embeddings (default $FACESEARCH_HOME/eval/lfw-MODEL)")
-	out := fs.String("out", "docs", "directory for roc.png, hist.png and eval-lfw.json ('' writes nothing)")
+	out := fs.String("out", "", "directory for roc.png, hist.png and eval-lfw.json (default LIBRARY/report; an explicit '' writes nothing)")
 	far := fs.Float64("far", 1e-3, "false-accept rate for TAR and the calibrated threshold")
 	noIndex := fs.Bool("no-index", false, "use the library as it is; do not (re)index DIR")
 	workers := fs.Int("workers", 0, "images embedded at once (default: CPUs / threads)")
@@ -126,6 +127,14 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 			name += "-flip"
 		}
 		*lib = filepath.Join(model.Home(env.Getenv), "eval", name)
+	}
+	// Never the current directory's docs/ by default: run inside a checkout
+	// that would overwrite the committed figures (scripts/eval.sh asks for
+	// docs/ explicitly).
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if !outSet {
+		*out = filepath.Join(*lib, "report")
 	}
 	l, err := openLibrary(ctx, env, *lib, *noIndex)
 	if err != nil {
@@ -338,7 +347,7 @@ func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Gro
 		fmt.Fprintf(w, "    %s\n", termText(p))
 	}
 	fmt.Fprintf(w, "calibration on the %d folders (no pairs file):\n", len(groups))
-	printCalibration(indentWriter{w}, c, paths, float32Above(c.Threshold))
+	printCalibration(indentWriter{w}, printer(nil), c, paths, float32Above(c.Threshold))
 	fmt.Fprintf(w, "  at that threshold on the pairs file: FAR %.2e (of only %d different-person pairs), accuracy %.2f%%\n", s.Calib.PairsFAR, s.Calib.PairsNeg, 100*s.Calib.PairsAcc)
 	for _, h := range s.HeldOut {
 		extra := ""

@@ -135,6 +135,21 @@ func TestEvalLFWAndCalibrate(t *testing.T) {
 		t.Errorf("rerun differs: %+v vs %+v", s2, s)
 	}
 
+	// Without --out the figures go under the library, never ./docs.
+	wd, _ := os.Getwd()
+	os.Chdir(tmp)
+	_, stderr, err = runEvalCmd(t, "eval", "lfw", "--no-index", "--library", lib, "--far", "0.05", dir)
+	os.Chdir(wd)
+	if err != nil {
+		t.Fatalf("rerun without --out: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(lib, "report", "eval-lfw.json")); err != nil {
+		t.Errorf("default --out: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "docs")); err == nil {
+		t.Error("eval lfw wrote ./docs without --out")
+	}
+
 	// calibrate stores the threshold in the library.
 	plot := filepath.Join(tmp, "cal.png")
 	stdout, stderr, err = runEvalCmd(t, "calibrate", "--library", lib, "--far", "0.05", "--plot", plot)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"os"
@@ -104,7 +103,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 	}
 	defer p.Close()
 
-	var out []facesJSON
+	out := []facesJSON{}
 	used := map[string]bool{}
 	failed := 0
 	var firstErr error
@@ -129,8 +128,7 @@ func cmdFaces(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSONDoc(env.Stdout, facesDocJSON{Schema: FacesSchema, Photos: out}); err != nil {
 			return err
 		}
 	}
@@ -187,12 +185,13 @@ func writePNG(path string, f embed.Face) error {
 }
 
 func printFaces(env *Env, r facesJSON) {
-	fmt.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", termText(r.File), r.Width, r.Height, len(r.Faces))
+	pr := printer(env)
+	pr.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", termText(r.File), r.Width, r.Height, len(r.Faces))
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }
 	for i, f := range r.Faces {
 		mark := ""
 		if i == r.Primary {
-			mark = " primary"
+			mark = " " + pr.Sprintf("primary")
 		}
 		fmt.Fprintf(env.Stdout, "  face %d%s: score %.3f box %.0f,%.0f-%.0f,%.0f eyes %s %s nose %s mouth %s %s",
 			i+1, mark, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3],

@@ -125,8 +125,10 @@ func TestFacesJSONCrops(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("error %v, want one naming %s", err, bad)
 	}
-	var res []facesJSON
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
+	var doc facesDocJSON
+	err = json.Unmarshal([]byte(out), &doc)
+	res := doc.Photos
+	if err != nil || doc.Schema != FacesSchema {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
 	if len(res) != 3 {
@@ -144,7 +146,7 @@ func TestFacesJSONCrops(t *testing.T) {
 			continue
 		}
 		if w.faces == 0 {
-			if r.Primary != -1 || !strings.Contains(r.Error, bad) {
+			if r.Primary != -1 || r.PrimaryFace != 0 || !strings.Contains(r.Error, bad) {
 				t.Errorf("bad file: primary %d, error %q; want -1 and an error naming it", r.Primary, r.Error)
 			}
 			continue
@@ -152,8 +154,8 @@ func TestFacesJSONCrops(t *testing.T) {
 		if r.Error != "" {
 			t.Errorf("%s: error %q", r.File, r.Error)
 		}
-		if r.Primary != nearestCentre(r) {
-			t.Errorf("%s: primary %d, want %d (nearest the centre)", r.File, r.Primary, nearestCentre(r))
+		if r.Primary != nearestCentre(r) || r.PrimaryFace != r.Primary+1 {
+			t.Errorf("%s: primary %d (face %d), want %d (nearest the centre)", r.File, r.Primary, r.PrimaryFace, nearestCentre(r))
 		}
 		for j, f := range r.Faces {
 			var ss float64
@@ -246,8 +248,10 @@ func TestFacesMinSizeExhaustive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res []facesJSON
-		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
+		var doc facesDocJSON
+		err = json.Unmarshal([]byte(out), &doc)
+		res := doc.Photos
+		if err != nil || len(res) != 1 {
 			t.Fatalf("JSON %v: %s", err, out)
 		}
 		return len(res[0].Faces)

@@ -18,21 +18,27 @@ type flagRule struct {
 // (and a value near 2^63 overflowed inside the search).
 const maxK = 1_000_000
 
-var flagRules = map[string]flagRule{
-	"workers":    {0, 4096, "0 (the default: CPUs / threads) to 4096"},
-	"threads":    {1, 1024, "1 to 1024"},
-	"batch":      {1, 1 << 20, "1 to 1048576 images per transaction"},
-	"nprobe":     {0, 1 << 20, "0 (the index's default) or a positive count"},
-	"ef-search":  {0, 1 << 20, "0 (the index's default) or a positive count"},
-	"searches":   {0, 4096, "0 (the default: CPUs / threads) to 4096"},
-	"top":        {0, math.MaxInt32, "0 (all) or a positive count"},
-	"k":          {1, maxK, fmt.Sprintf("1 to %d", maxK)},
-	"min":        {-1, 1, "a cosine similarity from -1 to 1"},
-	"far":        {math.SmallestNonzeroFloat64, 0.5, "a rate above 0 and at most 0.5, e.g. 1e-3"},
-	"min-score":  {0, 1, "a detector score from 0 to 1 (0: the default 0.7)"},
-	"min-size":   {0, 1 << 20, "0 (the default) or a face size in pixels"},
-	"min-faces":  {1, 1 << 20, "1 or more"},
-	"candidates": {1, 1 << 20, "1 or more"},
+// flagRules returns the rules by flag name (a new map on each call: no
+// mutable package state).
+func flagRules() map[string]flagRule {
+	return map[string]flagRule{
+		"workers":    {0, 4096, "0 (the default: CPUs / threads) to 4096"},
+		"threads":    {1, 1024, "1 to 1024"},
+		"batch":      {1, 1 << 20, "1 to 1048576 images per transaction"},
+		"nprobe":     {0, 1 << 20, "0 (the index's default) or a positive count"},
+		"ef-search":  {0, 1 << 20, "0 (the index's default) or a positive count"},
+		"searches":   {0, 4096, "0 (the default: CPUs / threads) to 4096"},
+		"top":        {0, math.MaxInt32, "0 (all) or a positive count"},
+		"k":          {1, maxK, fmt.Sprintf("1 to %d", maxK)},
+		"min":        {-1, 1, "a cosine similarity from -1 to 1"},
+		"far":        {math.SmallestNonzeroFloat64, 0.5, "a rate above 0 and at most 0.5, e.g. 1e-3"},
+		"min-score":  {0, 1, "a detector score from 0 to 1 (0: the default 0.7)"},
+		"min-size":   {0, 1 << 20, "0 (the default) or a face size in pixels"},
+		"min-faces":  {1, 1 << 20, "1 or more"},
+		"candidates": {1, 1 << 20, "1 or more"},
+		"max-upload": {1, 1 << 23, "1 to 8388608 MiB"}, // << 20 must not overflow int64
+		"max-pixels": {1, 1 << 40, "1 or more pixels"},
+	}
 }
 
 // checkFlagValues refuses a numeric flag given a value outside its range,
@@ -40,8 +46,9 @@ var flagRules = map[string]flagRule{
 // command line are checked: defaults are in range by construction.
 func checkFlagValues(fs *flag.FlagSet) error {
 	var err error
+	rules := flagRules()
 	fs.Visit(func(f *flag.Flag) {
-		rule, ok := flagRules[f.Name]
+		rule, ok := rules[f.Name]
 		if !ok || err != nil {
 			return
 		}

@@ -30,6 +30,7 @@ func TestFlagValuesValidated(t *testing.T) {
 		{[]string{"calibrate", "--far", "0"}, "-far 0: allowed"},
 		{[]string{"calibrate", "--far", "NaN"}, "-far NaN"},
 		{[]string{"lookalikes", "--min-faces", "0"}, "-min-faces 0"},
+		{[]string{"serve", "--max-upload", "9223372036854775807"}, "-max-upload 9223372036854775807: allowed: 1 to"},
 	}
 	for _, tc := range tests {
 		args := append([]string{tc.args[0], "--library", lib}, tc.args[1:]...)

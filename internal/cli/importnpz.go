@@ -47,7 +47,7 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 	})
 	if rep != nil {
-		printImportReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
+		printImportReport(env.Stdout, printer(env), l.Dir(), rep, err)
 	}
 	if err == nil && model.Available(model.Home(env.Getenv), m) != nil {
 		fmt.Fprintf(env.Stdout, "  searching with photos needs the %s model files: %s ('search --vector FILE.npy' works now)\n", m.Name, model.AddHint(m.Name))
@@ -55,38 +55,35 @@ func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-func printImportReport(w io.Writer, dir string, r *library.ImportReport, complete bool) {
-	verb := "imported"
-	if !complete {
-		verb = "partly imported (interrupted)"
-	}
-	fmt.Fprintf(w, "%s %s into %s in %.2fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
-	fmt.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
+func printImportReport(w io.Writer, p *msgPrinter, dir string, r *library.ImportReport, runErr error) {
+	verb := p.Sprintf(runVerb("imported", runErr))
+	p.Fprintf(w, "%s %s into %s in %.2fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
+	p.Fprintf(w, "  %s files: %d found; %d unchanged, %d read, %d touched, %d deleted\n",
 		library.NPZFile, r.Files, r.Unchanged, r.Imported, r.Touched, r.Deleted)
-	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	p.Fprintf(w, "  faces written: %d\n", r.Faces)
 	for _, s := range r.Skipped {
 		if s.Unreadable {
-			fmt.Fprintf(w, "  unreadable: %s: %s (its faces are kept)\n", termText(s.Rel), termText(s.Reason))
+			p.Fprintf(w, "  unreadable: %s: %s (its faces are kept)\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
 	if len(r.Failed) > 0 {
-		fmt.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
+		p.Fprintf(w, "  failed: %d (skipped and recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
+			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(w, "  folders without %s: %d\n", library.NPZFile, len(r.Skipped))
+		p.Fprintf(w, "  folders without %s: %d\n", library.NPZFile, len(r.Skipped))
 		for i, s := range r.Skipped {
 			if i == 10 {
-				fmt.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
+				p.Fprintf(w, "    ... and %d more\n", len(r.Skipped)-10)
 				break
 			}
-			fmt.Fprintf(w, "    %s\n", termText(s.Rel))
+			p.Fprintf(w, "    %s\n", termText(s.Rel))
 		}
 	}
-	if complete {
-		printIndexInfo(w, r.Index, r.Rebuilt)
+	if runErr == nil || errors.Is(runErr, library.ErrUnreadable) { // the index was refreshed
+		printIndexInfo(w, p, r.Index, r.Rebuilt)
 		printVerdictsInfo(w, r.Calibration)
 	}
 }

@@ -35,6 +35,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 	ef := fs.Int("ef-search", 0, "default HNSW efSearch (default: tuned for recall@10 ≥ 0.95)")
 	batch := fs.Int("batch", 64, "images per catalog transaction")
 	reroot := fs.Bool("reroot", false, "accept a ROOT other than the library's (the dataset moved)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (schema "+IndexSchema+", docs/LIBRARY.md)")
 	prune := fs.Bool("prune", false, "confirm a run that deletes more than half of the library's images (their files are gone)")
 	modelName := fs.String("model", model.DefaultName, "face model")
 	vectors := fs.String("vectors", "", "where the library's vectors live: weaviate://HOST:PORT/Collection[?shards=N&replicas=N&index=flat|hnsw] or local (default: keep the library's; see docs/SCALE.md)")
@@ -76,8 +77,12 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}, Reroot: *reroot, Prune: *prune,
 		Progress: newProgress(env.Stderr),
 	})
-	if rep != nil {
-		printIndexReport(env.Stdout, l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))
+	if rep != nil && *asJSON {
+		if jerr := writeJSONDoc(env.Stdout, indexDoc(l.Dir(), rep, err == nil || errors.Is(err, library.ErrUnreadable))); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else if rep != nil {
+		printIndexReport(env.Stdout, printer(env), l.Dir(), rep, err)
 	}
 	return err
 }
@@ -219,50 +224,62 @@ func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float3
 // show makes raw path bytes printable (invalid UTF-8 → U+FFFD).
 func show(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-func printIndexReport(w io.Writer, dir string, r *library.IndexReport, complete bool) {
-	verb := "indexed"
-	if !complete {
-		verb = "partly indexed (interrupted)"
+// runVerb says how a run ended, from its error: done (also when only
+// unreadable paths were kept), done but deletions refused (the prune
+// guard), interrupted, or stopped by another error.
+func runVerb(done string, err error) string {
+	switch {
+	case err == nil || errors.Is(err, library.ErrUnreadable):
+		return done
+	case errors.Is(err, library.ErrWouldPrune):
+		return done + " (deletions refused)"
+	case errors.Is(err, library.ErrInterrupted):
+		return "partly " + done + " (interrupted)"
 	}
-	fmt.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
-	fmt.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
+	return "partly " + done + " (stopped by an error)"
+}
+
+func printIndexReport(w io.Writer, p *msgPrinter, dir string, r *library.IndexReport, runErr error) {
+	verb := p.Sprintf(runVerb("indexed", runErr))
+	p.Fprintf(w, "%s %s into %s in %.1fs\n", verb, termText(r.Root), termText(dir), r.Elapsed.Seconds())
+	p.Fprintf(w, "  images: %d found; %d unchanged, %d processed, %d touched, %d moved, %d deleted\n",
 		r.Files, r.Unchanged, r.Processed, r.Touched, r.Moved, r.Deleted)
-	fmt.Fprintf(w, "  faces written: %d\n", r.Faces)
+	p.Fprintf(w, "  faces written: %d\n", r.Faces)
 	if r.Kept > 0 {
-		fmt.Fprintf(w, "  kept: %d images under folders that could not be read\n", r.Kept)
+		p.Fprintf(w, "  kept: %d images under folders or in files that could not be read\n", r.Kept)
 	}
 	if len(r.Failed) > 0 {
-		fmt.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
+		p.Fprintf(w, "  failed: %d (recorded; 'facesearch stats' lists all failures)\n", len(r.Failed))
 		sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].Path < r.Failed[j].Path })
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
+			p.Fprintf(w, "    %-11s %s: %s\n", f.Status, termText(f.Path), termText(f.Error))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
+		p.Fprintf(w, "  skipped: %d\n", len(r.Skipped))
 		for _, s := range r.Skipped {
-			fmt.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
+			p.Fprintf(w, "    %s: %s\n", termText(s.Rel), termText(s.Reason))
 		}
 	}
-	if complete {
-		printIndexInfo(w, r.Index, r.Rebuilt)
+	if runErr == nil || errors.Is(runErr, library.ErrUnreadable) { // the index was refreshed
+		printIndexInfo(w, p, r.Index, r.Rebuilt)
 		printVerdictsInfo(w, r.Calibration)
 	}
 }
 
-func printIndexInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
-	state := "up to date"
+func printIndexInfo(w io.Writer, p *msgPrinter, info library.IndexInfo, rebuilt bool) {
+	state := p.Sprintf("up to date")
 	if rebuilt {
-		state = fmt.Sprintf("rebuilt in %.2fs", info.BuildTime)
+		state = p.Sprintf("rebuilt in %.2fs", info.BuildTime)
 	}
 	if info.Count == 0 {
-		fmt.Fprintf(w, "  index: empty (no faces)\n")
+		p.Fprintf(w, "  index: empty (no faces)\n")
 		return
 	}
-	fmt.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
+	p.Fprintf(w, "  index: %s, %d faces, %s\n", info.Resolved, info.Count, state)
 	printVectorsInfo(w, info, rebuilt)
 	if !info.Exact() {
-		fmt.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
+		p.Fprintf(w, "  recall@10 vs exact search: %.3f (%d sample queries%s)\n", info.RecallAt10, info.Queries, searchParamsText(info))
 	}
 }
 

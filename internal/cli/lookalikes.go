@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
@@ -35,18 +35,19 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
+	pr := printer(env)
+	pr.Fprintf(env.Stderr, "lookalikes: %d people with >= %d faces, %d candidate pairs examined, %d left out as the same person\n",
 		res.Persons, *minFaces, res.Candidates, res.SamePerson)
 	for _, p := range res.LeftOut {
-		fmt.Fprintf(env.Stderr, "lookalikes: left out (audit: one person, high): %s ~ %s\n", validUTF8(p[0]), validUTF8(p[1]))
+		pr.Fprintf(env.Stderr, "lookalikes: left out (audit: one person, high): %s ~ %s\n", validUTF8(p[0]), validUTF8(p[1]))
 	}
 	if *cf.json {
 		type jsonLookalike struct {
 			PersonA    string         `json:"person_a"`
 			PersonB    string         `json:"person_b"`
-			Similarity float32        `json:"similarity"`
-			Median     float32        `json:"median"`
-			Max        float32        `json:"max"`
+			Similarity float64        `json:"similarity"`
+			Median     float64        `json:"median"`
+			Max        float64        `json:"max"`
 			Pairs      int            `json:"pairs"`
 			Evidence   []jsonEvidence `json:"evidence"`
 		}
@@ -56,15 +57,15 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		}
 		out := struct {
 			Schema     string          `json:"schema"`
-			Threshold  float32         `json:"threshold"`
+			Threshold  float64         `json:"threshold"`
 			Persons    int             `json:"persons"`
 			Candidates int             `json:"candidates"`
 			Lookalikes []jsonLookalike `json:"lookalikes"`
 			SamePerson []jsonLeftOut   `json:"left_out_same_person"`
-		}{Schema: LookalikesSchema, Threshold: s.opt.Threshold, Persons: res.Persons, Candidates: res.Candidates,
+		}{Schema: LookalikesSchema, Threshold: r4(s.opt.Threshold), Persons: res.Persons, Candidates: res.Candidates,
 			Lookalikes: []jsonLookalike{}, SamePerson: []jsonLeftOut{}}
 		for _, l := range res.Lookalikes {
-			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], l.Similarity, l.Median, l.Max, l.Pairs, evidenceJSON(s, l.Evidence)})
+			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], r4(l.Similarity), r4(l.Median), r4(l.Max), l.Pairs, evidenceJSON(s, l.Evidence)})
 		}
 		for _, p := range res.LeftOut {
 			out.SamePerson = append(out.SamePerson, jsonLeftOut{p[0], p[1]})
@@ -75,14 +76,12 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("lookalikes: write json: %w", err)
 		}
 	} else {
-		bw := bufio.NewWriter(env.Stdout)
-		fmt.Fprintf(bw, "%4s  %6s %6s %6s %6s  %s\n", "rank", "score", "median", "max", "pairs", "people")
+		rows := [][]string{{"rank", "score", "median", "max", "pairs", "people"}}
 		for k, l := range res.Lookalikes {
-			fmt.Fprintf(bw, "%4d  %6.3f %6.3f %6.3f %6d  %s ~ %s\n", k+1, l.Similarity, l.Median, l.Max, l.Pairs, validUTF8(l.Persons[0]), validUTF8(l.Persons[1]))
+			rows = append(rows, []string{strconv.Itoa(k + 1), fmt.Sprintf("%.3f", l.Similarity), fmt.Sprintf("%.3f", l.Median),
+				fmt.Sprintf("%.3f", l.Max), strconv.Itoa(l.Pairs), l.Persons[0] + " ~ " + l.Persons[1]})
 		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
+		printTable(env.Stdout, rows)
 	}
 	if *cf.html != "" {
 		sec := report.Section{
@@ -118,11 +117,13 @@ func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
 		if err := writeHTML(*cf.html, r); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "lookalikes: report written to %s\n", *cf.html)
+		pr.Fprintf(env.Stderr, "lookalikes: report written to %s\n", *cf.html)
 	}
 	return nil
 }
 
 // LookalikesSchema names the JSON document printed by 'lookalikes --json'
 // (docs/CLEANSING.md).
-const LookalikesSchema = "facesearch.lookalikes/v1"
+// v2: evidence files relative to the dataset root, similarities with 4
+// decimals (docs/LIBRARY.md, JSON conventions).
+const LookalikesSchema = "facesearch.lookalikes/v2"

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/facesearch/facesearch/internal/model"
 )
@@ -53,19 +53,33 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 		return modelsAdd(env, home, args[1:])
 	}
 	usage()
+	if near := closest(args[0], []string{"list", "prepare", "verify", "add"}); near != "" {
+		return usageError{fmt.Sprintf("models: unknown subcommand %q: did you mean %q? (list, prepare, verify, add)", args[0], near)}
+	}
 	return usageError{fmt.Sprintf("models: unknown subcommand %q (list, prepare, verify, add)", args[0])}
 }
 
 func modelsList(env *Env, home string, args []string) error {
 	flags := newFlagSet(env, "models list", "\n\nLists the built-in models and the state of their files under FACESEARCH_HOME.")
+	asJSON := flags.Bool("json", false, "print JSON (schema "+ModelsSchema+", docs/LIBRARY.md)")
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
 		return usageError{"models list: takes no arguments"}
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIM\tTHRESHOLD\tFILES")
+	if *asJSON {
+		doc := modelsDocJSON{Schema: ModelsSchema, Home: home, Models: []modelsEntryJSON{}}
+		for _, name := range model.BuiltinNames() {
+			m, err := model.Load(home, name)
+			if err != nil {
+				return err
+			}
+			doc.Models = append(doc.Models, modelsEntry(name, m, model.Check(home, m)))
+		}
+		return writeJSONDoc(env.Stdout, doc)
+	}
+	rows := [][]string{{"NAME", "DIM", "THRESHOLD", "FILES"}}
 	for _, name := range model.BuiltinNames() {
 		m, err := model.Load(home, name)
 		if err != nil {
@@ -75,11 +89,9 @@ func modelsList(env *Env, home string, args []string) error {
 		if name == model.DefaultName {
 			label += " (default)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\n", label, m.EmbeddingDim, m.Threshold, filesState(model.Check(home, m)))
+		rows = append(rows, []string{label, strconv.Itoa(m.EmbeddingDim), fmt.Sprintf("%.2f", m.Threshold), filesState(model.Check(home, m))})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	printTable(env.Stdout, rows)
 	fmt.Fprintf(env.Stdout, "FACESEARCH_HOME=%s\n", home)
 	return nil
 }

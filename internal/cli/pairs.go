@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
@@ -36,14 +36,15 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "pairs: %d cross-folder pairs >= %.2f", res.Total, res.Min)
+	pr := printer(env)
+	pr.Fprintf(env.Stderr, "pairs: %d cross-folder pairs >= %.2f", res.Total, res.Min)
 	if res.Exact {
-		fmt.Fprintf(env.Stderr, " (exact search)\n")
+		pr.Fprintf(env.Stderr, " (exact search)\n")
 	} else {
-		fmt.Fprintf(env.Stderr, " (approximate search, nprobe %d: measured recall %.3f over %d faces)\n", *nprobe, res.Recall, res.RecallQueries)
+		pr.Fprintf(env.Stderr, " (approximate search, nprobe %d: measured recall %.3f over %d faces)\n", *nprobe, res.Recall, res.RecallQueries)
 	}
 	groups := s.data.GroupPairs(res.Pairs)
-	fmt.Fprintf(env.Stderr, "pairs: %d folder pairs\n", len(groups))
+	pr.Fprintf(env.Stderr, "pairs: %d folder pairs\n", len(groups))
 	switch {
 	case *cf.json:
 		if err := writePairsJSON(env.Stdout, s, res, groups, *faces); err != nil {
@@ -54,14 +55,11 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	default:
-		bw := bufio.NewWriter(env.Stdout)
-		fmt.Fprintf(bw, "%6s %6s %6s  %s\n", "pairs", "best", "median", "folders")
+		rows := [][]string{{"pairs", "best", "median", "folders"}}
 		for _, g := range groups {
-			fmt.Fprintf(bw, "%6d %6.3f %6.3f  %s ~ %s\n", g.Count, g.Best, g.Median, validUTF8(g.Persons[0]), validUTF8(g.Persons[1]))
+			rows = append(rows, []string{strconv.Itoa(g.Count), fmt.Sprintf("%.3f", g.Best), fmt.Sprintf("%.3f", g.Median), g.Persons[0] + " ~ " + g.Persons[1]})
 		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
+		printTable(env.Stdout, rows)
 	}
 	if *cf.html != "" {
 		const maxGroups, perGroup = 200, 3
@@ -94,48 +92,51 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 		if err := writeHTML(*cf.html, r); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stderr, "pairs: report written to %s\n", *cf.html)
+		pr.Fprintf(env.Stderr, "pairs: report written to %s\n", *cf.html)
 	}
 	return nil
 }
 
 // PairsSchema names the JSON document printed by 'pairs --json'
 // (docs/CLEANSING.md).
-const PairsSchema = "facesearch.pairs/v1"
+// v2: face_id (was id), files relative to the dataset root,
+// best_similarity (was best), similarities with 4 decimals (docs/LIBRARY.md,
+// JSON conventions).
+const PairsSchema = "facesearch.pairs/v2"
 
 func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, groups []cleanse.FolderPair, faces bool) error {
 	type jsonFace struct {
-		ID     int64  `json:"id"`
+		ID     int64  `json:"face_id"`
 		File   string `json:"file"`
 		Person string `json:"person"`
 	}
 	type jsonPair struct {
 		A          jsonFace `json:"a"`
 		B          jsonFace `json:"b"`
-		Similarity float32  `json:"similarity"`
+		Similarity float64  `json:"similarity"`
 	}
 	type jsonGroup struct {
 		PersonA string     `json:"person_a"`
 		PersonB string     `json:"person_b"`
 		Count   int        `json:"count"`
-		Best    float32    `json:"best"`
-		Median  float32    `json:"median"`
+		Best    float64    `json:"best_similarity"`
+		Median  float64    `json:"median"`
 		Pairs   []jsonPair `json:"pairs,omitempty"`
 	}
 	out := struct {
 		Schema  string      `json:"schema"`
-		Min     float32     `json:"min"`
+		Min     float64     `json:"min"`
 		Exact   bool        `json:"exact"`
 		Recall  float64     `json:"recall"`
 		Total   int         `json:"total"`
 		Folders []jsonGroup `json:"folder_pairs"`
-	}{PairsSchema, res.Min, res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
+	}{PairsSchema, r4(res.Min), res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
 	for k, g := range groups {
-		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: g.Best, Median: g.Median}
+		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: r4(g.Best), Median: r4(g.Median)}
 		if faces {
 			for _, p := range g.Pairs {
 				a, b := s.data.Face(p.A), s.data.Face(p.B)
-				jg.Pairs = append(jg.Pairs, jsonPair{jsonFace{a.ID, a.File, a.Person}, jsonFace{b.ID, b.File, b.Person}, p.Similarity})
+				jg.Pairs = append(jg.Pairs, jsonPair{jsonFace{a.ID, s.rel(a.File), a.Person}, jsonFace{b.ID, s.rel(b.File), b.Person}, r4(p.Similarity)})
 			}
 		}
 		out.Folders[k] = jg

@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/width"
-
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
@@ -25,7 +23,10 @@ import (
 
 // SearchSchema names the JSON document printed by 'search --json'
 // (documented in docs/LIBRARY.md).
-const SearchSchema = "facesearch.search/v1"
+// v2: file is the path relative to the dataset root (v1: the base name), as
+// in every JSON document (docs/LIBRARY.md, JSON conventions); path stays, equal
+// to file, for v1 readers.
+const SearchSchema = "facesearch.search/v2"
 
 type searchJSON struct {
 	Schema          string          `json:"schema"`
@@ -112,12 +113,13 @@ func b64IfInvalid(s string) string {
 
 func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
-	fs := newFlagSet(env, "search", "[flags] PHOTO...\n\nFinds the library faces most similar to the face in each PHOTO (or to the\nembeddings of --vector FILE.npy), and says whether the person is in the\nlibrary: match, possible or no_match, with the stranger rate of the score\n(how often a person who is not in the library scores as high) and the\nmargin to the next person (docs/VERDICTS.md). To screen many photos, use\n'check'.")
+	fs := newFlagSet(env, "search", "[flags] PHOTO|DIR...\n\nFinds the library faces most similar to the face in each PHOTO (every photo\nunder a DIR; or to the embeddings of --vector FILE.npy), and says whether the\nperson is in the library: match, possible or no_match, with the stranger rate\nof the score (how often a person who is not in the library scores as high)\nand the margin to the next person (docs/VERDICTS.md). To screen many photos,\nuse 'check'.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
 	faceSel := fs.String("face", "primary", "which face of each photo: primary (the subject, nearest the centre, as index stores it), all, or N (1-based, detection order)")
 	fpir := fs.String("fpir", "", fpirUsage)
 	asJSON := fs.Bool("json", false, "print JSON (schema "+SearchSchema+", docs/LIBRARY.md)")
+	asCSV := fs.Bool("csv", false, "print CSV, one row per result: "+strings.Join(searchCSVHeader, ","))
 	byPerson := fs.Bool("by-person", false, "rank persons by their best face, with face counts")
 	vector := fs.String("vector", "", "search the embedding(s) in this .npy file (float32/float64, shape (dim) or (n, dim))")
 	minSim := fs.Float64("min", -1, "drop results below this cosine similarity")
@@ -128,6 +130,12 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	photos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if photos, err = expandPhotos(photos); err != nil {
+		return err
+	}
+	if *asJSON && *asCSV {
+		return usageError{"search: --json and --csv exclude each other"}
 	}
 	if len(photos) == 0 && *vector == "" {
 		return usageError{"search: give at least one PHOTO or --vector FILE.npy"}
@@ -209,7 +217,7 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 		}
 		for i, h := range hits {
 			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
-				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(path.Base(h.Path)), Path: show(h.Path),
+				SamePerson: same(h.Similarity), Verdict: rowVerdict(cal, h.Similarity), Person: show(h.Person), File: show(h.Path), Path: show(h.Path),
 				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
 		}
 		return q
@@ -272,7 +280,11 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	out.ElapsedSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
-	if *asJSON {
+	if *asCSV {
+		if err := writeSearchCSV(env.Stdout, &out); err != nil {
+			return err
+		}
+	} else if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
@@ -347,23 +359,14 @@ type messages struct {
 	verdict                                                                                                              string
 }
 
-var messagesEN = messages{"rank", "similarity", "same person", "person", "file", "faces", "yes", "no", "no face found",
-	"threshold", "processing time", "face", "of", "score", "model manifest", "calibrated for this library", "verdict"}
-
-var messagesJA = messages{"順位", "類似度", "同一人物", "人物", "ファイル", "顔の数", "はい", "いいえ", "顔が見つかりません",
-	"しきい値", "処理時間", "顔", "/", "スコア", "モデルの既定値", "このライブラリで校正済み", "判定"}
-
-// messagesFor picks Japanese labels when LC_ALL, LC_MESSAGES or LANG is ja_*.
+// messagesFor picks the labels of the locale (LC_ALL, LC_MESSAGES, LANG)
+// from the catalogue (messages_ja.go).
 func messagesFor(getenv func(string) string) messages {
-	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		if v := getenv(k); v != "" {
-			if strings.HasPrefix(v, "ja") {
-				return messagesJA
-			}
-			return messagesEN
-		}
-	}
-	return messagesEN
+	p := printer(&Env{Getenv: getenv})
+	return messages{p.Sprintf("rank"), p.Sprintf("similarity"), p.Sprintf("same person"), p.Sprintf("person"), p.Sprintf("file"),
+		p.Sprintf("faces"), p.Sprintf("yes"), p.Sprintf("no"), p.Sprintf("no face found"), p.Sprintf("threshold"),
+		p.Sprintf("processing time"), p.Sprintf("face"), p.Sprintf("of"), p.Sprintf("score"), p.Sprintf("model manifest"),
+		p.Sprintf("calibrated for this library"), p.Sprintf("verdict")}
 }
 
 func printSearch(w io.Writer, out *searchJSON, msg messages) {
@@ -404,7 +407,7 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 				if out.Calibration.Status == verdict.StatusCalibrated {
 					same = r.Verdict
 				}
-				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, r.File, r.Person})
+				rows = append(rows, []string{strconv.Itoa(r.Rank), fmt.Sprintf("%.4f", r.Similarity), same, path.Base(r.File), r.Person})
 			}
 		}
 		printTable(w, rows)
@@ -444,47 +447,4 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// printTable prints rows in columns padded by display width (East Asian
-// wide characters count two), indented by two spaces.
-func printTable(w io.Writer, rows [][]string) {
-	for _, r := range rows {
-		for i, c := range r {
-			r[i] = termText(c)
-		}
-	}
-	var widths []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i == len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], dispWidth(c))
-		}
-	}
-	for _, r := range rows {
-		var b strings.Builder
-		b.WriteString("  ")
-		for i, c := range r {
-			b.WriteString(c)
-			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-dispWidth(c)+2))
-			}
-		}
-		fmt.Fprintln(w, b.String())
-	}
-}
-
-func dispWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch width.LookupRune(r).Kind() {
-		case width.EastAsianWide, width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }

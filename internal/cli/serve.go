@@ -73,12 +73,13 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
+	limits := server.NewLimits(*searches) // one pool across reloads
 	build := func(b *libraryBackend) (http.Handler, error) {
 		return server.New(server.Options{
 			Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold, Token: *token,
 			Addr: *addr, Hosts: hosts,
 			MaxUpload: *maxUpload << 20, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxSearches: *searches,
-			Log: env.Log,
+			Limits: limits, Log: env.Log,
 		})
 	}
 	srv, err := newReloader(ctx, env, l, b, build)
@@ -131,6 +132,8 @@ type libraryBackend struct {
 	auditDone chan struct{}   // closed when audit and auditErr are set
 	audit     *auditState
 	auditErr  error
+
+	looks lookalikeCache // the look-alikes view, computed once
 }
 
 // auditWait is how long a cleansing request waits for a running audit
@@ -287,11 +290,15 @@ func loadSnapshot(ctx context.Context, cat *catalog.Catalog) (*snapshot, error) 
 			s.hashes[f.ID] = hex.EncodeToString(im.SHA256)
 			s.byName[im.Person] = append(s.byName[im.Person], f.ID)
 			p.Faces++
+			if f.Primary {
+				p.PrimaryFaces++
+			}
 			s.nfaces++
 		}
 		im.Faces = nil // kept in s.faces; drop the embeddings
 	}
 	for _, p := range count {
+		p.FaceID = s.thumbnail(p.Name)
 		s.persons = append(s.persons, *p)
 	}
 	sort.Slice(s.persons, func(i, j int) bool { return s.persons[i].Name < s.persons[j].Name })
@@ -442,6 +449,7 @@ type auditState struct {
 	ids      []int64 // dataset index -> face id
 	findings []server.Finding
 	index    cleanse.Index // exact index of data, shared by pairs requests
+	result   *cleanse.AuditResult
 }
 
 // audited returns the audit, starting it on first use in the background (it
@@ -500,7 +508,7 @@ func (b *libraryBackend) runAudit(ctx context.Context) (*auditState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	st := &auditState{data: d, ids: ids, index: idx}
+	st := &auditState{data: d, ids: ids, index: idx, result: res}
 	for _, f := range res.Findings {
 		sev, _ := f.Severity.MarshalText()
 		out := server.Finding{Kind: string(f.Kind), Severity: string(sev), Score: f.Score, Persons: f.Persons,

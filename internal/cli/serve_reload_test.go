@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facesearch/facesearch/internal/npz"
 )
@@ -26,6 +27,7 @@ func startServe(t *testing.T, lib string) string {
 	home := t.TempDir()
 	pr, pw := io.Pipe()
 	env := &Env{Stdout: pw, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		reloadPoll: 50 * time.Millisecond,
 		Getenv: func(k string) string {
 			switch k {
 			case "FACESEARCH_HOME":
@@ -72,6 +74,21 @@ func getJSON(t *testing.T, url string, v any) int {
 	return resp.StatusCode
 }
 
+// waitPersons reads /api/persons into doc until it lists want persons or
+// 30 s have passed (the reload happens in the background), and returns the
+// last status.
+func waitPersons(t *testing.T, base string, want int, doc *struct{ Persons []struct{ Name string } }) int {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		doc.Persons = nil
+		code := getJSON(t, base+"/api/persons", doc)
+		if code == 200 && len(doc.Persons) == want || time.Now().After(deadline) {
+			return code
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestServeReloadsAfterReindex: a running server sees a re-import (a person
 // renamed, one added) without a restart, and serves a library imported from
 // npz files although the photo model is not installed (issue 15 items 6
@@ -101,7 +118,7 @@ func TestServeReloadsAfterReindex(t *testing.T) {
 		t.Fatalf("re-import: %v\n%s", err, out)
 	}
 	doc.Persons = nil
-	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 4 {
+	if code := waitPersons(t, base, 4, &doc); code != 200 || len(doc.Persons) != 4 {
 		t.Errorf("persons after the re-import: %d %+v, want 4", code, doc)
 	}
 	var names []string

@@ -8,12 +8,13 @@ import (
 	"sort"
 	"time"
 
+	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/library"
 )
 
 // StatsSchema names the JSON document printed by 'stats --json'
 // (docs/LIBRARY.md); fields are only ever added within a version.
-const StatsSchema = "facesearch.stats/v1"
+const StatsSchema = "facesearch.stats/v2"
 
 type statsJSON struct {
 	Schema     string          `json:"schema"`
@@ -73,9 +74,11 @@ type statsBuiltJSON struct {
 	BuildSeconds  float64   `json:"build_seconds"`
 }
 
+// failureJSON is an image that failed; File is relative to the dataset root
+// (docs/LIBRARY.md, JSON conventions).
 type failureJSON struct {
-	Path    string `json:"path"`
-	PathB64 string `json:"path_b64,omitempty"`
+	File    string `json:"file"`
+	FileB64 string `json:"file_b64,omitempty"`
 	Status  string `json:"status"`
 	Error   string `json:"error"`
 }
@@ -128,7 +131,7 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 		d.Index.Built = b
 	}
 	for _, f := range r.Failures {
-		d.Failures = append(d.Failures, failureJSON{Path: show(f.Path), PathB64: b64IfInvalid(f.Path), Status: f.Status, Error: show(f.Error)})
+		d.Failures = append(d.Failures, failureJSON{File: show(f.Path), FileB64: b64IfInvalid(f.Path), Status: f.Status, Error: show(f.Error)})
 	}
 	return d
 }
@@ -161,7 +164,7 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 	if *check && r.IndexState == library.IndexDamaged {
 		defer func() {
 			if err == nil {
-				err = fmt.Errorf("stats --check: %s (the next search or index rebuilds it from the catalog)", r.IndexError)
+				err = fmt.Errorf("stats --check: %s (the next search, index or import-npz rebuilds it from the catalog)", r.IndexError)
 			}
 		}()
 	}
@@ -175,29 +178,33 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 		enc.SetIndent("", "  ")
 		return enc.Encode(statsDoc(r, src))
 	}
+	p := printer(env)
 	c := r.Catalog
-	fmt.Fprintf(w, "library   %s\n", termText(r.Dir))
-	fmt.Fprintf(w, "dataset   %s\n", termText(r.Root))
+	p.Fprintf(w, "library   %s\n", termText(r.Dir))
+	p.Fprintf(w, "dataset   %s\n", termText(r.Root))
 	if r.Manifest != nil {
-		fmt.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, r.ThresholdSource)
+		p.Fprintf(w, "model     %s (%d-d embeddings), same-person threshold %.4f (%s)\n", r.ModelID, r.Manifest.EmbeddingDim, r.Threshold, p.Sprintf(r.ThresholdSource))
 	} else {
-		fmt.Fprintf(w, "model     %s\n", r.ModelID)
+		p.Fprintf(w, "model     %s\n", r.ModelID)
 	}
-	fmt.Fprintf(w, "persons   %d\n", c.Persons)
-	fmt.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
-	fmt.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
+	p.Fprintf(w, "persons   %d\n", c.Persons)
+	p.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
+	p.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
+	if n := c.ByStatus[catalog.StatusUnsupported]; n > 0 {
+		p.Fprintf(w, "unsupported %d (formats the decoders cannot read, such as HEIC/AVIF phone photos: convert them to JPEG)\n", n)
+	}
 	switch r.IndexState {
 	case library.IndexFresh:
-		fmt.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
+		p.Fprintf(w, "index     %s, %d faces, up to date (catalog generation %d)\n", r.Index.Resolved, r.Index.Count, r.Generation)
 		if !r.Index.Exact() && r.Index.Count > 0 {
-			fmt.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
+			p.Fprintf(w, "          recall@10 vs exact search %.3f (%d sample queries%s)\n", r.Index.RecallAt10, r.Index.Queries, searchParamsText(r.Index))
 		}
 	case library.IndexStale:
-		fmt.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
+		p.Fprintf(w, "index     %s requested, stale (%s): the next index or search rebuilds it\n", r.Factory, staleReason(r))
 	case library.IndexDamaged:
-		fmt.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, termText(r.IndexError))
+		p.Fprintf(w, "index     %s, DAMAGED (%s): the next index or search rebuilds it from the catalog\n", r.Index.Resolved, termText(r.IndexError))
 	default:
-		fmt.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
+		p.Fprintf(w, "index     %s requested, missing: the next index or search builds it\n", r.Factory)
 	}
 	if len(r.Failures) == 0 {
 		return nil
@@ -211,12 +218,12 @@ func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
 		statuses = append(statuses, s)
 	}
 	sort.Strings(statuses)
-	fmt.Fprintf(w, "failures  %d\n", len(r.Failures))
+	p.Fprintf(w, "failures  %d\n", len(r.Failures))
 	for _, s := range statuses {
-		fmt.Fprintf(w, "  %s: %d\n", s, by[s])
+		p.Fprintf(w, "  %s: %d\n", s, by[s])
 		for _, f := range r.Failures {
 			if f.Status == s {
-				fmt.Fprintf(w, "    %s: %s\n", termText(f.Path), termText(f.Error))
+				p.Fprintf(w, "    %s: %s\n", termText(f.Path), termText(f.Error))
 			}
 		}
 	}

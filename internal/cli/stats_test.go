@@ -116,7 +116,7 @@ func TestStatsJSON(t *testing.T) {
 			if d.Faces != (statsFacesJSON{Total: 6, Primary: 6}) {
 				t.Errorf("faces %+v", d.Faces)
 			}
-			if len(d.Failures) != 1 || d.Failures[0].Path != "broken/npKnown.npz" || d.Failures[0].Status != "corrupt" || d.Failures[0].Error == "" || d.Failures[0].PathB64 != "" {
+			if len(d.Failures) != 1 || d.Failures[0].File != "broken/npKnown.npz" || d.Failures[0].Status != "corrupt" || d.Failures[0].Error == "" || d.Failures[0].FileB64 != "" {
 				t.Errorf("failures %+v", d.Failures)
 			}
 			tt.check(t, d)
@@ -147,8 +147,8 @@ func TestStatsJSONNames(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("stats --json output: %v\n%s", err, out)
 	}
-	if len(d.Failures) != 1 || d.Failures[0].PathB64 != base64.StdEncoding.EncodeToString([]byte(bad+"/npKnown.npz")) ||
-		!strings.HasSuffix(d.Failures[0].Path, "/npKnown.npz") {
+	if len(d.Failures) != 1 || d.Failures[0].FileB64 != base64.StdEncoding.EncodeToString([]byte(bad+"/npKnown.npz")) ||
+		!strings.HasSuffix(d.Failures[0].File, "/npKnown.npz") {
 		t.Errorf("failures %+v", d.Failures)
 	}
 

@@ -133,6 +133,7 @@ func PlotROC(w io.Writer, format string, curves []Curve, markFAR float64, o Plot
 	p.Legend.Left = false
 	p.Legend.XOffs = -vg.Points(6)
 	p.Legend.YOffs = vg.Points(6)
+	legendInside(p)
 	return write(p, w, format, o)
 }
 
@@ -192,8 +193,26 @@ func PlotHistograms(w io.Writer, format string, same, diff []float64, threshold 
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(6)
-	p.Legend.YOffs = -vg.Points(6)
+	p.Legend.YOffs = -vg.Points(10)
+	legendInside(p)
 	return write(p, w, format, o)
+}
+
+// legendInside moves p's legend into the data area: gonum places a legend
+// against the canvas minus the axes, which on a padded axis (the log FAR
+// axis) lets a right-aligned legend run past the data into the margin. The
+// legend is drawn by a plotter added last, which gets the data area itself.
+func legendInside(p *plot.Plot) {
+	l := p.Legend
+	p.Legend = plot.NewLegend()
+	p.Add(insideLegend{l})
+}
+
+type insideLegend struct{ l plot.Legend }
+
+func (il insideLegend) Plot(c draw.Canvas, _ *plot.Plot) {
+	l := il.l
+	l.Draw(c)
 }
 
 // decadeTicks labels the powers of ten of a log axis ("1e-04") and marks

@@ -144,6 +144,9 @@ func decodeBytes(data []byte, name string, opt Options) (img *image.RGBA, info I
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
+			if f := heifBrand(data); f != "" {
+				return nil, Info{Format: f}, fmt.Errorf("decode %q: %w %s: facesearch has no %s decoder (convert the photo to JPEG, e.g. with heif-convert)", name, ErrUnsupported, f, f)
+			}
 			return nil, Info{}, fmt.Errorf("decode %q: %w (starts with %q)", name, ErrNotImage, prefix(data))
 		}
 		return nil, Info{}, fmt.Errorf("decode %q: %w", name, classify(err, data, sniff(data)))
@@ -269,6 +272,21 @@ func pngComplete(data []byte) bool {
 		i = int(next)
 	}
 	return false
+}
+
+// heifBrand names the format of an ISO base media file holding an image
+// (what phones write): "HEIC" or "AVIF", "" for anything else.
+func heifBrand(data []byte) string {
+	if len(data) < 12 || string(data[4:8]) != "ftyp" {
+		return ""
+	}
+	switch string(data[8:12]) {
+	case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1":
+		return "HEIC"
+	case "avif", "avis":
+		return "AVIF"
+	}
+	return ""
 }
 
 // sniff names the format from the magic bytes when DecodeConfig recognised the

@@ -515,3 +515,21 @@ func TestReadCapped(t *testing.T) {
 		t.Errorf("reader error: %v", err)
 	}
 }
+
+func TestHEIFUnsupported(t *testing.T) {
+	tests := []struct {
+		brand, want string
+	}{{"heic", "HEIC"}, {"mif1", "HEIC"}, {"avif", "AVIF"}}
+	for _, tc := range tests {
+		data := append([]byte("\x00\x00\x00\x18ftyp"+tc.brand+"\x00\x00\x00\x00"), make([]byte, 64)...)
+		_, info, err := Decode(bytes.NewReader(data), "IMG_0001."+tc.brand, Options{})
+		if !errors.Is(err, ErrUnsupported) || info.Format != tc.want || !strings.Contains(err.Error(), "convert the photo to JPEG") {
+			t.Errorf("%s: %v (format %q), want ErrUnsupported naming %s", tc.brand, err, info.Format, tc.want)
+		}
+	}
+	// Another ISO media file (an MP4 video) is not an image.
+	mp4 := append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x00\x00"), make([]byte, 64)...)
+	if _, _, err := Decode(bytes.NewReader(mp4), "clip.mp4", Options{}); !errors.Is(err, ErrNotImage) {
+		t.Errorf("mp4: %v, want ErrNotImage", err)
+	}
+}

@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -44,7 +45,7 @@ func checksumFile(path string, off int64) (string, error) {
 
 // ErrIndexDamaged is wrapped by the error of opening an index file whose
 // contents do not match index.json (checksum, count) or the catalog.
-var ErrIndexDamaged = fmt.Errorf("index file damaged")
+var ErrIndexDamaged = errors.New("index file damaged")
 
 // verifyChecksum compares a computed checksum with the stored one ("" in an
 // index.json written before checksums: nothing to compare).
@@ -60,7 +61,7 @@ func verifyChecksum(path, want, got string) error {
 func (l *Library) checkCatalogCount(ctx context.Context, path string, n int64) error {
 	st, err := l.cat.Stats(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: count the catalog's faces: %w", path, err)
 	}
 	if int64(st.Faces) != n {
 		return fmt.Errorf("%s: %w: holds %d faces, the catalog %d", path, ErrIndexDamaged, n, st.Faces)

@@ -73,6 +73,21 @@ func TestDamagedFlatFileIsRebuilt(t *testing.T) {
 			if err := f.lib.VerifyIndex(ctx); err != nil {
 				t.Errorf("after the rebuild: %v", err)
 			}
+			// 'index' on the unchanged catalog repairs it too (review
+			// finding 2: it used to report the damaged index up to date).
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := f.index(t, ctx, nil)
+			if err != nil {
+				t.Fatalf("index over a damaged index: %v", err)
+			}
+			if !rep.Rebuilt {
+				t.Error("index over a damaged index: not rebuilt (reported up to date)")
+			}
+			if err := f.lib.VerifyIndex(ctx); err != nil {
+				t.Errorf("after index: %v", err)
+			}
 		})
 	}
 }

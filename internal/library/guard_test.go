@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/npz"
@@ -113,6 +114,57 @@ func TestIndexKeepsUnreadableFolder(t *testing.T) {
 	rep, err = f.index(t, ctx, nil)
 	if err != nil || rep.Unchanged != 6 || rep.Processed != 0 {
 		t.Errorf("readable again: %+v %v, want 6 unchanged", rep, err)
+	}
+}
+
+// TestIndexKeepsUnreadableChangedFile (review finding 3): an image whose
+// mtime changed but which cannot be read keeps its faces, is reported
+// unreadable and makes the run fail; before, its rows were replaced by an
+// error row without faces.
+func TestIndexKeepsUnreadableChangedFile(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "data")
+	writeTree(t, root, map[string]string{
+		"alice/1.jpg": fakeSpec(0, 1, 1), "alice/2.jpg": fakeSpec(0, 2, 1),
+		"bob/1.jpg": fakeSpec(2, 3, 1), "carol/1.jpg": fakeSpec(4, 5, 1),
+	})
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, f.lib)
+	bob := filepath.Join(root, "bob", "1.jpg")
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(bob, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bob, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(bob, 0o644) })
+	if _, err := os.ReadFile(bob); err == nil {
+		t.Fatal("a chmod 000 file is readable: cannot test")
+	}
+	rep, err := f.index(t, ctx, nil)
+	if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "bob/1.jpg") {
+		t.Fatalf("error %v, want ErrUnreadable naming bob/1.jpg", err)
+	}
+	if rep.Kept != 1 || rep.Processed != 0 || len(rep.Failed) != 0 {
+		t.Errorf("kept %d processed %d failed %v, want 1, 0, none", rep.Kept, rep.Processed, rep.Failed)
+	}
+	if got := dump(t, f.lib); got != before {
+		t.Errorf("catalog changed:\n%s\nwas:\n%s", got, before)
+	}
+	os.Chmod(bob, 0o644)
+	rep, err = f.index(t, ctx, nil)
+	if err != nil || rep.Touched != 1 || rep.Processed != 0 {
+		t.Errorf("readable again: %+v %v, want 1 touched", rep, err)
+	}
+	if got := dump(t, f.lib); got != before {
+		t.Errorf("catalog after the readable run:\n%s\nwas:\n%s", got, before)
 	}
 }
 

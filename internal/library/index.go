@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -94,6 +95,7 @@ type result struct {
 	put   *catalog.Image
 	touch *catalog.Touch
 	move  *catalog.Move
+	kept  *Skipped // changed on disk but could not be read: its rows are kept
 }
 
 // ErrInterrupted is returned (wrapped) when indexing stopped on context
@@ -179,8 +181,8 @@ func (l *Library) Index(ctx context.Context, opt IndexOptions) (*IndexReport, er
 		}
 	}
 
-	unread := newUnreadableSet(skipped)
 	runErr := l.process(ctx, root, modelID, todo, gone, opt, rep)
+	unread := newUnreadableSet(rep.Skipped) // the walk's and the files process could not read
 	if runErr == nil {
 		var b catalog.Batch
 		for p := range gone.paths {
@@ -292,6 +294,9 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 	}
 	hash, err := hashFile(abs)
 	if err != nil {
+		if r, ok := keepUnread(w, err); ok {
+			return r, nil
+		}
 		im.Status, im.Error = catalog.StatusError, err.Error()
 		return result{put: im}, nil
 	}
@@ -309,6 +314,8 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 		var de *DecodeError
 		if errors.As(err, &de) {
 			im.Status, im.Error = de.Status, de.reason()
+		} else if r, ok := keepUnread(w, err); ok && isReadError(err) {
+			return r, nil
 		} else {
 			im.Status, im.Error = catalog.StatusError, err.Error()
 		}
@@ -345,6 +352,24 @@ func (l *Library) processOne(ctx context.Context, root, modelID string, w work, 
 		})
 	}
 	return result{put: im}, nil
+}
+
+// keepUnread is the result for a file that changed on disk but could not
+// be read (err): a run never deletes what it merely failed to read, so a
+// file with healthy rows keeps them and is reported unreadable. A file
+// without such rows gets no result (ok false): it is recorded as an error.
+func keepUnread(w work, err error) (result, bool) {
+	if w.prev == nil || w.prev.Status == catalog.StatusError {
+		return result{}, false
+	}
+	return result{kept: &Skipped{Rel: w.file.Rel, Reason: err.Error(), Unreadable: true}}, true
+}
+
+// isReadError reports whether err is a failure to read the file (denied,
+// gone, an I/O error) rather than a finding about its content.
+func isReadError(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) ||
+		errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ESTALE) || errors.Is(err, syscall.ENXIO)
 }
 
 // encodeCrop stores an aligned crop as a JPEG of quality 90 (~4-5 KB at
@@ -432,6 +457,9 @@ func (l *Library) write(ctx context.Context, results <-chan result, opt IndexOpt
 				b.Touch = append(b.Touch, *r.touch)
 			case r.move != nil:
 				b.Move = append(b.Move, *r.move)
+			case r.kept != nil:
+				rep.Skipped = append(rep.Skipped, *r.kept)
+				rep.Kept++
 			}
 			n++
 			if opt.Progress != nil {
@@ -489,7 +517,18 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		return info, false, err
 	}
 	if state == IndexFresh && (force == nil || !force(info)) {
-		return info, false, nil
+		// Fresh by its description; check the files too (checksum, counts),
+		// so that 'index' repairs a damaged index rather than call it up to
+		// date. A remote store is not verified here (it is opened by the
+		// search; rebuilding would not help a cluster that cannot answer).
+		if info.Storage == StorageRemote {
+			return info, false, nil
+		}
+		err := l.VerifyIndex(ctx)
+		if err == nil {
+			return info, false, nil
+		}
+		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
 	idx, newInfo, err := l.rebuild(ctx, factory, params)
 	if err != nil {

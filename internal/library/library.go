@@ -154,13 +154,16 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)
 	}
 	cat, err := catalog.Open(ctx, dbPath)
-	if err != nil && opt.ReadOnly {
+	if err != nil && opt.ReadOnly && catalog.IsAccessError(err) {
 		// A library the user may not write (read-only mount, another
 		// user's folder) is still searchable: open the catalog read-only.
-		if c, err2 := catalog.OpenReadOnly(ctx, dbPath); err2 == nil {
-			log.Debug("catalog opened read-only", "dir", opt.Dir, "reason", err)
-			cat, err = c, nil
+		// Not a damaged, unmigrated or newer catalog: that error stands.
+		c, err2 := catalog.OpenReadOnly(ctx, dbPath)
+		if err2 != nil {
+			return nil, fmt.Errorf("library %s: %w (opening it read-only: %w)", opt.Dir, err, err2)
 		}
+		log.Info("library opened read-only: it cannot be written here", "dir", opt.Dir, "reason", err)
+		cat, err = c, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("library %s: %w", opt.Dir, err)

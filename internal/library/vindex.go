@@ -156,6 +156,13 @@ func (l *Library) ensureIndex(ctx context.Context, params SearchParams) (VectorI
 		}
 		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
 	}
+	// The index files are written only under the library's writer lock: a
+	// running 'index' or 'import-npz' rebuilds them itself when it ends.
+	unlock, err := l.lock()
+	if err != nil {
+		return nil, info, false, fmt.Errorf("the index is stale or damaged and must be rebuilt: %w", err)
+	}
+	defer unlock()
 	idx, info, err := l.Rebuild(ctx, params)
 	return idx, info, true, err
 }

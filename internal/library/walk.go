@@ -31,6 +31,9 @@ type Skipped struct {
 var imageExts = map[string]bool{
 	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
 	".bmp": true, ".webp": true, ".tif": true, ".tiff": true,
+	// Phone photos: not decoded (no pure-Go decoder), but listed so that
+	// index records them with status unsupported and stats counts them.
+	".heic": true, ".heif": true, ".hif": true, ".avif": true,
 }
 
 var otherExts = map[string]bool{
@@ -56,7 +59,8 @@ func sniffImage(path string) (bool, error) {
 		bytes.HasPrefix(h, []byte("GIF8")),
 		bytes.HasPrefix(h, []byte("BM")),
 		bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")),
-		n == 12 && bytes.HasPrefix(h, []byte("RIFF")) && string(h[8:12]) == "WEBP":
+		n == 12 && bytes.HasPrefix(h, []byte("RIFF")) && string(h[8:12]) == "WEBP",
+		n == 12 && string(h[4:8]) == "ftyp" && strings.Contains("heic heix heim heis hevc hevx mif1 msf1 avif avis", string(h[8:12])):
 		return true, nil
 	}
 	return false, nil
@@ -164,4 +168,12 @@ func Walk(root string) ([]File, []Skipped, error) {
 		return nil, nil, fmt.Errorf("walk %s: %w", root, err)
 	}
 	return files, skipped, nil
+}
+
+// IsImageName reports whether path is a file Walk would list as an image:
+// an image extension, or an unknown one with image-like content.
+// A file that cannot be read is not one.
+func IsImageName(path string) bool {
+	ok, err := isCandidate(path)
+	return ok && err == nil
 }

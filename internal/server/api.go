@@ -88,32 +88,6 @@ func (s *Server) faceCrop(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
 
-func (s *Server) persons(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.opt.Catalog.Persons(r.Context())
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("persons: %w", err))
-		return
-	}
-	if ps == nil {
-		ps = []Person{}
-	}
-	writeJSON(w, map[string]any{"persons": ps})
-}
-
-func (s *Server) person(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	fs, err := s.opt.Catalog.PersonFaces(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("person %q: %w", name, err))
-		return
-	}
-	out := make([]faceJSON, len(fs))
-	for i, f := range fs {
-		out[i] = withURLs(f)
-	}
-	writeJSON(w, map[string]any{"name": name, "faces": out})
-}
-
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	s.handle("/api/findings.csv", s.findingsCSV, "GET")
 	s.handle("/api/findings/{key}/dismissed", s.dismiss, "PUT", "DELETE")
 	s.handle("/api/pairs", s.pairs, "GET")
+	s.handle("/api/lookalikes", s.lookalikes, "GET")
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(KindNotFound, "no API endpoint %s", r.URL.Path))
 	}, "GET", "POST", "PUT", "DELETE")
@@ -37,6 +38,9 @@ func (s *Server) routes() {
 	files := http.FileServerFS(s.static)
 	s.mux.HandleFunc("/{$}", s.page(files))
 	s.mux.HandleFunc("/assets/", s.page(files))
+	// Browsers ask for /favicon.ico whatever the page links: answer with
+	// the page's icon rather than a logged 404.
+	s.mux.HandleFunc("/favicon.ico", s.page(files))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(KindNotFound, "no page %s", r.URL.Path))
 	})
@@ -52,6 +56,16 @@ func (s *Server) page(files http.Handler) http.HandlerFunc {
 		}
 		securityHeaders(w)
 		w.Header().Set("Cache-Control", "no-cache")
+		if r.URL.Path == "/favicon.ico" {
+			b, err := fs.ReadFile(s.static, "assets/favicon.svg")
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", "image/svg+xml")
+			http.ServeContent(w, r, "favicon.svg", time.Time{}, bytes.NewReader(b))
+			return
+		}
 		if r.URL.Path == "/" {
 			b, err := fs.ReadFile(s.static, "index.html")
 			if err != nil {

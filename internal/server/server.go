@@ -70,8 +70,14 @@ type FaceRecord struct {
 // Person is one person folder of the library.
 type Person struct {
 	Name   string `json:"name"`
-	Images int    `json:"images"`
-	Faces  int    `json:"faces"`
+	Images int    `json:"images"` // image files of the folder (any status)
+	Faces  int    `json:"faces"`  // detected faces, background faces included
+	// PrimaryFaces counts the faces that are their photo's subject: the
+	// folder's person (one per image with a face).
+	PrimaryFaces int `json:"primary_faces"`
+	// FaceID is the catalog id of the face shown as the person's thumbnail
+	// (0: none).
+	FaceID int64 `json:"face_id,omitempty"`
 }
 
 // ImageRecord describes one image of the library.
@@ -187,6 +193,9 @@ type Options struct {
 	// MaxSearches bounds the photo searches run at once (default NumCPU);
 	// others wait for a slot until their deadline.
 	MaxSearches int
+	// Limits, when set, are shared with other Servers (and MaxSearches is
+	// ignored); default NewLimits(MaxSearches).
+	Limits *Limits
 	// DefaultK and MaxK bound the number of results (defaults 12 and 200).
 	DefaultK, MaxK int
 	Log            *slog.Logger
@@ -209,7 +218,8 @@ type Server struct {
 	opt      Options
 	log      *slog.Logger
 	mux      *http.ServeMux
-	slots    chan struct{}
+	slots    chan struct{} // Limits.slots
+	uploads  chan struct{} // Limits.uploads
 	static   fs.FS
 	bindHost string // Options.Addr's host, as hostOnly gives it
 	bindAny  bool   // Options.Addr's host is unspecified
@@ -246,7 +256,11 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opt: opt, log: log, mux: http.NewServeMux(), slots: make(chan struct{}, opt.MaxSearches), static: static}
+	lim := opt.Limits
+	if lim == nil {
+		lim = NewLimits(opt.MaxSearches)
+	}
+	s := &Server{opt: opt, log: log, mux: http.NewServeMux(), slots: lim.slots, uploads: lim.uploads, static: static}
 	if opt.Addr != "" {
 		s.bindHost = hostOnly(opt.Addr)
 		ip := net.ParseIP(s.bindHost)

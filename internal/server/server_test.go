@@ -493,8 +493,11 @@ func TestFacesPersonsImages(t *testing.T) {
 	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/faces/99", nil)), 404, KindNotFound)
 	wantError(t, h.do(t, httptest.NewRequest("GET", "/api/faces/99/crop", nil)), 404, KindNotFound)
 
-	ps := decode[map[string][]Person](t, h.do(t, httptest.NewRequest("GET", "/api/persons", nil)))
-	if len(ps["persons"]) != 2 || ps["persons"][1].Name != "bob" || ps["persons"][1].Faces != 2 {
+	ps := decode[struct {
+		Persons []Person
+		Total   int
+	}](t, h.do(t, httptest.NewRequest("GET", "/api/persons", nil)))
+	if len(ps.Persons) != 2 || ps.Total != 2 || ps.Persons[1].Name != "bob" || ps.Persons[1].Faces != 2 {
 		t.Errorf("persons %+v", ps)
 	}
 	pf := decode[struct {

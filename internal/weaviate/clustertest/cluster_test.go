@@ -330,7 +330,7 @@ func sameResults(want, got []resultJSON) error {
 	return nil
 }
 
-// searchJSON is the part of 'search --json' (facesearch.search/v1) compared.
+// searchJSON is the part of 'search --json' (facesearch.search/v2) compared.
 type searchJSON struct {
 	Queries []struct {
 		Source  string       `json:"source"`

@@ -18,11 +18,18 @@ function el(tag, attrs, ...kids) {
 
 // api calls the JSON API; on 401 it asks for the token once and retries.
 async function api(path, opts) {
-  const r = await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
+  let r;
+  try {
+    r = await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
+  } catch (err) {
+    const e = new Error(err.message);
+    e.code = "network";
+    throw e;
+  }
   if (r.status === 401 && !(opts && opts.retried)) {
-    const t = prompt("This server needs its access token:");
-    if (t) {
-      document.cookie = "facesearch_token=" + encodeURIComponent(t) + "; path=/; SameSite=Strict";
+    const tok = prompt(t("This server needs its access token:"));
+    if (tok) {
+      document.cookie = "facesearch_token=" + encodeURIComponent(tok) + "; path=/; SameSite=Strict";
       return api(path, Object.assign({}, opts || {}, { retried: true }));
     }
   }
@@ -48,10 +55,11 @@ function setStatus(id, text, isError) {
 // ---- tabs ----
 function showTab() {
   const [tab, arg] = (location.hash.slice(1) || "search").split("/");
-  const name = ["search", "people", "cleansing"].includes(tab) ? tab : "search";
+  const name = ["search", "people", "lookalikes", "cleansing"].includes(tab) ? tab : "search";
   document.querySelectorAll(".tab").forEach((t) => (t.hidden = t.id !== "tab-" + name));
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.tab === name));
   if (name === "people") showPeople(arg ? decodeURIComponent(arg) : "");
+  if (name === "lookalikes") showLookalikes();
   if (name === "cleansing") loadCleansing();
 }
 window.addEventListener("hashchange", showTab);
@@ -72,8 +80,8 @@ function drawBoxes(layer, img, boxes, chosen, onPick) {
       const [x1, y1, x2, y2] = b.box;
       const d = el("button", {
         class: "box" + (i === chosen ? " chosen" : ""),
-        title: onPick ? "search with this face" : "",
-        "aria-label": "face " + (i + 1),
+        title: onPick ? t("search with this face") : "",
+        "aria-label": t("face {n}", { n: i + 1 }),
         "data-face": String(i),
       }, el("span", { text: b.label || String(i + 1) }));
       d.style.left = (100 * Math.max(0, x1) / W) + "%";
@@ -97,13 +105,16 @@ function drawBoxes(layer, img, boxes, chosen, onPick) {
 // ---- search ----
 let current = null; // {file, url}
 
+let lastSearch = null; // {file, face}: redrawn on a language switch
+
 async function search(file, face) {
+  lastSearch = { file, face };
   if (!current || current.file !== file) {
     if (current) URL.revokeObjectURL(current.url);
     current = { file, url: URL.createObjectURL(file) };
     $("photo").src = current.url;
   }
-  setStatus("search-status", "Searching…");
+  setStatus("search-status", t("Searching…"));
   $("query").hidden = false;
   const fd = new FormData();
   fd.append("photo", file, file.name || "photo");
@@ -112,18 +123,20 @@ async function search(file, face) {
   try {
     res = await api("/api/search", { method: "POST", body: fd });
   } catch (e) {
+    // Nothing to show beside the error: no broken photo, no empty heading.
+    $("query").hidden = true;
     $("boxes").replaceChildren();
     $("results").replaceChildren();
     $("person-summary").replaceChildren();
     $("results-title").hidden = true;
     $("verdict").hidden = true;
-    setStatus("search-status", e.message, true);
+    setStatus("search-status", errorText(e), true);
     return;
   }
-  const t = res.timing_ms || {};
-  setStatus("search-status", `${res.faces.length} face${res.faces.length === 1 ? "" : "s"} found; ` +
-    `${res.matches.length} matches in ${fmt(((t.decode || 0) + (t.detect_embed || 0) + (t.search || 0)) / 1000)} s`);
-  $("face-hint").textContent = res.faces.length > 1 ? "Click a box to search with another face." : "";
+  const tm = res.timing_ms || {};
+  setStatus("search-status", t("{n} face found|{n} faces found", { n: res.faces.length }) + "; " +
+    t("{n} matches in {s} s", { n: res.matches.length, s: fmt(((tm.decode || 0) + (tm.detect_embed || 0) + (tm.search || 0)) / 1000) }));
+  $("face-hint").textContent = res.faces.length > 1 ? t("Click a box to search with another face.") : "";
   // Faces are numbered from 1 in the API (res.face), indexed from 0 here.
   drawBoxes($("boxes"), $("photo"), res.faces, res.face - 1, res.faces.length > 1 ? (i) => search(file, i + 1) : null);
   renderVerdict(res.verdict);
@@ -138,14 +151,21 @@ function renderVerdict(v) {
   if (!v) { box.hidden = true; return; }
   box.className = "verdict " + v.verdict;
   box.dataset.verdict = v.verdict;
-  const rate = v.stranger_text ? `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.` : "";
-  const margin = v.margin != null ? ` Margin to the next person ${fmt(v.margin)}.` : "";
+  // The stranger rate: strangers_at_or_above of stranger_searches
+  // non-mated searches scored this high (stranger_text is the server's
+  // English wording of the same figure).
+  let rate = "";
+  if (v.stranger_text) {
+    rate = LANG === "en" ? `A stranger scores this high ${v.stranger_text.replace("1 in", "1 time in")}.`
+      : t("A stranger scores this high in {k} of {n} searches.", { k: v.strangers_at_or_above, n: v.stranger_searches });
+  }
+  const margin = v.margin != null ? " " + t("Margin to the next person {m}.", { m: fmt(v.margin) }) : "";
   let head;
   switch (v.verdict) {
-    case "match": head = `Match: ${v.person} (${fmt(v.similarity)}).`; break;
-    case "possible": head = `Possible match: ${v.person} (${fmt(v.similarity)}).`; break;
-    case "no_match": head = `No confident match. Closest: ${v.person} (${fmt(v.similarity)}).`; break;
-    default: head = `This library is too small to calibrate (${v.reason || "uncalibrated"}); similarities only.`;
+    case "match": head = t("Match: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    case "possible": head = t("Possible match: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    case "no_match": head = t("No confident match. Closest: {p} ({s}).", { p: v.person, s: fmt(v.similarity) }); break;
+    default: head = t("This library is too small to calibrate ({r}); similarities only.", { r: v.reason || t("uncalibrated") });
   }
   box.replaceChildren(el("strong", { text: head }), " ", el("span", { text: rate + margin }));
   box.hidden = false;
@@ -154,10 +174,10 @@ function renderVerdict(v) {
 // verdictBadge is the badge of one result: its verdict when the library is
 // calibrated, else the pairwise same-person flag.
 function verdictBadge(verdict, same) {
-  if (verdict === "match") return el("span", { class: "badge same", text: "match" });
-  if (verdict === "possible") return el("span", { class: "badge possible", text: "possible" });
+  if (verdict === "match") return el("span", { class: "badge same", text: t("match") });
+  if (verdict === "possible") return el("span", { class: "badge possible", text: t("possible") });
   if (verdict) return null;
-  return same ? el("span", { class: "badge same", text: "same person" }) : null;
+  return same ? el("span", { class: "badge same", text: t("same person") }) : null;
 }
 
 function renderSummary(res) {
@@ -165,18 +185,18 @@ function renderSummary(res) {
   ol.replaceChildren();
   for (const p of res.persons) {
     ol.append(el("li", {},
-      el("strong", { text: p.person || "(no folder)" }), " ",
-      el("span", { class: "muted", text: `best ${fmt(p.best)}, ${p.count} face${p.count === 1 ? "" : "s"} ` }),
+      el("strong", { text: p.person || t("(no folder)") }), " ",
+      el("span", { class: "muted", text: t("best {sim}, {n} face|best {sim}, {n} faces", { sim: fmt(p.best), n: p.count }) + " " }),
       verdictBadge(p.verdict, p.same_person)));
   }
 }
 
 function faceCard(f, sim, same, verdict) {
   const c = el("div", { class: "card", tabindex: "0", "data-person": f.person, "data-face-id": String(f.face_id || f.id) },
-    el("img", { src: f.crop_url, alt: "face " + (f.face_id || f.id), loading: "lazy" }),
+    el("img", { src: f.crop_url, alt: t("face {n}", { n: f.face_id || f.id }), loading: "lazy" }),
     sim != null ? el("div", {}, el("span", { class: "sim", text: fmt(sim) }), " ",
       verdictBadge(verdict, same)) : null,
-    el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: "not the main face", title: "another face in this image" }) : null),
+    el("div", { class: "person", text: f.person }, f.primary === false ? el("span", { class: "badge", text: t("not the main face"), title: t("another face in this image") }) : null),
     el("div", { class: "file", text: f.file }));
   const open = () => openImage(f.image_id, f.face_id || f.id);
   c.addEventListener("click", open);
@@ -192,7 +212,7 @@ function renderMatches(res) {
 
 async function openImage(imageID, faceID) {
   let im;
-  try { im = await api("/api/images/" + imageID); } catch (e) { alert(e.message); return; }
+  try { im = await api("/api/images/" + imageID); } catch (e) { alert(errorText(e)); return; }
   const img = $("viewer-img");
   img.src = im.file_url;
   $("viewer-caption").textContent = `${im.person} — ${im.file} (${im.width}×${im.height})`;
@@ -214,30 +234,7 @@ function setupDrop() {
   });
 }
 
-// ---- people ----
-let personsCache = null;
-
-async function showPeople(name) {
-  if (!personsCache) {
-    try { personsCache = (await api("/api/persons")).persons; } catch (e) { $("person-list").textContent = e.message; return; }
-  }
-  const filter = $("person-filter").value.toLowerCase();
-  $("person-list").replaceChildren(...personsCache
-    .filter((p) => !filter || p.name.toLowerCase().includes(filter))
-    .slice(0, 2000)
-    .map((p) => el("a", { href: "#people/" + encodeURIComponent(p.name) },
-      el("strong", { text: p.name }), " ", el("span", { class: "muted", text: `${p.images} images, ${p.faces} faces` }))));
-  $("person-detail").hidden = !name;
-  if (!name) return;
-  $("person-name").textContent = name;
-  try {
-    const r = await api("/api/persons/" + encodeURIComponent(name));
-    $("person-faces").replaceChildren(...r.faces.map((f) => faceCard(f, null, false)));
-    $("person-detail").scrollIntoView();
-  } catch (e) {
-    $("person-faces").textContent = e.message;
-  }
-}
+// ---- people: see people.js ----
 
 // ---- cleansing ----
 function findingQuery() {
@@ -264,7 +261,7 @@ async function loadCleansing() {
     res = await api("/api/findings?" + q);
   } catch (e) {
     $("cleansing-body").hidden = true;
-    setStatus("cleansing-status", e.message, e.code !== "unavailable");
+    setStatus("cleansing-status", errorText(e), e.code !== "unavailable");
     // The audit is still running: ask again when the server says to.
     if (e.retryAfter > 0) {
       clearTimeout(loadCleansing.retry);
@@ -278,48 +275,62 @@ async function loadCleansing() {
   $("cleansing-body").hidden = false;
   $("n-findings").textContent = "(" + res.findings.length + ")";
   $("findings").replaceChildren(...res.findings.map((f) => {
-    const btn = el("button", { class: "small", text: f.dismissed ? "Restore" : "Not a problem" });
+    const btn = el("button", { class: "small", text: f.dismissed ? t("Restore") : t("Not a problem") });
     btn.addEventListener("click", async () => {
       try {
         await api("/api/findings/" + encodeURIComponent(f.key) + "/dismissed", { method: f.dismissed ? "DELETE" : "PUT" });
         loadCleansing();
-      } catch (e) { alert(e.message); }
+      } catch (e) { alert(errorText(e)); }
     });
     return el("div", { class: "finding" + (f.dismissed ? " dismissed" : "") },
-      el("div", {}, el("span", { class: "badge " + f.severity, text: f.severity }), " ",
-        el("strong", { text: f.kind }), " ", el("span", { text: f.persons.join(" / ") }), " ", btn),
+      el("div", {}, el("span", { class: "badge " + f.severity, text: t(f.severity) }), " ",
+        el("strong", { text: t(f.kind) }), " ", el("span", { class: "names", text: f.persons.join(" / ") }), " ", btn),
       el("div", { class: "muted", text: f.reason }),
-      el("div", { class: "muted", text: `similarity ${fmt(f.similarity)}` + (f.baseline ? `, baseline ${fmt(f.baseline)}` : "") }),
+      el("div", { class: "muted", text: t("similarity {s}", { s: fmt(f.similarity) }) + (f.baseline ? t(", baseline {s}", { s: fmt(f.baseline) }) : "") }),
       el("div", { class: "evidence" }, ...(f.evidence || []).slice(0, 6).map(evidence)));
   }));
   try {
     // Grouped by folder pair (most face pairs first, best three shown), so
     // one pair of folders cannot fill the list.
     const p = await api("/api/pairs?top=2000");
-    const groups = p.folder_pairs || [];
-    $("n-pairs").textContent = `(${groups.length} folder pairs, ${p.pairs.length} face pairs, similarity ≥ ${fmt(p.min)})`;
+    // The person filter applies to the pairs too (kind and severity are
+    // findings' properties, not pairs').
+    const who = $("f-person").value.trim().toLowerCase();
+    const groups = (p.folder_pairs || []).filter((g) => !who ||
+      g.person_a.toLowerCase().includes(who) || g.person_b.toLowerCase().includes(who));
+    $("n-pairs").textContent = t("({g} folder pairs, {n} face pairs, similarity ≥ {min})", { g: groups.length, n: p.pairs.length, min: fmt(p.min) });
     $("pairs").replaceChildren(...groups.slice(0, 100).map((g) => el("div", { class: "pair" },
-      el("div", { class: "muted", text: `${g.person_a} / ${g.person_b}: ${g.count} face pairs, best ${fmt(g.best)}, median ${fmt(g.median)}` }),
+      el("div", { class: "muted", text: g.person_a + " / " + g.person_b + ": " + t("{n} face pairs, best {best}, median {median}", { n: g.count, best: fmt(g.best), median: fmt(g.median) }) }),
       ...g.pairs.map((i) => evidence(p.pairs[i])))));
   } catch (e) {
-    $("pairs").textContent = e.message;
+    $("pairs").textContent = errorText(e);
   }
 }
 
 async function loadStats() {
   try {
     const s = await api("/api/stats");
-    $("stats").textContent = `${s.persons} people, ${s.images_ok} images, ${s.faces} faces`;
+    $("stats").textContent = t("{persons} people, {images} images, {faces} faces",
+      { persons: s.persons.toLocaleString(), images: s.images_ok.toLocaleString(), faces: s.faces.toLocaleString() });
   } catch (e) {
-    $("stats").textContent = e.message;
+    $("stats").textContent = errorText(e);
   }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  applyI18n();
+  $("lang").value = LANG;
+  $("lang").addEventListener("change", (e) => setLang(e.target.value));
   setupDrop();
-  $("person-filter").addEventListener("input", () => showPeople(""));
   for (const id of ["f-kind", "f-sev", "f-dis"]) $(id).addEventListener("change", loadCleansing);
   $("f-person").addEventListener("input", loadCleansing);
   loadStats();
   showTab();
+});
+
+// A language switch redraws what the page drew from data.
+document.addEventListener("langchange", () => {
+  loadStats();
+  showTab();
+  if (!$("query").hidden && lastSearch) search(lastSearch.file, lastSearch.face);
 });
