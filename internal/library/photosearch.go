@@ -26,16 +26,12 @@ func (s *Searcher) Calibration(ctx context.Context) (*verdict.Calibration, error
 	if s.cal.c != nil {
 		return s.cal.c, nil
 	}
-	c, err := s.l.judgingCalibration(ctx)
+	// A calibration of another similarity (e.g. a searcher that fell back
+	// to the raw cosine) is not computed here either: uncalibrated, with
+	// the reason.
+	c, err := s.l.judgingCalibration(ctx, s.Similarity())
 	if err != nil {
 		return nil, err
-	}
-	if c.Similarity != s.Similarity() {
-		// The searcher fell back to the raw cosine (or the stored
-		// calibration is of another similarity): judge in its own.
-		if c, err = s.l.Calibrate(ctx, CalibrateOptions{DryRun: true, Raw: s.adapt == nil}); err != nil {
-			return nil, err
-		}
 	}
 	s.cal.c = c
 	return c, nil

@@ -177,9 +177,9 @@ func (l *Library) storeCalibration(c *verdict.Calibration) error {
 // check, compare, serve) judge with: the stored one, never computed here
 // (only index, import-npz and calibrate write it, under the writer's lock).
 // A stored calibration of an older generation is still used, with Stale
-// saying so; one of another model or similarity space, or none, gives an
-// uncalibrated one with the reason.
-func (l *Library) judgingCalibration(ctx context.Context) (*verdict.Calibration, error) {
+// saying so; one of another model or of another similarity space than sim
+// (the searcher's), or none, gives an uncalibrated one with the reason.
+func (l *Library) judgingCalibration(ctx context.Context, sim string) (*verdict.Calibration, error) {
 	c, fresh, err := l.Calibration(ctx)
 	if err != nil {
 		return nil, err
@@ -190,14 +190,14 @@ func (l *Library) judgingCalibration(ctx context.Context) (*verdict.Calibration,
 	}
 	switch {
 	case c == nil:
-		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m,
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: sim, Model: m,
 			Reason: "no calibration stored; run 'facesearch index' or 'facesearch calibrate' to make one"}, nil
 	case c.Model != m:
-		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m, Generation: c.Generation,
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: sim, Model: m, Generation: c.Generation,
 			Reason: fmt.Sprintf("the stored calibration is for model %s, not %s; run 'facesearch index' to refresh", c.Model, m)}, nil
-	case c.Similarity != "raw":
-		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: "raw", Model: m, Generation: c.Generation,
-			Reason: fmt.Sprintf("the stored calibration is for similarity %s, searches use raw; run 'facesearch calibrate'", c.Similarity)}, nil
+	case c.Similarity != sim:
+		return &verdict.Calibration{Status: verdict.StatusUncalibrated, Similarity: sim, Model: m, Generation: c.Generation,
+			Reason: fmt.Sprintf("the stored calibration is for similarity %s, this search uses %s; run 'facesearch calibrate'", c.Similarity, sim)}, nil
 	case !fresh:
 		c.Stale = fmt.Sprintf("calibrated at generation %d; run index to refresh", c.Generation)
 	}
