@@ -123,7 +123,9 @@ async function showLookalikes() {
   } catch (e) {
     if (seq !== showLookalikes.seq) return;
     $("looks").replaceChildren();
-    setStatus("looks-status", errorText(e), e.code !== "unavailable");
+    // 503 with a Retry-After: the audit or the look-alikes are still being computed.
+    const busy = e.code === "unavailable" && e.retryAfter > 0;
+    setStatus("looks-status", busy ? t("Computing look-alikes…") : errorText(e), !busy);
     if (e.retryAfter > 0) {
       clearTimeout(showLookalikes.retry);
       showLookalikes.retry = setTimeout(() => { if (!$("tab-lookalikes").hidden) showLookalikes(); }, e.retryAfter * 1000);
