@@ -44,8 +44,9 @@ func commands() []command {
 		{"pairs", "every pair of faces from different folders above a similarity (CSV/JSON/HTML)", cmdPairs},
 		{"audit", "find folders that are one person, misfiled images, near-duplicates, outliers", cmdAudit},
 		{"lookalikes", "rank pairs of different people by how alike they look", cmdLookalikes},
-		{"eval", "measure accuracy: 'eval lfw DIR' runs the standard LFW protocol", cmdEval},
+		{"eval", "measure accuracy: 'eval lfw DIR' (the LFW protocol), 'eval library' (raw vs adapted on the library's folders)", cmdEval},
 		{"calibrate", "calibrate the same-person threshold on the library's own folders", cmdCalibrate},
+		{"adapt", "show, refit or switch the similarity adapted to the library's people", cmdAdapt},
 		{"import-npz", "import FACE01 per-folder npKnown.npz embeddings without re-embedding", cmdImportNpz},
 		{"serve", "serve the web page and JSON API (loopback by default)", cmdServe},
 	}

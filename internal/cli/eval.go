@@ -17,15 +17,18 @@ import (
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "library" {
+		return evalLibrary(ctx, env, args[1:])
+	}
 	if len(args) > 0 && args[0] == "verdicts" {
 		return evalVerdicts(ctx, env, args[1:])
 	}
 	if len(args) == 0 || args[0] != "lfw" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n\nRun 'facesearch eval lfw -h' for the flags.\n")
+			fmt.Fprintf(env.Stderr, "Usage: facesearch eval lfw [flags] DIR\n       facesearch eval library [flags]\n       facesearch eval verdicts [flags]\n\nRun 'facesearch eval PROTOCOL -h' for the flags.\n")
 			return nil
 		}
-		return usageError{"eval: give a protocol: 'facesearch eval lfw DIR'"}
+		return usageError{"eval: give a protocol: 'facesearch eval lfw DIR', 'facesearch eval library' or 'facesearch eval verdicts'"}
 	}
 	return evalLFW(ctx, env, args[1:])
 }

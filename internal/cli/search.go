@@ -33,6 +33,7 @@ type searchJSON struct {
 	Model           string          `json:"model"`
 	Threshold       float64         `json:"threshold"`
 	ThresholdSource string          `json:"threshold_source"`
+	Similarity      string          `json:"similarity"` // "raw" or "adapted:<transform id>" (docs/ADAPTATION.md)
 	Index           indexJSON       `json:"index"`
 	K               int             `json:"k"`
 	Min             *float64        `json:"min"`
@@ -168,15 +169,15 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	thr, thrSrc, err := l.Threshold(ctx, m)
-	if err != nil {
-		return err
-	}
 	s, err := l.Searcher(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	thr, thrSrc, err := s.Threshold(ctx, m)
+	if err != nil {
+		return err
+	}
 	cal, err := searcherCalibration(ctx, s, fo)
 	if err != nil {
 		return err
@@ -184,7 +185,7 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	info := s.Info()
 	msg := messagesFor(env.Getenv)
 	out := searchJSON{
-		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc,
+		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc, Similarity: s.Similarity(),
 		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
 		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{}, Calibration: calibrationOut(cal),
 	}
@@ -419,8 +420,11 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 		}
 	}
 	src := msg.manifest
-	if out.ThresholdSource == library.ThresholdCalibrated {
+	switch out.ThresholdSource {
+	case library.ThresholdCalibrated:
 		src = msg.calibrated
+	case library.ThresholdAdapted:
+		src = "adapted similarity, cross-fitted calibration"
 	}
 	if c := out.Calibration; c.Status == verdict.StatusCalibrated {
 		fmt.Fprintf(w, "\nverdicts: match ≥ %.4f (FPIR %g), possible ≥ %.4f (FPIR %g), from %d non-mated and %d mated searches of this library\n",
@@ -428,6 +432,7 @@ func printSearch(w io.Writer, out *searchJSON, msg messages) {
 	} else {
 		fmt.Fprintf(w, "\n%s %.4f (%s, %s); library uncalibrated: %s\n", msg.threshold, out.Threshold, out.Model, src, out.Calibration.Reason)
 	}
+	fmt.Fprintf(w, "similarity: %s\n", out.Similarity)
 	fmt.Fprintf(w, "%s %.3f s\n", msg.time, out.ElapsedSeconds)
 }
 

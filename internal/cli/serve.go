@@ -227,7 +227,9 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 	stats := server.Stats{Persons: c.Persons, Images: c.Images, ImagesOK: c.ImagesOK, Faces: c.Faces,
 		PrimaryFaces: c.PrimaryFaces, ByStatus: c.ByStatus, Model: rep.ModelID, Index: rep.Index.Resolved,
 		IndexState: rep.IndexState, Threshold: th}
-	s, err := l.Searcher(ctx)
+	// The page and API stay on the raw cosine: their threshold also
+	// serves the pairs, computed from raw vectors (docs/ADAPTATION.md).
+	s, err := l.SearcherWith(ctx, library.SearcherOptions{Raw: true})
 	if err != nil {
 		return nil, err
 	}

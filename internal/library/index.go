@@ -526,6 +526,7 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		}
 		err := l.VerifyIndex(ctx)
 		if err == nil {
+			l.adaptAfterRun(ctx, info)
 			return info, false, nil
 		}
 		l.log.Warn("unreadable or damaged index; rebuilding it from the catalog", "err", err)
@@ -537,5 +538,6 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 	if idx != nil {
 		idx.Close()
 	}
+	l.adaptAfterRun(ctx, newInfo)
 	return newInfo, true, nil
 }

@@ -30,6 +30,13 @@ func (s *Searcher) Calibration(ctx context.Context) (*verdict.Calibration, error
 	if err != nil {
 		return nil, err
 	}
+	if c.Similarity != s.Similarity() {
+		// The searcher fell back to the raw cosine (or the stored
+		// calibration is of another similarity): judge in its own.
+		if c, err = s.l.Calibrate(ctx, CalibrateOptions{DryRun: true, Raw: s.adapt == nil}); err != nil {
+			return nil, err
+		}
+	}
 	s.cal.c = c
 	return c, nil
 }

@@ -10,10 +10,11 @@ import (
 
 // Searcher searches an open library's vector index.
 type Searcher struct {
-	l    *Library
-	idx  VectorIndex
-	info IndexInfo
-	cal  calibrationOnce // the open-set calibration, loaded on first use
+	l     *Library
+	idx   VectorIndex
+	info  IndexInfo
+	adapt *AdaptInfo      // nil: raw cosine
+	cal   calibrationOnce // the open-set calibration, loaded on first use
 }
 
 // ErrEmpty is returned when searching a library without faces.
@@ -22,6 +23,17 @@ var ErrEmpty = errors.New("the library has no faces (index a dataset first)")
 // Searcher opens the vector index for searching, rebuilding it from the
 // catalog only if it is stale or missing.
 func (l *Library) Searcher(ctx context.Context) (*Searcher, error) {
+	return l.SearcherWith(ctx, SearcherOptions{})
+}
+
+// SearcherOptions configures SearcherWith.
+type SearcherOptions struct {
+	// Raw searches with the raw cosine whatever the library's similarity.
+	Raw bool
+}
+
+// SearcherWith is Searcher with options.
+func (l *Library) SearcherWith(ctx context.Context, opt SearcherOptions) (*Searcher, error) {
 	idx, info, rebuilt, err := l.ensureIndex(ctx, SearchParams{})
 	if err != nil {
 		return nil, err
@@ -32,7 +44,15 @@ func (l *Library) Searcher(ctx context.Context) (*Searcher, error) {
 	if idx == nil {
 		return nil, fmt.Errorf("library %s: %w", l.dir, ErrEmpty)
 	}
-	return &Searcher{l: l, idx: idx, info: info}, nil
+	s := &Searcher{l: l, idx: idx, info: info}
+	if opt.Raw {
+		return s, nil
+	}
+	if err := s.useAdaptation(ctx); err != nil {
+		idx.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close releases the index.
@@ -65,6 +85,13 @@ type Hit struct {
 func (s *Searcher) Search(ctx context.Context, q []float32, opt SearchOptions) ([]Hit, error) {
 	if len(q) != s.info.Dim {
 		return nil, fmt.Errorf("search: query has %d dimensions, the library's embeddings %d", len(q), s.info.Dim)
+	}
+	if s.adapt != nil {
+		aq, err := s.adapt.Transform.Apply(q)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		q = aq
 	}
 	k := opt.K
 	if k <= 0 {

@@ -51,7 +51,11 @@ func (l *Library) Calibration(ctx context.Context) (*verdict.Calibration, bool, 
 		return nil, false, err
 	}
 	c := s.Calibration
-	return &c, c.Generation == gen && c.Model == m, nil
+	sim := SimilarityRaw
+	if a, err := l.currentAdaptation(ctx); err == nil {
+		sim = a.Similarity()
+	}
+	return &c, c.Generation == gen && c.Model == m && c.Similarity == sim, nil
 }
 
 // CalibrateOptions configures Library.Calibrate.
@@ -64,6 +68,9 @@ type CalibrateOptions struct {
 	Sample verdict.SampleOptions
 	// DryRun computes without storing.
 	DryRun bool
+	// Raw calibrates the raw cosine even when searches use an adapted
+	// similarity (a searcher that fell back to raw).
+	Raw bool
 }
 
 // Calibrate computes the open-set calibration from the catalog (primary
@@ -87,6 +94,22 @@ func (l *Library) Calibrate(ctx context.Context, opt CalibrateOptions) (*verdict
 				fo.PossibleFPIR = old.Possible.FPIR
 			}
 		}
+	}
+	if a, err := l.currentAdaptation(ctx); err != nil {
+		return nil, err
+	} else if a != nil && !opt.Raw {
+		// The adapted similarity is calibrated on its cross-fitted samples
+		// (docs/ADAPTATION.md).
+		c, err := l.calibrateAdapted(a, fo, gen, modelID)
+		if err != nil {
+			return nil, err
+		}
+		if !opt.DryRun {
+			if err := l.storeCalibration(c); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
 	}
 	groups, err := l.primaryGroups(ctx)
 	if err != nil {

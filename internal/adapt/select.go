@@ -1,0 +1,473 @@
+package adapt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// DefaultCandidates are the transforms Select compares with the raw cosine
+// for open-set search: WCCN only. Centring alone and LDA are measured by
+// 'eval library --all' (AllCandidates) but not offered: on the East-Asian
+// split centring lets through 4–5× the target share of strangers and LDA
+// collapses strangers onto the library's people (docs/ADAPTATION.md).
+func DefaultCandidates() []Params {
+	return []Params{
+		{Kind: KindWCCN, Dim: 128, Shrink: 0.3},
+		{Kind: KindWCCN, Dim: 128, Shrink: 0.5},
+		{Kind: KindWCCN, Dim: 128, Shrink: 0.7},
+		{Kind: KindWCCN, Dim: 256, Shrink: 0.3},
+		{Kind: KindWCCN, Dim: 256, Shrink: 0.5},
+		{Kind: KindWCCN, Dim: 256, Shrink: 0.7},
+	}
+}
+
+// AllCandidates are DefaultCandidates plus centring and LDA.
+func AllCandidates() []Params {
+	return append([]Params{{Kind: KindCentre}}, append(DefaultCandidates(),
+		Params{Kind: KindLDA, Dim: 128, Shrink: 0.5},
+		Params{Kind: KindLDA, Dim: 256, Shrink: 0.5})...)
+}
+
+// Defaults of SelectOptions.
+const (
+	DefaultFolds      = 5
+	DefaultFPIR       = 0.01
+	DefaultProbeShare = 0.4
+	DefaultMinGain    = 0.01
+	// MinFolders is the fewest folders with at least MinFaces faces for
+	// which Select tries a transform. Measured on East-Asian libraries of
+	// the first 6, 10, 15 and 20 people: below 20 the transform lets
+	// through more strangers at equal mated matches than the raw cosine
+	// (docs/ADAPTATION.md).
+	MinFolders = 20
+	MinFaces   = 5
+)
+
+// SelectOptions tunes Select.
+type SelectOptions struct {
+	Folds      int      // folds over people (default 5)
+	FPIR       float64  // target false-positive identification rate (default 0.01)
+	ProbeShare float64  // share of each seen folder's faces held out as mated queries (default 0.4)
+	Candidates []Params // default DefaultCandidates()
+	// MinGain is how much the mated match rate must beat the raw cosine's
+	// (absolute, default 0.02) for a transform to be kept.
+	MinGain float64
+	// MaxFolders and MaxPerFolder bound the cost on a large library: the
+	// cross-validation runs on at most this many folders (default 300),
+	// and this many faces of each (default 40), sampled evenly.
+	MaxFolders, MaxPerFolder int
+	Fit                      FitOptions
+	KNN                      KNN
+	Seed                     uint64
+	// PairFigures also measures the pairwise figures (eval library); the
+	// choice does not use them.
+	PairFigures bool
+}
+
+func (o *SelectOptions) defaults() {
+	if o.Folds <= 1 {
+		o.Folds = DefaultFolds
+	}
+	if !(o.FPIR > 0 && o.FPIR < 1) {
+		o.FPIR = DefaultFPIR
+	}
+	if !(o.ProbeShare > 0 && o.ProbeShare < 1) {
+		o.ProbeShare = DefaultProbeShare
+	}
+	if o.Candidates == nil {
+		o.Candidates = DefaultCandidates()
+	}
+	if o.MinGain == 0 {
+		o.MinGain = DefaultMinGain
+	}
+	if o.MaxFolders <= 0 {
+		o.MaxFolders = 300
+	}
+	if o.MaxPerFolder <= 0 {
+		o.MaxPerFolder = 40
+	}
+}
+
+// Score is the held-out-folder performance of one similarity.
+type Score struct {
+	Params Params `json:"params"`
+	// Open-set: mated queries are held-out photos of folders the transform
+	// saw (the situation of a search for a known person), non-mated
+	// queries are folders it did not see; the threshold is set at the
+	// target FPIR on those non-mated scores.
+	MatedRate   float64   `json:"mated_match_rate"`
+	Mated       int       `json:"mated_queries"`
+	NonMated    int       `json:"non_mated_queries"`
+	Threshold   float64   `json:"mean_threshold"`
+	Rank1       float64   `json:"rank1"`
+	SeenPairs   PairRates `json:"pairs_seen_people"`   // pairs of held-out photos of fitted people (audit, pairs, lookalikes)
+	UnseenPairs PairRates `json:"pairs_unseen_people"` // pairs among folders not fitted on
+}
+
+// Selection is the outcome of Select.
+type Selection struct {
+	Raw     Score   `json:"raw"`
+	Best    Score   `json:"best"`
+	All     []Score `json:"candidates"`
+	Keep    bool    `json:"keep"`
+	Reason  string  `json:"reason"`
+	Folders int     `json:"folders"` // folders used
+	Faces   int     `json:"faces"`
+	Folds   int     `json:"folds"`
+	FPIR    float64 `json:"fpir"`
+}
+
+// Eligible returns the number of folders of s with at least MinFaces faces.
+func Eligible(s Set) int {
+	n := 0
+	for _, g := range groupByFolder(s.Folders) {
+		if len(g) >= MinFaces {
+			n++
+		}
+	}
+	return n
+}
+
+// Select compares the raw cosine with each candidate transform by
+// cross-validation over people and picks the best by the open-set
+// criterion: the share of mated queries whose best hit is the right folder
+// at a score reaching the threshold that lets through opt.FPIR of the
+// non-mated queries, those coming from folders the fit did not see. The
+// best is kept only if it beats the raw cosine by opt.MinGain.
+func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
+	opt.defaults()
+	sel := Selection{Folds: opt.Folds, FPIR: opt.FPIR}
+	groups := eligibleGroups(s, opt.MaxFolders, opt.MaxPerFolder, opt.Seed)
+	sel.Folders = len(groups)
+	for _, g := range groups {
+		sel.Faces += len(g)
+	}
+	if len(groups) < MinFolders {
+		sel.Reason = fmt.Sprintf("%d folders with at least %d faces; adaptation needs %d", len(groups), MinFaces, MinFolders)
+		return sel, nil
+	}
+	folds := assignFolds(len(groups), opt.Folds, opt.Seed)
+	type acc struct {
+		mated, correct                     []bool
+		matedS                             []float64
+		nonMated                           []float64
+		seenSame, seenDiff, unSame, unDiff []float64
+		thr                                []float64
+		rank1                              int
+	}
+	cands := append([]Params{{Kind: KindRaw}}, opt.Candidates...)
+	accs := make([]acc, len(cands))
+	for f := range opt.Folds {
+		var fit, probe, held []int
+		for gi, g := range groups {
+			if folds[gi] == f {
+				held = append(held, g...)
+				continue
+			}
+			for j, i := range g {
+				// a share of the faces, spread over the folder, are probes
+				if int(float64(j+1)*opt.ProbeShare) > int(float64(j)*opt.ProbeShare) {
+					probe = append(probe, i)
+				} else {
+					fit = append(fit, i)
+				}
+			}
+		}
+		fitS, probeS, heldS := s.Subset(fit), s.Subset(probe), s.Subset(held)
+		pr, err := Prepare(fitS, opt.Fit)
+		if err != nil {
+			return sel, fmt.Errorf("fold %d: %w", f+1, err)
+		}
+		for c, p := range cands {
+			if err := ctx.Err(); err != nil {
+				return sel, err
+			}
+			var t *Transform
+			if p.Kind != KindRaw {
+				var err error
+				if t, err = pr.Fit(p); err != nil {
+					return sel, fmt.Errorf("fold %d, %s: %w", f+1, p, err)
+				}
+			}
+			g, err := transformSet(t, fitS)
+			if err != nil {
+				return sel, err
+			}
+			pq, err := transformSet(t, probeS)
+			if err != nil {
+				return sel, err
+			}
+			hq, err := transformSet(t, heldS)
+			if err != nil {
+				return sel, err
+			}
+			mt, err := top1(pq, g, opt.KNN)
+			if err != nil {
+				return sel, err
+			}
+			nt, err := top1(hq, g, opt.KNN)
+			if err != nil {
+				return sel, err
+			}
+			a := &accs[c]
+			var non []float64
+			for _, h := range nt {
+				non = append(non, h.Score)
+			}
+			a.nonMated = append(a.nonMated, non...)
+			for i, h := range mt {
+				a.matedS = append(a.matedS, h.Score)
+				a.correct = append(a.correct, h.Folder == probeS.Folders[i])
+				if h.Folder == probeS.Folders[i] {
+					a.rank1++
+				}
+			}
+			if thr, err := ThresholdAt(non, opt.FPIR); err == nil {
+				a.thr = append(a.thr, thr)
+			}
+			if opt.PairFigures {
+				sp := splitPairs(pq)
+				a.seenSame, a.seenDiff = append(a.seenSame, sp.same...), append(a.seenDiff, sp.diff...)
+				up := splitPairs(hq)
+				a.unSame, a.unDiff = append(a.unSame, up.same...), append(a.unDiff, up.diff...)
+			}
+		}
+	}
+	for c, p := range cands {
+		a := accs[c]
+		thr, err := ThresholdAt(a.nonMated, opt.FPIR)
+		if err != nil {
+			return sel, err
+		}
+		hit := 0
+		for i, ok := range a.correct {
+			if ok && a.matedS[i] >= thr {
+				hit++
+			}
+		}
+		sc := Score{
+			Params: p, Mated: len(a.correct), NonMated: len(a.nonMated),
+			MatedRate: float64(hit) / float64(max(1, len(a.correct))),
+			Threshold: thr, Rank1: float64(a.rank1) / float64(max(1, len(a.correct))),
+			SeenPairs:   pairFigures(a.seenSame, a.seenDiff),
+			UnseenPairs: pairFigures(a.unSame, a.unDiff),
+		}
+		if c == 0 {
+			sel.Raw = sc
+			continue
+		}
+		sel.All = append(sel.All, sc)
+	}
+	best := 0
+	for i, sc := range sel.All {
+		if sc.MatedRate > sel.All[best].MatedRate {
+			best = i
+		}
+	}
+	sel.Best = sel.All[best]
+	gain := sel.Best.MatedRate - sel.Raw.MatedRate
+	if gain >= opt.MinGain {
+		sel.Keep = true
+		sel.Reason = fmt.Sprintf("%s: %.1f%% mated matches at FPIR %g vs %.1f%% raw on held-out folders", sel.Best.Params, 100*sel.Best.MatedRate, opt.FPIR, 100*sel.Raw.MatedRate)
+	} else {
+		sel.Reason = fmt.Sprintf("best transform %s gains %+.1f points over the raw cosine (%.1f%%), less than the %.0f required", sel.Best.Params, 100*gain, 100*sel.Raw.MatedRate, 100*opt.MinGain)
+	}
+	return sel, nil
+}
+
+type pairScores struct{ same, diff []float64 }
+
+// maxDiffPairs bounds the different-folder pairs splitPairs keeps (every
+// k-th, evenly): enough for a FAR of 1e-3 with 1,000 pairs past it.
+const maxDiffPairs = 1_000_000
+
+func splitPairs(s Set) pairScores {
+	var p pairScores
+	n := s.Len()
+	if n < 2 {
+		return p
+	}
+	step := max(1, n*(n-1)/2/maxDiffPairs)
+	k := 0
+	eachScoreRow(s.Vecs, s.Vecs, s.Dim, func(i int, sc []float32) {
+		for j := i + 1; j < n; j++ {
+			if s.Folders[i] == s.Folders[j] {
+				p.same = append(p.same, float64(sc[j]))
+			} else {
+				if k%step == 0 {
+					p.diff = append(p.diff, float64(sc[j]))
+				}
+				k++
+			}
+		}
+	})
+	return p
+}
+
+// eligibleGroups returns the row groups of the folders with at least
+// MinFaces faces: at most maxFolders of them (sampled with seed) and at most
+// maxPer faces of each (evenly spaced).
+func eligibleGroups(s Set, maxFolders, maxPer int, seed uint64) [][]int {
+	var gs [][]int
+	for _, g := range groupByFolder(s.Folders) {
+		if len(g) >= MinFaces {
+			gs = append(gs, g)
+		}
+	}
+	if len(gs) > maxFolders {
+		r := rand.New(rand.NewPCG(seed, 0x5eed))
+		r.Shuffle(len(gs), func(i, j int) { gs[i], gs[j] = gs[j], gs[i] })
+		gs = gs[:maxFolders]
+		sort.Slice(gs, func(a, b int) bool { return gs[a][0] < gs[b][0] })
+	}
+	return capGroups(gs, maxPer)
+}
+
+// assignFolds deals n folders into k folds in a seeded random order.
+func assignFolds(n, k int, seed uint64) []int {
+	perm := rand.New(rand.NewPCG(seed, 0xf01d)).Perm(n)
+	out := make([]int, n)
+	for pos, i := range perm {
+		out[i] = pos % k
+	}
+	return out
+}
+
+// CrossFitOptions tunes CrossFit.
+type CrossFitOptions struct {
+	Folds int // default 5
+	// MaxQueries bounds the queries sampled over all folds (default 4000).
+	MaxQueries int
+	Fit        FitOptions
+	KNN        KNN
+	Seed       uint64
+}
+
+// Samples are calibration score samples for one similarity.
+type Samples struct {
+	NonMated []float64 `json:"-"`
+	Mated    []float64 `json:"-"`
+	// Folders the non-mated queries came from.
+	Folders int `json:"folders"`
+}
+
+// CrossFit produces open-set calibration samples for transforms of kind p
+// without the leak of calibrating on the folders a transform was fitted
+// on: the library's folders are dealt into folds; for each fold a transform
+// is fitted on the other folds, and the fold's faces are searched, as
+// strangers, against every other folder (non-mated: the best score) and
+// against their own folder (mated: the best score of the folder's other
+// faces, near-duplicates above 0.95 raw cosine excluded).
+func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Samples, error) {
+	if opt.Folds <= 1 {
+		opt.Folds = DefaultFolds
+	}
+	if opt.MaxQueries <= 0 {
+		opt.MaxQueries = 4000
+	}
+	groups := groupByFolder(s.Folders)
+	if len(groups) < opt.Folds {
+		return Samples{}, fmt.Errorf("cross-fit: %d folders for %d folds", len(groups), opt.Folds)
+	}
+	folds := assignFolds(len(groups), opt.Folds, opt.Seed)
+	var out Samples
+	out.Folders = len(groups)
+	perQuery := max(1, opt.MaxQueries/opt.Folds)
+	for f := range opt.Folds {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		var train, held []int
+		var heldGroups [][]int
+		for gi, g := range groups {
+			if folds[gi] == f {
+				held = append(held, g...)
+				heldGroups = append(heldGroups, g)
+			} else {
+				train = append(train, g...)
+			}
+		}
+		trainS := s.Subset(train)
+		var t *Transform
+		if p.Kind != KindRaw {
+			var err error
+			if t, err = Fit(trainS, p, opt.Fit); err != nil {
+				return out, fmt.Errorf("cross-fit fold %d: %w", f+1, err)
+			}
+		}
+		g, err := transformSet(t, trainS)
+		if err != nil {
+			return out, err
+		}
+		// Sample queries evenly over the held-out faces.
+		var q []int
+		step := max(1, len(held)/perQuery)
+		for i := 0; i < len(held); i += step {
+			q = append(q, held[i])
+		}
+		qs, err := transformSet(t, s.Subset(q))
+		if err != nil {
+			return out, err
+		}
+		tops, err := top1(qs, g, opt.KNN)
+		if err != nil {
+			return out, err
+		}
+		// The library's gallery is every other folder: the fold's other
+		// (also unfitted) folders count too, so the best of a stranger's
+		// scores is taken over as many folders as a real search's.
+		hs, err := transformSet(t, s.Subset(held))
+		if err != nil {
+			return out, err
+		}
+		best := make([]float64, len(tops))
+		for i, h := range tops {
+			best[i] = h.Score
+		}
+		eachScoreRow(qs.Vecs, hs.Vecs, qs.Dim, func(i int, sc []float32) {
+			for j, v := range sc {
+				if hs.Folders[j] != qs.Folders[i] && float64(v) > best[i] {
+					best[i] = float64(v)
+				}
+			}
+		})
+		out.NonMated = append(out.NonMated, best...)
+		// Mated: each sampled query against its own folder's other faces.
+		inQ := map[int]bool{}
+		for _, i := range q {
+			inQ[i] = true
+		}
+		for _, hg := range heldGroups {
+			if len(hg) < 2 {
+				continue
+			}
+			hs, err := transformSet(t, s.Subset(hg))
+			if err != nil {
+				return out, err
+			}
+			for a, i := range hg {
+				if !inQ[i] {
+					continue
+				}
+				best := math.Inf(-1)
+				for b, j := range hg {
+					if a == b || dot(s.Row(i), s.Row(j)) > 0.95 {
+						continue
+					}
+					best = math.Max(best, float64(dot(hs.Row(a), hs.Row(b))))
+				}
+				if !math.IsInf(best, -1) {
+					out.Mated = append(out.Mated, best)
+				}
+			}
+		}
+	}
+	if len(out.NonMated) == 0 {
+		return out, errors.New("cross-fit: no non-mated samples")
+	}
+	return out, nil
+}

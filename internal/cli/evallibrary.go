@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/facesearch/facesearch/internal/adapt"
+	"github.com/facesearch/facesearch/internal/faiss"
+)
+
+// evalLibraryReport is the JSON of 'eval library'.
+type evalLibraryReport struct {
+	Schema    string             `json:"schema"`
+	Library   string             `json:"library"`
+	Model     string             `json:"model"`
+	Folders   int                `json:"folders"`
+	Faces     int                `json:"faces"`
+	Eligible  int                `json:"eligible_folders"`
+	Selection *adapt.Selection   `json:"held_out_folders,omitempty"`
+	Split     *adapt.SplitResult `json:"split,omitempty"`
+	Worst     []worstPair        `json:"worst_non_mated,omitempty"`
+	Seconds   float64            `json:"seconds"`
+}
+
+type worstPair struct {
+	Score float64 `json:"similarity"`
+	Path  string  `json:"path"`
+	Other string  `json:"other_folder_path"`
+}
+
+func evalLibrary(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: the first N\nfolders (sorted) keep the first --split-share of their photos, their other\nphotos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
+	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
+	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "target false-positive identification rate (share of strangers matched)")
+	folds := fs.Int("folds", adapt.DefaultFolds, "folds over people for the cross-validation")
+	people := fs.Int("split-people", 0, "emulate a library of the first N folders (0: cross-validate on the library as it is)")
+	share := fs.Float64("split-share", 0.6, "with --split-people: share of each library folder's photos in the emulated library")
+	keepOutliers := fs.Bool("keep-outliers", false, "fit on every face (default: leave out faces that look misfiled or are outliers of their folder)")
+	weighting := fs.String("weighting", string(adapt.WeightCapped), "folder weights in the fit: capped (faces, capped at the median folder size), faces or folders")
+	worst := fs.Int("worst", 0, "also list the N faces most similar to another folder (raw cosine): what sets the open-set threshold")
+	asJSON := fs.Bool("json", false, "write JSON")
+	all := fs.Bool("all", false, "also try centring and LDA, and with --split-people measure every candidate on the emulated library")
+	seed := fs.Uint64("seed", 1, "seed of the fold assignment")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"eval library: takes no arguments (the library is --library)"}
+	}
+	if !(*fpir > 0 && *fpir < 1) {
+		return usageError{fmt.Sprintf("eval library: --fpir %g must be between 0 and 1", *fpir)}
+	}
+	if *folds < 2 {
+		return usageError{fmt.Sprintf("eval library: --folds %d must be at least 2", *folds)}
+	}
+	if !(*share > 0 && *share < 1) {
+		return usageError{fmt.Sprintf("eval library: --split-share %g must be between 0 and 1", *share)}
+	}
+	start := time.Now()
+	l, err := openLibrary(ctx, env, *lib, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	set, err := l.FolderSet(ctx)
+	if err != nil {
+		return err
+	}
+	modelID, err := l.ModelID(ctx)
+	if err != nil {
+		return err
+	}
+	rep := evalLibraryReport{Schema: "facesearch.eval-library/1", Library: l.Dir(), Model: modelID,
+		Folders: len(set.Names), Faces: set.Set.Len(), Eligible: adapt.Eligible(set.Set)}
+	if set.Set.Len() == 0 {
+		return fmt.Errorf("eval library %s: no faces (index a dataset first)", l.Dir())
+	}
+	knn := func(q, b []float32, dim, k int) ([]float32, []int64, error) {
+		return faiss.KNN(q, b, dim, k, faiss.InnerProduct)
+	}
+	var cands []adapt.Params
+	if *all {
+		cands = adapt.AllCandidates()
+	}
+	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
+	if *people > 0 {
+		order := make([]int, len(set.Names))
+		for i := range order {
+			order[i] = i
+		}
+		r, err := adapt.Split(ctx, set.Set, order, adapt.SplitOptions{People: *people, Share: *share, FPIR: *fpir, Select: sopt,
+			CrossFit: adapt.CrossFitOptions{Folds: *folds, Seed: *seed}, AllCandidates: *all})
+		if err != nil {
+			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
+		}
+		rep.Split = &r
+	} else {
+		sel, err := adapt.Select(ctx, set.Set, sopt)
+		if err != nil {
+			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
+		}
+		rep.Selection = &sel
+	}
+	for _, p := range adapt.WorstNonMated(set.Set, *worst) {
+		rep.Worst = append(rep.Worst, worstPair{Score: p.Score, Path: set.Paths[p.A], Other: set.Paths[p.B]})
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	if *asJSON {
+		e := json.NewEncoder(env.Stdout)
+		e.SetIndent("", "  ")
+		return e.Encode(rep)
+	}
+	printEvalLibrary(env.Stdout, rep)
+	return nil
+}
+
+func printEvalLibrary(w io.Writer, r evalLibraryReport) {
+	fmt.Fprintf(w, "library %s: %d folders, %d faces (%d folders with at least %d faces), model %s\n",
+		r.Library, r.Folders, r.Faces, r.Eligible, adapt.MinFaces, r.Model)
+	if r.Selection != nil {
+		printSelection(w, *r.Selection)
+	}
+	if s := r.Split; s != nil {
+		fmt.Fprintf(w, "emulated library: %d folders, %d faces; %d mated queries; %d strangers from %d folders\n",
+			s.LibraryFolders, s.LibraryFaces, s.MatedQueries, s.Strangers, s.StrangerFolders)
+		printSelection(w, s.Selection)
+		fmt.Fprintf(w, "\nsearching the emulated library (match = best hit at or above the threshold):\n")
+		fmt.Fprintf(w, "  %-34s %-10s %9s %18s %18s\n", "similarity", "threshold", "rank-1", "mated match", "strangers match")
+		outs := []*adapt.Outcome{&s.Raw, s.Adapted, s.Leaky}
+		for i := range s.Candidates {
+			outs = append(outs, &s.Candidates[i])
+		}
+		for _, o := range outs {
+			if o == nil {
+				continue
+			}
+			fmt.Fprintf(w, "  %-34s %-10.4f %8.1f%% %7.1f%% (%d/%d) %7.1f%% (%d/%d)   at strangers' own 1x/2x FPIR: %.1f%%/%.1f%%; threshold: %s, %d non-mated\n",
+				o.Similarity, o.Threshold, 100*o.Rank1, 100*o.MatedRate, o.MatedMatch, o.Mated,
+				100*o.StrangerRate, o.StrangerMatch, o.Strangers, 100*o.OracleMated1, 100*o.OracleMated2, o.Calibration, o.CalibSamples)
+		}
+		fmt.Fprintf(w, "chosen similarity: %s (the best transform's fit left out %d faces as misfiled or outliers)\n", s.Chosen, s.Dropped)
+	}
+	if len(r.Worst) > 0 {
+		fmt.Fprintf(w, "faces most similar to another folder (raw cosine):\n")
+		for _, p := range r.Worst {
+			fmt.Fprintf(w, "  %.4f  %s  ~  %s\n", p.Score, p.Path, p.Other)
+		}
+	}
+	fmt.Fprintf(w, "(%.1fs)\n", r.Seconds)
+}
+
+func printSelection(w io.Writer, s adapt.Selection) {
+	fmt.Fprintf(w, "held-out folders: %d folders, %d faces, %d folds over people, FPIR %g\n", s.Folders, s.Faces, s.Folds, s.FPIR)
+	if s.Raw.Mated == 0 {
+		fmt.Fprintf(w, "  not evaluated: %s\n", s.Reason)
+		return
+	}
+	fmt.Fprintf(w, "  %-24s %12s %8s %8s | %-22s | %-22s\n", "similarity", "mated match", "rank-1", "thresh", "seen people AUC/TAR2/3", "unseen people AUC/TAR2/3")
+	row := func(sc adapt.Score) {
+		fmt.Fprintf(w, "  %-24s %11.1f%% %7.1f%% %8.4f | %.3f %5.1f%% %5.1f%% | %.3f %5.1f%% %5.1f%%\n",
+			sc.Params, 100*sc.MatedRate, 100*sc.Rank1, sc.Threshold,
+			sc.SeenPairs.AUC, 100*sc.SeenPairs.TAR2, 100*sc.SeenPairs.TAR3,
+			sc.UnseenPairs.AUC, 100*sc.UnseenPairs.TAR2, 100*sc.UnseenPairs.TAR3)
+	}
+	row(s.Raw)
+	for _, sc := range s.All {
+		row(sc)
+	}
+	fmt.Fprintf(w, "  %d mated and %d non-mated queries; seen-people pairs %d/%d, unseen %d/%d (same/different)\n",
+		s.Raw.Mated, s.Raw.NonMated, s.Raw.SeenPairs.Same, s.Raw.SeenPairs.Diff, s.Raw.UnseenPairs.Same, s.Raw.UnseenPairs.Diff)
+	verdict := "not kept"
+	if s.Keep {
+		verdict = "kept"
+	}
+	fmt.Fprintf(w, "  best: %s (%s): %s\n", s.Best.Params, verdict, s.Reason)
+}

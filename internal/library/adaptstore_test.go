@@ -1,0 +1,143 @@
+package library
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/facesearch/facesearch/internal/adapt"
+)
+
+// adaptTree is adapt.MinFolders folders of 6 photos: enough for an
+// adaptation.
+func adaptTree(extra int) map[string]string {
+	files := map[string]string{}
+	seed := 100
+	for p := range adapt.MinFolders {
+		for i := range 6 + extra {
+			seed++
+			files[fmt.Sprintf("p%02d/%d.jpg", p, i)] = fakeSpec(p, seed, 1)
+		}
+	}
+	return files
+}
+
+func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, adaptTree(0))
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The fake faces gain nothing from adaptation: the index run fitted
+	// one and did not keep it.
+	a, err := f.lib.Adaptation()
+	if err != nil || a == nil {
+		t.Fatalf("no adaptation after index: %v", err)
+	}
+	if a.Kept {
+		t.Logf("kept on fake faces: %s", a.Selection.Reason)
+	}
+	// Force a kept transform (MinGain < 0) to exercise storage and search.
+	a, err = f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Kept || a.Transform == nil || !strings.HasPrefix(a.ID, "wccn-d8-") || a.MatchThreshold == 0 || len(a.NonMated) == 0 {
+		t.Fatalf("adaptation %+v", a)
+	}
+	s, err := f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Similarity(); got != "adapted:"+a.ID {
+		t.Errorf("similarity %q, want adapted:%s", got, a.ID)
+	}
+	thr, src, _ := s.Threshold(ctx, nil)
+	if src != ThresholdAdapted || float64(thr) != float64(float32(a.MatchThreshold)) {
+		t.Errorf("threshold %v from %q, want the adaptation's %v", thr, src, a.MatchThreshold)
+	}
+	// A library face searched by its own raw embedding comes first with
+	// adapted similarity 1.
+	fs, err := f.lib.FolderSet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := s.Search(ctx, fs.Set.Row(3), SearchOptions{K: 3, Min: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) == 0 || hits[0].FaceID != fs.FaceIDs[3] || math.Abs(float64(hits[0].Similarity)-1) > 1e-4 {
+		t.Errorf("hits %+v, want face %d at 1", hits, fs.FaceIDs[3])
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Join(f.lib.Dir(), AdaptedFlatFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	// New photos: the index run keeps the transform (less than 10% more
+	// faces) and brings the adapted vectors to the new generation.
+	writeTree(t, root, map[string]string{"p00/new.jpg": fakeSpec(0, 999, 1)})
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.lib.Adaptation()
+	if err != nil || b == nil || b.ID != a.ID {
+		t.Fatalf("adaptation after a small change: %+v, %v; want %s kept", b, err, a.ID)
+	}
+	s, err = f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Similarity() != "adapted:"+a.ID || s.idx.Ntotal() != s.Info().Count {
+		t.Errorf("after the change: similarity %q, %d adapted vectors for %d faces", s.Similarity(), s.idx.Ntotal(), s.Info().Count)
+	}
+	s.Close()
+
+	// Reversible: the raw setting searches raw cosines.
+	if err := f.lib.SetSimilarity(ctx, SimilarityRaw); err != nil {
+		t.Fatal(err)
+	}
+	s, err = f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Similarity() != SimilarityRaw {
+		t.Errorf("similarity %q after --similarity raw", s.Similarity())
+	}
+	if _, src, _ := s.Threshold(ctx, nil); src == ThresholdAdapted {
+		t.Error("raw similarity with the adapted threshold")
+	}
+	s.Close()
+	if err := f.lib.SetSimilarity(ctx, "cosine"); err == nil {
+		t.Error("similarity \"cosine\" accepted")
+	}
+}
+
+func TestAdaptationCorruptFileFallsBackToRawWithError(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, adaptTree(0))
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.lib.Dir(), AdaptFile), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.lib.Adaptation(); err == nil || !strings.Contains(err.Error(), AdaptFile) {
+		t.Errorf("corrupt %s: err %v, want one naming the file", AdaptFile, err)
+	}
+	// The next index run refits instead of failing.
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := f.lib.Adaptation(); err != nil || a == nil {
+		t.Errorf("after refit: %v, %v", a, err)
+	}
+}
