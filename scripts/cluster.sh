@@ -10,9 +10,12 @@
 #
 # Node i serves REST on 127.0.0.1:$((8080+i)) (WEAVIATE_PORT sets 8080). Data and logs go
 # to $WEAVIATE_DIR (default $FACESEARCH_HOME/cluster). weaviate-server binds gRPC
-# (50051+i), its cluster data port and pprof to ALL interfaces whatever --host says:
-# 'start' is for a machine whose firewall already keeps those ports private; 'run' puts
-# the cluster (and CMD) in a network namespace with nothing but loopback.
+# (50051+i), its cluster data port and pprof to ALL interfaces whatever --host says, and
+# heap profiles hold embeddings: 'start' refuses to run where any interface but loopback
+# exists unless FACESEARCH_CLUSTER_HOST_NETWORK=1 (for a machine whose firewall already
+# keeps those ports private); 'run' puts the cluster (and CMD) in new network and PID
+# namespaces with nothing but loopback, so every node dies with it.
+# Needs unshare and flock (util-linux), ip (iproute2) and curl.
 set -euo pipefail
 VERSION=v1.35.2
 HOME_DIR=${FACESEARCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/facesearch}
@@ -53,10 +56,24 @@ wait_tcp() { # wait_tcp PORT SECONDS
 	done
 }
 
+only_loopback() { # true when the current network namespace has no interface but lo
+	[[ $(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/net/dev) == lo ]]
+}
+
 start() {
 	local n=${1:-3} i
 	[[ -x $BIN ]] || { echo "$BIN missing: run 'scripts/cluster.sh build' (or 'make cluster')" >&2; exit 1; }
+	if ! only_loopback && [[ ${FACESEARCH_CLUSTER_HOST_NETWORK:-} != 1 ]]; then
+		echo "refusing to start: weaviate-server binds gRPC, its data port and pprof to every interface of this" >&2
+		echo "network namespace ($(awk -F: 'NR > 2 { gsub(/ /, "", $1); printf "%s ", $1 }' /proc/net/dev)). Use 'scripts/cluster.sh run'" >&2
+		echo "(a private namespace), or set FACESEARCH_CLUSTER_HOST_NETWORK=1 if a firewall keeps those ports private." >&2
+		exit 1
+	fi
 	mkdir -p "$DIR"
+	# The nodes inherit fd 9, so the lock is held until the last of them exits.
+	exec 9>>"$DIR/.lock"
+	flock -n 9 || { echo "a cluster already runs from $DIR (run 'scripts/cluster.sh stop' first)" >&2; exit 1; }
+	stop # pid files left by a killed run (only processes that are still $BIN are signalled)
 	for ((i = 0; i < n; i++)); do
 		mkdir -p "$DIR/node$i"
 		# shellcheck disable=SC2046
@@ -66,7 +83,7 @@ start() {
 	done
 	for ((i = 0; i < n; i++)); do
 		local t=0
-		until curl -fsS "http://127.0.0.1:$((PORT + i))/v1/.well-known/ready" >/dev/null 2>&1; do
+		until curl --noproxy '*' -fsS "http://127.0.0.1:$((PORT + i))/v1/.well-known/ready" >/dev/null 2>&1; do
 			sleep 0.2
 			t=$((t + 1))
 			((t < 600)) || { echo "node$i not ready after 120 s; log: $DIR/node$i.log" >&2; stop; exit 1; }
@@ -75,18 +92,23 @@ start() {
 	echo "weaviate cluster of $n node(s) ready: REST on 127.0.0.1:$PORT..$((PORT + n - 1)), data in $DIR" >&2
 }
 
+ours() { # ours PID: true when PID is a running weaviate-server from $BIN (not a reused PID)
+	[[ $1 =~ ^[0-9]+$ && /proc/$1/exe -ef $BIN ]]
+}
+
 stop() {
-	local f
+	local f pid
 	for f in "$DIR"/node*.pid; do
 		[[ -e $f ]] || continue
-		kill "$(cat "$f")" 2>/dev/null || true
+		pid=$(cat "$f")
+		if ours "$pid"; then kill "$pid" 2>/dev/null || true; fi
 	done
 	for f in "$DIR"/node*.pid; do
 		[[ -e $f ]] || continue
-		local pid t=0
+		local t=0
 		pid=$(cat "$f")
-		while kill -0 "$pid" 2>/dev/null && ((t < 100)); do sleep 0.1; t=$((t + 1)); done
-		kill -9 "$pid" 2>/dev/null || true
+		while ours "$pid" && ((t < 100)); do sleep 0.1; t=$((t + 1)); done
+		if ours "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
 		rm -f "$f"
 	done
 }
@@ -102,8 +124,10 @@ run)
 	shift || true
 	if [[ ${FACESEARCH_PRIVATE_NETNS:-} != 1 ]]; then
 		build
-		flags=(-n)
-		((EUID == 0)) || flags=(-r -n)
+		# --pid --kill-child: the nodes live in a PID namespace whose init is
+		# this script, so they die with it even when it is SIGKILLed.
+		flags=(-n --pid --fork --kill-child --mount-proc)
+		((EUID == 0)) || flags=(-r "${flags[@]}")
 		exec unshare "${flags[@]}" env FACESEARCH_PRIVATE_NETNS=1 "$0" run "$n" "$@"
 	fi
 	ip link set lo up 2>/dev/null || { echo "cannot bring loopback up (is iproute2 installed?)" >&2; exit 1; }
@@ -117,7 +141,7 @@ run)
 	fi
 	;;
 *)
-	sed -n '2,16p' "$0" >&2
+	sed -n '2,19p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -127,11 +127,12 @@ type Options struct {
 
 // Library is an open library directory.
 type Library struct {
-	dir     string
-	cat     *catalog.Catalog
-	backend IndexBackend
-	remote  RemoteOpener
-	log     *slog.Logger
+	dir      string
+	cat      *catalog.Catalog
+	backend  IndexBackend
+	remote   RemoteOpener
+	syncPage int // faces per page of a remote sync (0: syncChunk); tests set it
+	log      *slog.Logger
 }
 
 // ErrNoLibrary is returned when opening a library that does not exist

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"golang.org/x/sync/errgroup"
 )
 
 // KeyVectors is the catalog setting naming the library's external vector
@@ -57,7 +58,8 @@ type RemoteStore interface {
 // RemoteOpener returns the store a URL names, without contacting it.
 type RemoteOpener func(url string) (RemoteStore, error)
 
-// remoteTimeout bounds one search of a remote store.
+// remoteTimeout bounds one request to a remote store: one query, one
+// health check, one count.
 const remoteTimeout = 60 * time.Second
 
 // VectorsURL returns the library's external vector store ("" for local).
@@ -147,6 +149,10 @@ func faceDigest(model string, f catalog.FaceInfo, emb []float32) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// syncChunk is how many faces a remote sync reads, compares and sends at a
+// time.
+const syncChunk = 10000
+
 // syncRemote makes the store at url hold exactly the catalog's faces,
 // sending only the faces whose digest differs and deleting the others
 // (reset: recreate the collection and send everything), then writes the
@@ -165,16 +171,8 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	if err != nil {
 		return nil, IndexInfo{}, err
 	}
-	vecs, ids, dim, err := l.vectors(ctx, false)
-	if err != nil {
-		return nil, IndexInfo{}, err
-	}
-	infos, err := l.cat.FacesByID(ctx, ids)
-	if err != nil {
-		return nil, IndexInfo{}, err
-	}
-	info := IndexInfo{Factory: DefaultFactory, Resolved: store.Describe(), Generation: gen, Model: modelID, Dim: dim,
-		Count: int64(len(ids)), BuiltAt: time.Now().UTC(), Storage: StorageRemote, Vectors: url, ExactRemote: store.Exact()}
+	info := IndexInfo{Factory: DefaultFactory, Resolved: store.Describe(), Generation: gen, Model: modelID,
+		BuiltAt: time.Now().UTC(), Storage: StorageRemote, Vectors: url, ExactRemote: store.Exact()}
 	if f, err := l.factory(ctx); err == nil {
 		info.Factory = f
 	}
@@ -182,39 +180,69 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
 	tList := time.Now()
-	have, err := store.Digests(ctx)
+	have, err := store.Digests(ctx) // faces the store holds; what is left after the pages is deleted
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
-	var send []RemoteFace
-	keep := make(map[int64]bool, len(ids))
-	for i, id := range ids {
-		fi, ok := infos[id]
-		if !ok {
-			continue // deleted meanwhile: the generation changed, the next run syncs again
-		}
-		keep[id] = true
-		emb := vecs[i*dim : (i+1)*dim]
-		d := faceDigest(modelID, fi, emb)
-		if have[id] != d {
-			send = append(send, RemoteFace{ID: id, Person: fi.Person, Image: fi.Path, Primary: fi.Primary, Digest: d, Vector: emb})
-		}
-	}
-	var drop []int64
-	for id := range have {
-		if !keep[id] {
-			drop = append(drop, id)
-		}
-	}
+	// Read, compare and send the catalog a page at a time, so the sync holds
+	// one page of vectors (not the whole catalog) besides the digests.
 	tPut := time.Now()
-	if err := store.Put(ctx, send); err != nil {
-		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
+	var listTime time.Duration
+	pageSize := syncChunk
+	if l.syncPage > 0 {
+		pageSize = l.syncPage
+	}
+	for after := int64(math.MinInt64); ; {
+		t0 := time.Now()
+		page, err := l.cat.EmbeddingsAfter(ctx, after, pageSize)
+		if err != nil {
+			return nil, info, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		ids := make([]int64, len(page))
+		for i, e := range page {
+			ids[i] = e.ID
+		}
+		infos, err := l.cat.FacesByID(ctx, ids)
+		if err != nil {
+			return nil, info, err
+		}
+		listTime += time.Since(t0)
+		var send []RemoteFace
+		for _, e := range page {
+			after = e.ID
+			fi, ok := infos[e.ID]
+			if !ok {
+				continue // deleted meanwhile: the generation changed, the next run syncs again
+			}
+			if info.Dim == 0 {
+				info.Dim = len(e.Vec)
+			} else if len(e.Vec) != info.Dim {
+				return nil, info, fmt.Errorf("face %d has a %d-d embedding, others %d-d (mixed models: re-run index)", e.ID, len(e.Vec), info.Dim)
+			}
+			info.Count++
+			d := faceDigest(modelID, fi, e.Vec)
+			if have[e.ID] != d {
+				send = append(send, RemoteFace{ID: e.ID, Person: fi.Person, Image: fi.Path, Primary: fi.Primary, Digest: d, Vector: e.Vec})
+			}
+			delete(have, e.ID)
+		}
+		if err := store.Put(ctx, send); err != nil {
+			return nil, info, fmt.Errorf("vector store %s: %w", url, err)
+		}
+		info.Sent += len(send)
+	}
+	drop := make([]int64, 0, len(have))
+	for id := range have {
+		drop = append(drop, id)
 	}
 	if err := store.Delete(ctx, drop); err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
 	}
-	info.Sent, info.Removed, info.Count = len(send), len(drop), int64(len(keep))
-	putTime := time.Since(tPut)
+	info.Removed = len(drop)
+	putTime := time.Since(tPut) - listTime
 	n, err := store.Count(ctx)
 	if err != nil {
 		return nil, info, fmt.Errorf("vector store %s: %w", url, err)
@@ -226,6 +254,12 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 	if info.Count > 0 {
 		idx = &remoteIndex{store: store, info: info}
 		if !store.Exact() {
+			// Recall against exact search needs every vector in memory:
+			// only for an approximate (hnsw) collection.
+			vecs, ids, dim, err := l.vectors(ctx, false)
+			if err != nil {
+				return nil, info, err
+			}
 			r, nq, err := measureRecall(idx, vecs, ids, dim, params)
 			if err != nil {
 				return nil, info, err
@@ -242,7 +276,18 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 		os.Remove(filepath.Join(l.dir, name))
 	}
 	l.log.Info("vector store synced", "store", url, "faces", info.Count, "sent", info.Sent, "removed", info.Removed, "seconds", info.BuildTime,
-		"catalog_s", tList.Sub(start).Seconds(), "list_s", tPut.Sub(tList).Seconds(), "write_s", putTime.Seconds())
+		"list_s", tPut.Sub(tList).Seconds(), "catalog_s", listTime.Seconds(), "write_s", putTime.Seconds())
+	if idx != nil {
+		// The same self-check as openRemoteIndex: a search, check or serve
+		// that synced first must not skip it (and serve repeats it).
+		x := idx.(*remoteIndex)
+		if err := l.loadProbes(ctx, x); err != nil {
+			return nil, info, err
+		}
+		if err := x.probe(ctx); err != nil {
+			return nil, info, err
+		}
+	}
 	return idx, info, nil
 }
 
@@ -289,13 +334,20 @@ func (x *remoteIndex) Add([]float32, []int64) error { return errReadOnly }
 func (x *remoteIndex) Write(string) error           { return errReadOnly }
 func (x *remoteIndex) Close() error                 { return nil }
 
-// Search checks the cluster's health first and refuses to answer when a
+// Search is SearchCtx without a caller's context (measureRecall, eval).
+func (x *remoteIndex) Search(queries []float32, k int, p SearchParams) ([]float32, []int64, error) {
+	return x.SearchCtx(context.Background(), queries, k, p)
+}
+
+// remoteParallel is how many queries of one call run at once.
+const remoteParallel = 4
+
+// SearchCtx checks the cluster's health first and refuses to answer when a
 // shard cannot, or when the store returns fewer faces than it must hold:
-// never silently partial results.
-func (x *remoteIndex) Search(queries []float32, k int, _ SearchParams) ([]float32, []int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	if err := x.store.Health(ctx); err != nil {
+// never silently partial results. Each query (and the health check and
+// self-check) has its own remoteTimeout, and all end when ctx does.
+func (x *remoteIndex) SearchCtx(ctx context.Context, queries []float32, k int, _ SearchParams) ([]float32, []int64, error) {
+	if err := withTimeout(ctx, x.store.Health); err != nil {
 		return nil, nil, fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 	}
 	x.mu.Lock()
@@ -311,23 +363,48 @@ func (x *remoteIndex) Search(queries []float32, k int, _ SearchParams) ([]float3
 	scores := make([]float32, nq*k)
 	ids := make([]int64, nq*k)
 	want := min(int64(k), x.info.Count)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(remoteParallel)
 	for i := 0; i < nq; i++ {
-		s, id, err := x.store.Search(ctx, queries[i*dim:(i+1)*dim], k)
-		if err != nil {
-			return nil, nil, fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
-		}
-		if int64(len(id)) < want {
-			return nil, nil, fmt.Errorf("vector store %s returned %d of the %d faces asked for (it should hold %d): refusing a partial answer", x.info.Vectors, len(id), want, x.info.Count)
-		}
-		for j := 0; j < k; j++ {
-			if j < len(id) {
-				scores[i*k+j], ids[i*k+j] = s[j], id[j]
-			} else {
-				scores[i*k+j], ids[i*k+j] = float32(math.Inf(-1)), -1
+		g.Go(func() error {
+			var s []float32
+			var id []int64
+			err := withTimeout(gctx, func(qctx context.Context) (err error) {
+				s, id, err = x.store.Search(qctx, queries[i*dim:(i+1)*dim], k)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 			}
-		}
+			if int64(len(id)) < want {
+				return fmt.Errorf("vector store %s returned %d of the %d faces asked for (it should hold %d): refusing a partial answer", x.info.Vectors, len(id), want, x.info.Count)
+			}
+			for j := 0; j < k; j++ {
+				if j < len(id) {
+					scores[i*k+j], ids[i*k+j] = s[j], id[j]
+				} else {
+					scores[i*k+j], ids[i*k+j] = float32(math.Inf(-1)), -1
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	// A node that died during the searches leaves its shards out of the
+	// answer without an error when replicas=1: check again.
+	if err := withTimeout(ctx, x.store.Health); err != nil {
+		return nil, nil, fmt.Errorf("vector store %s during the search: %w", x.info.Vectors, err)
 	}
 	return scores, ids, nil
+}
+
+// withTimeout runs f with ctx bounded by remoteTimeout.
+func withTimeout(ctx context.Context, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
+	defer cancel()
+	return f(ctx)
 }
 
 // probeFaces is how many stored faces a remote index searches for by their
@@ -343,9 +420,7 @@ func (l *Library) openRemoteIndex(ctx context.Context, info IndexInfo) (VectorIn
 		return nil, err
 	}
 	x := &remoteIndex{store: store, info: info}
-	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
-	defer cancel()
-	if err := x.open(ctx); err != nil {
+	if err := withTimeout(ctx, x.open); err != nil {
 		return nil, err
 	}
 	if err := l.loadProbes(ctx, x); err != nil {
@@ -382,7 +457,12 @@ func (x *remoteIndex) probe(ctx context.Context) error {
 		k = 10 // an approximate index need only find the face among the first 10
 	}
 	for _, p := range x.probes {
-		scores, ids, err := x.store.Search(ctx, p.vec, k)
+		var scores []float32
+		var ids []int64
+		err := withTimeout(ctx, func(qctx context.Context) (err error) {
+			scores, ids, err = x.store.Search(qctx, p.vec, k)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("vector store %s: %w", x.info.Vectors, err)
 		}

@@ -20,9 +20,13 @@ type memStore struct {
 	puts    int // faces written
 	deletes int
 	ensures []bool
-	drop    map[int64]bool // faces hidden from searches (a replica that lost vectors)
-	short   bool           // return one result fewer than asked
-	down    error          // Health's answer
+	drop    map[int64]bool    // faces hidden from searches (a replica that lost vectors)
+	short   bool              // return one result fewer than asked
+	down    error             // Health's answer
+	ctxs    []context.Context // of each Search call
+	batches []int             // faces per Put call
+	healthy int               // with later: Health calls answered before it fails
+	later   bool              // Health fails after healthy calls (a node dies mid-search)
 }
 
 func (m *memStore) URL() string      { return "mem://x" }
@@ -53,6 +57,7 @@ func (m *memStore) Put(_ context.Context, faces []RemoteFace) error {
 		m.faces[f.ID] = f
 	}
 	m.puts += len(faces)
+	m.batches = append(m.batches, len(faces))
 	return nil
 }
 func (m *memStore) Delete(_ context.Context, ids []int64) error {
@@ -69,10 +74,24 @@ func (m *memStore) Count(context.Context) (int64, error) {
 	defer m.mu.Unlock()
 	return int64(len(m.faces)), nil
 }
-func (m *memStore) Health(context.Context) error { return m.down }
-func (m *memStore) Search(_ context.Context, q []float32, k int) ([]float32, []int64, error) {
+func (m *memStore) Health(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.later {
+		if m.healthy == 0 {
+			return errors.New("vector store incomplete: shard s1 has 0 of 1 replicas")
+		}
+		m.healthy--
+	}
+	return m.down
+}
+func (m *memStore) Search(ctx context.Context, q []float32, k int) ([]float32, []int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ctxs = append(m.ctxs, ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	var vecs []float32
 	var ids []int64
 	for id, f := range m.faces {
@@ -109,6 +128,7 @@ func remoteFixture(t *testing.T) (*fixture, *memStore) {
 func TestRemoteSyncIncremental(t *testing.T) {
 	ctx := context.Background()
 	f, store := remoteFixture(t)
+	f.lib.syncPage = 2 // several pages: the sync never holds the whole catalog
 	if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +139,9 @@ func TestRemoteSyncIncremental(t *testing.T) {
 	n := int(rep.Index.Count)
 	if rep.Index.Storage != StorageRemote || store.puts != n || n == 0 || !rep.Index.Exact() {
 		t.Fatalf("first run: %+v, %d written; want all %d faces sent", rep.Index, store.puts, n)
+	}
+	if len(store.batches) != (n+1)/2 || store.batches[0] != 2 {
+		t.Errorf("first run sent %d faces in batches %v; want pages of 2", n, store.batches)
 	}
 	if _, err := os.Stat(filepath.Join(f.lib.Dir(), FlatFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("local vector file kept beside a remote index: %v", err)
@@ -180,18 +203,25 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 		name    string
 		breakIt func(*memStore, []int64)
 		want    string
+		stale   bool // the Searcher syncs first (index.json gone), as search/serve do on a stale library
 	}{
 		{"unhealthy", func(m *memStore, _ []int64) {
 			m.down = errors.New("vector store incomplete: shard s1 has 1 of 2 replicas")
-		}, "incomplete"},
-		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer"},
+		}, "incomplete", false},
+		{"short answer", func(m *memStore, _ []int64) { m.short = true }, "refusing a partial answer", false},
+		{"node lost during the search", func(m *memStore, _ []int64) {
+			m.later, m.healthy = true, 2 // opening and the check before the search pass, the one after it fails
+		}, "during the search", false},
 		{"lost vectors", func(m *memStore, ids []int64) {
 			m.drop = map[int64]bool{}
 			for _, id := range ids {
 				m.drop[id] = true
 			}
-		}, "self-check"},
-		{"lost faces", func(m *memStore, ids []int64) { delete(m.faces, ids[0]) }, "holds"},
+		}, "self-check", false},
+		{"lost vectors after an in-process sync", func(m *memStore, ids []int64) {
+			m.drop = map[int64]bool{ids[0]: true}
+		}, "self-check", true},
+		{"lost faces", func(m *memStore, ids []int64) { delete(m.faces, ids[0]) }, "holds", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, store := remoteFixture(t)
@@ -207,6 +237,11 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 			}
 			sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 			tc.breakIt(store, ids)
+			if tc.stale {
+				if err := os.Remove(filepath.Join(f.lib.Dir(), IndexMetaFile)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			s, err := f.lib.Searcher(ctx)
 			if err == nil {
 				_, err = s.Search(ctx, fakeVector(0, 999, 0), SearchOptions{K: 3, Min: -1, AllFaces: true})
@@ -215,5 +250,48 @@ func TestRemoteRefusesPartialAnswers(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Each query to a remote store gets its own deadline (one for all would cut
+// off a long batch, e.g. recall measurement), and the caller's
+// cancellation reaches the store.
+func TestRemoteSearchContexts(t *testing.T) {
+	ctx := context.Background()
+	f, store := remoteFixture(t)
+	if err := f.lib.SetVectors(ctx, "mem://x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.lib.Searcher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.ctxs = nil
+	store.mu.Unlock()
+	q := append(append(fakeVector(0, 999, 0), fakeVector(1, 999, 0)...), fakeVector(2, 999, 0)...)
+	if _, _, err := s.idx.Search(q, 2, SearchParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.ctxs) != 3 {
+		t.Fatalf("%d store searches for 3 queries", len(store.ctxs))
+	}
+	seen := map[context.Context]bool{}
+	for i, c := range store.ctxs {
+		if _, ok := c.Deadline(); !ok {
+			t.Errorf("query %d has no deadline", i)
+		}
+		if seen[c] {
+			t.Errorf("query %d shares its context (and deadline) with another query", i)
+		}
+		seen[c] = true
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Search(cctx, fakeVector(0, 999, 0), SearchOptions{K: 2, Min: -1, AllFaces: true}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("search with a cancelled context: %v, want context.Canceled", err)
 	}
 }

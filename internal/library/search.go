@@ -105,7 +105,7 @@ func (s *Searcher) Search(ctx context.Context, q []float32, opt SearchOptions) (
 	}
 	for {
 		fetch = min(fetch, ntotal)
-		scores, ids, err := s.idx.Search(q, fetch, p)
+		scores, ids, err := searchCtx(ctx, s.idx, q, fetch, p)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -192,3 +192,16 @@ func Normalize(v []float32) error {
 // clampCos keeps a cosine computed in float32 (which can come out as
 // 1.0000001 for a face and itself) within [-1, 1].
 func clampCos(s float32) float32 { return max(-1, min(1, s)) }
+
+// contextSearcher is a VectorIndex whose searches end with the caller's
+// context (a remote store; local indexes answer in memory).
+type contextSearcher interface {
+	SearchCtx(ctx context.Context, queries []float32, k int, p SearchParams) ([]float32, []int64, error)
+}
+
+func searchCtx(ctx context.Context, idx VectorIndex, q []float32, k int, p SearchParams) ([]float32, []int64, error) {
+	if cs, ok := idx.(contextSearcher); ok {
+		return cs.SearchCtx(ctx, q, k, p)
+	}
+	return idx.Search(q, k, p)
+}

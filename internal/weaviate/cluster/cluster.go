@@ -32,6 +32,10 @@ type Options struct {
 	Dir      string // data and logs: Dir/nodeI/, Dir/nodeI.log
 	Nodes    int    // default 1
 	BasePort int    // REST port of node 0 (default 8080); node i uses BasePort+i
+	// HostNetwork allows starting where interfaces other than loopback
+	// exist (gRPC, the data port and pprof then listen on them; heap
+	// profiles hold the embeddings). Without it Start refuses.
+	HostNetwork bool
 }
 
 // Cluster is a running local cluster.
@@ -70,6 +74,15 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	}
 	if opt.BasePort == 0 {
 		opt.BasePort = 8080
+	}
+	if !opt.HostNetwork {
+		others, err := NonLoopback()
+		if err != nil {
+			return nil, fmt.Errorf("weaviate cluster: %w", err)
+		}
+		if len(others) > 0 {
+			return nil, fmt.Errorf("weaviate cluster: refusing to start in a network namespace with interfaces %s: weaviate-server binds gRPC, its data port and pprof to all of them (run inside a private namespace, see Reexec, or set Options.HostNetwork)", strings.Join(others, ", "))
+		}
 	}
 	if _, err := os.Stat(opt.Binary); err != nil {
 		return nil, fmt.Errorf("weaviate-server: %w (build it with 'make cluster' or: GOBIN=DIR go install %s@%s)", err, Module, Version)

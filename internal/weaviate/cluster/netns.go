@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -15,6 +16,22 @@ const NetnsEnv = "FACESEARCH_PRIVATE_NETNS"
 
 // InPrivateNetns reports whether this process was started by Reexec.
 func InPrivateNetns() bool { return os.Getenv(NetnsEnv) == "1" }
+
+// NonLoopback lists the network interfaces of the current namespace other
+// than loopback (none inside the namespace made by Reexec).
+func NonLoopback() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list network interfaces: %w", err)
+	}
+	var out []string
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 {
+			out = append(out, i.Name)
+		}
+	}
+	return out, nil
+}
 
 // Reexec returns a command running the program with args in a new network
 // namespace (a new user namespace too when not root), where only loopback

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,18 +44,25 @@ func InNetns(t *testing.T) bool {
 		return true
 	}
 	Binary(t) // skip here, not silently in the child
-	args := []string{"-test.run=^" + t.Name() + "$", "-test.count=1"}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
-	}
-	cmd := cluster.Reexec(args...)
+	// The child always runs verbosely: without -test.v it prints no
+	// "--- SKIP" line, and a skip there would show here as a pass.
+	cmd := cluster.Reexec("-test.run="+runPattern(t.Name()), "-test.count=1", "-test.v")
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(os.Stdout, &out), os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s in a private network namespace: %v", t.Name(), err)
+	if testing.Verbose() {
+		cmd.Stdout = io.MultiWriter(os.Stdout, &out)
+	} else {
+		cmd.Stdout = &out
 	}
-	if strings.Contains(out.String(), "--- SKIP: "+t.Name()+" ") {
-		t.Skip("skipped in the private network namespace (see above)")
+	cmd.Stderr = cmd.Stdout
+	err := cmd.Run()
+	result, reason := childResult(out.String(), t.Name())
+	switch {
+	case err != nil:
+		t.Fatalf("%s in a private network namespace: %v\n%s", t.Name(), err, quiet(out.String()))
+	case result == "SKIP":
+		t.Skipf("skipped in the private network namespace: %s", reason)
+	case result != "PASS":
+		t.Fatalf("%s in a private network namespace: the child ran no such test\n%s", t.Name(), quiet(out.String()))
 	}
 	return false
 }
@@ -69,4 +77,52 @@ func Start(tb testing.TB, n int) *cluster.Cluster {
 	}
 	tb.Cleanup(c.Stop)
 	return c
+}
+
+// runPattern is a -test.run pattern matching exactly the test named name
+// (subtests included: each level is anchored).
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+// childResult finds the verbose result line of test name in out ("PASS",
+// "SKIP", "FAIL" or "" when the test did not run) and, for a skip, the last
+// message the test logged before it (the reason given to t.Skip).
+func childResult(out, name string) (result, reason string) {
+	lines := strings.Split(out, "\n")
+	prefix := "--- "
+	for i, line := range lines {
+		l := strings.TrimSpace(line)
+		for _, r := range []string{"PASS", "SKIP", "FAIL"} {
+			if !strings.HasPrefix(l, prefix+r+": "+name+" (") {
+				continue
+			}
+			result = r
+			if r == "SKIP" {
+				for j := i - 1; j >= 0 && reason == ""; j-- {
+					if m := logLine.FindStringSubmatch(lines[j]); m != nil {
+						reason = m[1]
+					}
+				}
+			}
+			return result, reason
+		}
+	}
+	return "", ""
+}
+
+// logLine matches a t.Log line of verbose test output: "    file.go:12: msg".
+var logLine = regexp.MustCompile(`^\s+\S+\.go:\d+: (.*)$`)
+
+// quiet is the child's output for a failure message when it was not
+// already printed (the parent not verbose).
+func quiet(out string) string {
+	if testing.Verbose() {
+		return "(output above)"
+	}
+	return out
 }
