@@ -124,6 +124,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"", []string{"search", "--jsn", "x.jpg"}, "search: unknown flag --jsn: did you mean --json?"},
 		{"", []string{"stats", "--zzz"}, "stats: unknown flag --zzz (see 'facesearch help stats')"},
 		{"", []string{"search", "--k", "abc", "x.jpg"}, `invalid value "abc" for flag --k`},
+		{"", []string{"search", "--csv", "--by-person", "x.jpg"}, "search: --csv writes face rows and cannot show the --by-person ranking"},
 		{"ja_JP.UTF-8", []string{"stats", "--jsn"}, "不明なフラグ --jsn です。--json のことですか？"},
 		{"ja_JP.UTF-8", []string{"stats", "extra"}, "stats: 引数は取りません"},
 		{"ja_JP.UTF-8", []string{"serch"}, `不明なコマンド "serch" です。"search" のことですか？`},

@@ -123,7 +123,7 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	faceSel := fs.String("face", "primary", "which face of each photo: primary (the subject, nearest the centre, as index stores it), all, or N (1-based, detection order)")
 	fpir := fs.String("fpir", "", fpirUsage)
 	asJSON := fs.Bool("json", false, "print JSON (schema "+SearchSchema+", docs/LIBRARY.md)")
-	asCSV := fs.Bool("csv", false, "print CSV, one row per result: "+strings.Join(searchCSVHeader, ","))
+	asCSV := fs.Bool("csv", false, "print CSV, one row per result (not with --by-person): "+strings.Join(searchCSVHeader, ","))
 	byPerson := fs.Bool("by-person", false, "rank persons by their best face, with face counts")
 	vector := fs.String("vector", "", "search the embedding(s) in this .npy file (float32/float64, shape (dim) or (n, dim))")
 	minSim := fs.Float64("min", -1, "drop results below this cosine similarity")
@@ -134,6 +134,9 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	photos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *asCSV && *byPerson { // the CSV has face rows: it would drop the by-person ranking
+		return usageError{"search: --csv writes face rows and cannot show the --by-person ranking; use --json or the text output"}
 	}
 	if photos, err = expandPhotos(photos); err != nil {
 		return err

@@ -319,6 +319,7 @@ func (b *libraryBackend) Close() error {
 	var err error
 	if done != nil {
 		<-done
+		b.looks.wait()
 		if b.audit != nil && b.audit.index != nil {
 			err = b.audit.index.Close()
 		}
@@ -467,6 +468,10 @@ func (b *libraryBackend) audited(ctx context.Context) (*auditState, error) {
 		go func() {
 			defer close(b.auditDone)
 			b.audit, b.auditErr = b.runAudit(b.ctx)
+			if b.auditErr == nil { // the look-alikes follow the audit, in the background
+				b.looks.log = b.log
+				b.looks.start(b.ctx, b.lookalikesOf(b.audit))
+			}
 		}()
 	}
 	done := b.auditDone

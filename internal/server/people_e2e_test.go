@@ -359,6 +359,23 @@ func TestBrowserPeople(t *testing.T) {
 		screenshot(t, ctx, "screenshot-person.png")
 	})
 
+	t.Run("stale person reply", func(t *testing.T) {
+		// obama's reply is held back 1.5 s while biden's page is opened: the
+		// late reply must not fill biden's page with obama's faces.
+		evalT[bool](t, ctx, `(() => {
+		  const orig = window.fetch;
+		  window.fetch = (u, o) => String(u).startsWith("/api/persons/obama") ? new Promise((r) => setTimeout(r, 1500)).then(() => orig(u, o)) : orig(u, o);
+		  window.staleDone = false;
+		  Promise.all([showPeople("obama"), showPeople("biden")]).finally(() => { window.fetch = orig; window.staleDone = true; });
+		  return true;
+		})()`)
+		poll(t, ctx, "both replies", `window.staleDone === true`)
+		got := evalT[string](t, ctx, `document.getElementById("person-name").textContent + ": " + Array.from(document.querySelectorAll("#person-faces .card")).map((c) => c.dataset.person).join(",")`)
+		if got != "biden: biden,biden" {
+			t.Errorf("person page after a late reply for obama: %q, want biden's 2 faces", got)
+		}
+	})
+
 	t.Run("look-alikes", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#lookalikes"), chromedp.WaitVisible(C("#looks .look"))); err != nil {
 			t.Fatal(err)
@@ -439,12 +456,15 @@ func TestBrowserPeople(t *testing.T) {
 		}
 		poll(t, ja, "pairs", `document.getElementById("n-pairs").textContent !== ""`)
 		sel := "#findings .finding .names, #pairs .pair .muted"
+		// The planted misfiled.jpg is a byte-identical copy of
+		// obama/knn_train_obama.jpg: a duplicate finding naming the person
+		// always exists.
 		if evalT[bool](t, ja, fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).some(e => e.textContent.includes(%q))`, sel, japaneseName)) {
 			if got := evalT[string](t, ja, laidOut(sel, japaneseName)); got != "ok" {
 				t.Errorf("cleansing: %s", got)
 			}
 		} else {
-			t.Logf("cleansing names no finding or pair of %s", japaneseName)
+			t.Errorf("cleansing names no finding or pair of %s: its layout is not checked", japaneseName)
 		}
 		// The person filter narrows the pairs panel as well as the findings.
 		if err := chromedp.Do(ja, chromedp.SendKeys(C("#f-person"), "obama")); err != nil {
@@ -454,7 +474,7 @@ func TestBrowserPeople(t *testing.T) {
 		// A person in no pair leaves the panel empty (unfiltered, the obama
 		// pairs would stay).
 		evalT[bool](t, ja, `(() => { const e = document.getElementById("f-person"); e.value = "kit_harington"; return e.dispatchEvent(new Event("input")) })()`)
-		poll(t, ja, "pairs of another person", `document.getElementById("n-pairs").textContent.includes("0") && Array.from(document.querySelectorAll("#pairs .pair > .muted")).every(e => e.textContent.includes("kit_harington"))`)
+		poll(t, ja, "pairs of another person", `document.getElementById("n-pairs").textContent.startsWith("（フォルダの組 0、") && document.querySelectorAll("#pairs .pair").length === 0`)
 		if h := evalT[string](t, ja, `document.querySelector("#tab-cleansing h2 span").textContent`); h != "指摘" {
 			t.Errorf("cleansing heading %q", h)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // manyPersons is a Catalog of n people over the fake library: person
@@ -140,6 +141,17 @@ func TestLookalikes(t *testing.T) {
 		t.Errorf("top=1 %+v", r)
 	}
 	wantError(t, h2.do(t, httptest.NewRequest("GET", "/api/lookalikes?top=201", nil)), 400, KindBadRequest)
+	// The server asks the finder once per valid request (the finder caches).
+	if fl.calls != 3 {
+		t.Errorf("finder called %d times for 3 valid requests", fl.calls)
+	}
+	// Not ready yet: 503 with the finder's Retry-After.
+	fl.err = &Error{Kind: KindUnavailable, Msg: "the look-alikes are still being computed", RetryAfter: 3 * time.Second}
+	w := h2.do(t, httptest.NewRequest("GET", "/api/lookalikes", nil))
+	if w.Header().Get("Retry-After") != "3" {
+		t.Errorf("Retry-After %q, want 3", w.Header().Get("Retry-After"))
+	}
+	wantError(t, w, 503, KindUnavailable)
 }
 
 func TestFavicon(t *testing.T) {

@@ -78,6 +78,7 @@ const I18N = {
     "{n} of the folder's photos show this person.": "フォルダの写真 {n} 枚にこの人物が写っています。",
     "no thumbnail": "サムネイルなし",
     "Loading…": "読み込み中…",
+    "Computing look-alikes…": "そっくりさんを計算中…",
     // look-alikes
     "Pairs of different people who look most alike. Score: the 20% trimmed mean of the similarities of all their face pairs; shown: the most similar pair and a typical pair.": "よく似ている別人の組。スコアは二人の顔のすべての組の類似度の 20% トリム平均。表示は最も似ている組と典型的な組です。",
     "score {s}, median {m}, max {x}, {n} face pairs": "スコア {s}、中央値 {m}、最大 {x}、顔の組 {n}",

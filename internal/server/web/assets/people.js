@@ -58,6 +58,9 @@ async function loadPeopleGrid() {
 }
 
 async function showPeople(name) {
+  // A newer person page (or the grid) replaces this one: a reply that comes
+  // back after it was asked for is dropped (seq), never drawn under its name.
+  const seq = (people.personSeq = (people.personSeq || 0) + 1);
   $("people-index").hidden = !!name;
   $("person-detail").hidden = !name;
   if (!name) {
@@ -76,9 +79,11 @@ async function showPeople(name) {
   try {
     r = await api("/api/persons/" + encodeURIComponent(name));
   } catch (e) {
+    if (seq !== people.personSeq) return;
     setStatus("person-status", errorText(e), true);
     return;
   }
+  if (seq !== people.personSeq) return;
   setStatus("person-status", "");
   const own = r.faces.filter((f) => f.primary), others = r.faces.filter((f) => !f.primary);
   $("person-counts").textContent = others.length
@@ -91,6 +96,7 @@ async function showPeople(name) {
   // This person's look-alikes, when the server has them (after the audit).
   try {
     const l = await api("/api/lookalikes?top=200&person=" + encodeURIComponent(name));
+    if (seq !== people.personSeq) return;
     const mine = l.lookalikes.filter((x) => x.persons[0] === name || x.persons[1] === name).slice(0, 5);
     $("person-looks").replaceChildren(...mine.map(lookalikeRow));
     $("person-looks-title").hidden = mine.length === 0;
@@ -123,7 +129,9 @@ async function showLookalikes() {
   } catch (e) {
     if (seq !== showLookalikes.seq) return;
     $("looks").replaceChildren();
-    setStatus("looks-status", errorText(e), e.code !== "unavailable");
+    // 503 with a Retry-After: the audit or the look-alikes are still being computed.
+    const busy = e.code === "unavailable" && e.retryAfter > 0;
+    setStatus("looks-status", busy ? t("Computing look-alikes…") : errorText(e), !busy);
     if (e.retryAfter > 0) {
       clearTimeout(showLookalikes.retry);
       showLookalikes.retry = setTimeout(() => { if (!$("tab-lookalikes").hidden) showLookalikes(); }, e.retryAfter * 1000);
