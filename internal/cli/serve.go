@@ -228,9 +228,12 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 	stats := server.Stats{Persons: c.Persons, Images: c.Images, ImagesOK: c.ImagesOK, Faces: c.Faces,
 		PrimaryFaces: c.PrimaryFaces, ByStatus: c.ByStatus, Model: rep.ModelID, Index: rep.Index.Resolved,
 		IndexState: rep.IndexState, Threshold: th}
-	// The page and API stay on the raw cosine: their threshold also
-	// serves the pairs, computed from raw vectors (docs/ADAPTATION.md).
-	s, err := l.SearcherWith(ctx, library.SearcherOptions{Raw: true})
+	// The page and API search in the library's similarity (adapted when an
+	// adaptation is kept), like search and check: the stored calibration is
+	// for that similarity, so a raw searcher would find none and give no
+	// verdicts. The pairs still compare raw vectors with the pairwise
+	// threshold th.
+	s, err := l.Searcher(ctx)
 	if err != nil {
 		return nil, err
 	}
