@@ -25,7 +25,7 @@ var messagesJA = map[string]string{
 	"search the library with photos (or --vector FILE.npy)":                         "写真（または --vector FILE.npy）でライブラリを検索",
 	"summarise the library: persons, images, faces, failures":                       "ライブラリの概要: 人物、画像、顔、失敗",
 	"list, prepare, add and verify face models":                                     "顔モデルの一覧・準備・追加・検証",
-	"every pair of faces from different folders above a similarity (CSV/JSON/HTML)": "類似度以上の、別フォルダの顔のすべての組（CSV/JSON/HTML）",
+	"pairs of folders whose faces are alike above the match point, with their face pairs (text/JSON/HTML; --faces: CSV)": "一致の基準以上に顔が似ているフォルダの組と、その顔の組（テキスト/JSON/HTML、--faces で CSV）",
 	"find folders that are one person, misfiled images, near-duplicates, outliers":  "同一人物のフォルダ、誤分類の画像、重複に近い画像、外れ値を探す",
 	"rank pairs of different people by how alike they look":                         "似ている別人の組を順位づけ",
 	"measure accuracy: 'eval lfw DIR' runs the standard LFW protocol":               "精度を測る: 'eval lfw DIR' で標準の LFW プロトコルを実行",
