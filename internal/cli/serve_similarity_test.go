@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/facesearch/facesearch/internal/adapt"
+	"github.com/facesearch/facesearch/internal/library"
+)
+
+// TestServeSearchesInTheLibrarysSimilarity: on a library whose adaptation is
+// kept, the server searches in the adapted similarity and finds its stored
+// calibration, like search and check (a raw searcher found none, since only
+// the adapted calibration is stored, and the page gave no verdicts).
+func TestServeSearchesInTheLibrarysSimilarity(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	lib, _, _ := plantedLibrary(t, r, 40, 10)
+	ctx := context.Background()
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+
+	w, err := openLibrary(ctx, env, lib, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep a transform whatever its gain on these planted faces.
+	a, err := w.Adapt(ctx, library.AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1,
+		Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 16, Shrink: 0.5}}}})
+	if err != nil || !a.Kept {
+		t.Fatalf("adapt: %+v, %v", a, err)
+	}
+	if _, err := w.Calibrate(ctx, library.CalibrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	l, err := openLibrary(ctx, env, lib, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b, err := newLibraryBackendPipe(ctx, env, l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := b.search.Similarity(); !strings.HasPrefix(got, "adapted:") {
+		t.Errorf("serve searches in %q, want the library's adapted similarity", got)
+	}
+	c, err := b.search.Calibration(ctx)
+	if err != nil || !c.Calibrated() || c.Similarity != b.search.Similarity() {
+		t.Errorf("serve's calibration %+v (%v): want the stored one of its similarity", c, err)
+	}
+}
