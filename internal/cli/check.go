@@ -22,7 +22,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/report"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -145,14 +144,9 @@ func cmdCheck(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.Close()
-	m, err := l.Manifest(ctx)
+	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return err
-	}
-	if m == nil {
-		if m, err = model.Builtin(model.DefaultName); err != nil {
-			return err
-		}
 	}
 	s, err := l.Searcher(ctx)
 	if err != nil {

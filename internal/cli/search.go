@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -163,14 +162,9 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.Close()
-	m, err := l.Manifest(ctx)
+	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return err
-	}
-	if m == nil {
-		if m, err = model.Builtin(model.DefaultName); err != nil {
-			return err
-		}
 	}
 	s, err := l.Searcher(ctx)
 	if err != nil {

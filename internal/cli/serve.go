@@ -164,7 +164,7 @@ type snapshot struct {
 // imported from npz files is served without the photo model if its files
 // are missing: people, cleansing and vector search need none.
 func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
-	m, err := serveManifest(ctx, l)
+	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,9 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 	return b, err
 }
 
-func serveManifest(ctx context.Context, l *library.Library) (*model.Manifest, error) {
+// libraryManifest is the library's model manifest, or the built-in default
+// for a library that has none yet.
+func libraryManifest(ctx context.Context, l *library.Library) (*model.Manifest, error) {
 	m, err := l.Manifest(ctx)
 	if err != nil || m != nil {
 		return m, err
@@ -208,7 +210,7 @@ func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p 
 	if snap.nfaces == 0 {
 		return nil, library.ErrEmpty
 	}
-	m, err := serveManifest(ctx, l)
+	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return nil, err
 	}
