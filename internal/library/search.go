@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 )
 
 // Searcher searches an open library's vector index.
@@ -15,6 +16,10 @@ type Searcher struct {
 	info  IndexInfo
 	adapt *AdaptInfo      // nil: raw cosine
 	cal   calibrationOnce // the open-set calibration, loaded on first use
+	sizes struct {        // primary faces per person, loaded on first use (personSizes)
+		mu sync.Mutex
+		m  map[string]int
+	}
 }
 
 // ErrEmpty is returned when searching a library without faces.
