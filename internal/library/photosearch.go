@@ -171,7 +171,7 @@ func (s *Searcher) SearchJudged(ctx context.Context, q []float32, opt SearchOpti
 						j.Best = p
 					}
 				}
-				j.Score = float32(r.Score)
+				j.Score, j.ScoreName = float32(r.Score), ps.String()
 				margin := r.Value - r.Second
 				j.Judgement = cal.Judge(float32(r.Score), float32(r.Score-margin), r.HasSecond)
 				break
