@@ -177,9 +177,6 @@ func (l *Library) Close() error { return l.cat.Close() }
 // Dir returns the library directory.
 func (l *Library) Dir() string { return l.dir }
 
-// Catalog returns the library's catalog.
-func (l *Library) Catalog() *catalog.Catalog { return l.cat }
-
 // Root returns the absolute dataset root the library indexes ("" if none yet).
 func (l *Library) Root(ctx context.Context) (string, error) {
 	v, _, err := l.cat.Setting(ctx, catalog.KeyRoot)
