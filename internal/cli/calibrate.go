@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/eval"
+	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/verdict"
 )

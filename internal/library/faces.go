@@ -29,9 +29,9 @@ const (
 type FacesOptions struct {
 	// All loads every detected face, not only each image's primary one.
 	All bool
-	// Images adds one row (ID 0, Vec nil) for each image without a
-	// primary face (any status but ok, or no face found), for callers that
-	// count images; only with All unset.
+	// Images adds one row (ID 0, Vec nil) for each image without a face
+	// loaded, for callers that count images; the faces of an image whose
+	// status is not ok are then not loaded either.
 	Images bool
 }
 
@@ -63,19 +63,18 @@ func facesOf(ims []catalog.Image, opt FacesOptions, contentHash bool) []face.Fac
 		if contentHash && len(im.SHA256) > 0 {
 			hash = hex.EncodeToString(im.SHA256)
 		}
-		found := false
+		n := len(out)
 		for _, f := range im.Faces {
-			if !opt.All && (!f.Primary || im.Status != catalog.StatusOK && opt.Images) {
+			if !opt.All && !f.Primary || opt.Images && im.Status != catalog.StatusOK {
 				continue
 			}
 			out = append(out, face.Face{ID: f.ID, ImageID: im.ID, Person: im.Person, File: im.Path, Status: im.Status,
 				Hash: hash, Primary: f.Primary, Box: f.Box, Score: f.Score, Vec: f.Embedding})
-			found = true
-			if !opt.All && opt.Images {
-				break
+			if !opt.All {
+				break // one primary face per image
 			}
 		}
-		if opt.Images && !opt.All && !found {
+		if opt.Images && len(out) == n {
 			out = append(out, face.Face{ImageID: im.ID, Person: im.Person, File: im.Path, Status: im.Status, Hash: hash})
 		}
 	}

@@ -203,6 +203,16 @@ func (l *Library) Manifest(ctx context.Context) (*model.Manifest, error) {
 	return &m, nil
 }
 
+// ManifestOrDefault is the library's model manifest, or the built-in
+// default (model.DefaultName) for a library that has none yet.
+func (l *Library) ManifestOrDefault(ctx context.Context) (*model.Manifest, error) {
+	m, err := l.Manifest(ctx)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return model.Builtin(model.DefaultName)
+}
+
 // Threshold sources reported by Threshold.
 const (
 	ThresholdCalibrated = "library"  // calibrated and stored in the catalog
