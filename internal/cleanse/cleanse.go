@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime"
 	"sort"
 
@@ -137,17 +136,10 @@ func Prepare(faces []Face) (*Dataset, error) {
 		if len(f.Vec) != dim {
 			return nil, fmt.Errorf("cleanse: face %d (%s): embedding has %d values, want %d", f.ID, f.File, len(f.Vec), dim)
 		}
-		var ss float64
-		for _, x := range f.Vec {
-			ss += float64(x) * float64(x)
-		}
-		if math.IsNaN(ss) || math.IsInf(ss, 0) || ss == 0 {
-			return nil, fmt.Errorf("cleanse: face %d (%s): embedding is zero or not finite", f.ID, f.File)
-		}
-		inv := float32(1 / math.Sqrt(ss))
 		row := d.vecs[i*dim : (i+1)*dim]
-		for k, x := range f.Vec {
-			row[k] = x * inv
+		copy(row, f.Vec)
+		if err := vecindex.Normalize(row); err != nil {
+			return nil, fmt.Errorf("cleanse: face %d (%s): embedding is zero or not finite", f.ID, f.File)
 		}
 		if _, ok := idx[f.Person]; !ok {
 			idx[f.Person] = 0
