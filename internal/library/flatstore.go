@@ -38,12 +38,6 @@ const (
 	flatHeaderSize = 64
 )
 
-// ExactSearcher is implemented by an IndexBackend that can run an exact
-// inner-product k-NN search over vectors it does not own (faiss's
-// brute-force search through BLAS); backends without it are searched by
-// vecindex.KNNGo.
-type ExactSearcher = vecindex.ExactSearcher
-
 // flatLayout returns the offsets of the ids and the file size.
 func flatLayout(dim int, count int64) (idsOff, size int64) {
 	idsOff = flatHeaderSize + count*int64(dim)*4

@@ -97,8 +97,8 @@ type SearchParams = vecindex.Params
 // (vecindex.Index: int64 ids, inner-product scores).
 type VectorIndex = vecindex.Index
 
-// IndexBackend creates and reads vector indexes (vecindex.Backend; an
-// ExactSearcher also searches the mapped flat file).
+// IndexBackend creates and reads vector indexes (vecindex.Backend; a
+// vecindex.ExactSearcher also searches the mapped flat file).
 type IndexBackend = vecindex.Backend
 
 // Options opens a library.
