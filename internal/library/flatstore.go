@@ -193,9 +193,11 @@ func openFlat(path string, want IndexInfo, knn vecindex.KNN) (*flatIndex, error)
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", path, err)
 	}
-	if err := verifyChecksum(path, want.Checksum, checksumBytes(data[flatHeaderSize:])); err != nil {
-		unix.Munmap(data)
-		return nil, err
+	if !sameStamp(want.Stamp, st) {
+		if err := verifyChecksum(path, want.Checksum, checksumBytes(data[flatHeaderSize:])); err != nil {
+			unix.Munmap(data)
+			return nil, err
+		}
 	}
 	m := &mapping{data: data}
 	x := &flatIndex{

@@ -37,9 +37,14 @@ type IndexInfo struct {
 	// searched in place; exact indexes) or StorageFaiss (IndexFile).
 	Storage string `json:"storage,omitempty"`
 	// Checksum of the data file ("crc32c:…"; of the bytes after the header
-	// for a FlatFile), verified each time it is opened ("": not recorded by
-	// an older version).
+	// for a FlatFile), verified when the file is opened with a stamp other
+	// than Stamp, and always by VerifyIndex ("": not recorded by an older
+	// version).
 	Checksum string `json:"checksum,omitempty"`
+	// Stamp is the data file's FileStamp right after it was written (nil:
+	// not recorded, or the platform has none): a search that finds the
+	// file unchanged skips the checksum pass (stamp.go).
+	Stamp *FileStamp `json:"stamp,omitempty"`
 	// Remote stores (StorageRemote, see remote.go): the store's URL, whether
 	// it searches exactly, and what the last sync sent and removed.
 	Vectors     string `json:"vectors,omitempty"`
@@ -181,7 +186,7 @@ func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, e
 		}
 		return x, nil
 	}
-	if info.Checksum != "" {
+	if info.Checksum != "" && !stampUnchanged(path, info.Stamp) {
 		sum, err := checksumFile(path, 0)
 		if err != nil {
 			return nil, err
@@ -209,6 +214,7 @@ func (l *Library) VerifyIndex(ctx context.Context) error {
 	if err != nil || state != IndexFresh || info.Count == 0 {
 		return err
 	}
+	info.Stamp = nil // checksum the file whatever its stamp
 	x, err := l.openIndex(ctx, info)
 	if err != nil {
 		return err
@@ -282,6 +288,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 		if info.Checksum, err = writeFlat(path, dim, gen, vecs, ids); err != nil {
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
+		info.Stamp = statStamp(path)
 		x, err := openFlat(path, info, l.knn())
 		if err != nil {
 			return nil, info, fmt.Errorf("open the index just written: %w", err)
@@ -314,6 +321,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			idx.Close()
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
+		info.Stamp = statStamp(filepath.Join(l.dir, IndexFile))
 	}
 	info.BuildTime = time.Since(start).Seconds()
 	fail := func(err error) (VectorIndex, IndexInfo, error) {
