@@ -15,6 +15,7 @@ import (
 	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
@@ -307,7 +308,7 @@ func identifyAll(ctx context.Context, faces []face.Face) (eval.Identification, i
 	if len(ids) == 0 {
 		return eval.Identification{}, 0, fmt.Errorf("identification: no image has a face")
 	}
-	x, err := faissBackend{}.New(dim, "Flat")
+	x, err := faissidx.Backend{}.New(dim, "Flat")
 	if err != nil {
 		return eval.Identification{}, 0, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/review"
 	"github.com/facesearch/facesearch/internal/server"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
@@ -142,7 +143,7 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 // serveOptions wires the serve backend: the photo pipeline (nil: no photo
 // search) and an exact faiss index for the audit.
 func serveOptions(env *Env, p *embed.Pipeline) review.Options {
-	opt := review.Options{Index: cleanseFaiss("Flat", 0), Log: env.Log}
+	opt := review.Options{Index: faissidx.Builder("Flat", 0), Log: env.Log}
 	if p != nil {
 		opt.Detector = servePhotoDetector{p}
 	}

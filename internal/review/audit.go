@@ -8,13 +8,14 @@ import (
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/server"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 type auditState struct {
 	data     *cleanse.Dataset
 	ids      []int64 // dataset index -> face id
 	findings []server.Finding
-	index    cleanse.Index // exact index of data, shared by pairs requests
+	index    vecindex.RangeIndex // exact index of data, shared by pairs requests
 	result   *cleanse.AuditResult
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/server"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Options configure a Backend.
@@ -39,8 +40,8 @@ type Options struct {
 	// installed); people, cleansing and vector search work.
 	Detector library.Detector
 	// Index builds the exact index the audit, pairs and look-alikes search
-	// (cleanse.Options.Index; nil: cleanse.BruteForce).
-	Index cleanse.IndexBuilder
+	// (cleanse.Options.Index; nil: vecindex.NewBruteForce).
+	Index vecindex.Builder
 	Log   *slog.Logger // nil: discard
 }
 
@@ -49,7 +50,7 @@ type Options struct {
 type Backend struct {
 	lib       *library.Library
 	detector  library.Detector
-	index     cleanse.IndexBuilder
+	index     vecindex.Builder
 	search    *library.Searcher
 	root      string
 	imported  bool // the faces come from import-npz: there are no image files
@@ -99,7 +100,7 @@ func New(ctx context.Context, l *library.Library, opt Options) (*Backend, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	if opt.Index == nil {
-		opt.Index = cleanse.BruteForce
+		opt.Index = vecindex.NewBruteForce
 	}
 	root, err := l.Root(ctx)
 	if err != nil {
