@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,90 +14,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/report"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
-
-// cleanseFaiss returns a cleanse.IndexBuilder over faiss: factory "Flat" is
-// exact (range searches go through BLAS); "IVF" builds an IVF index with
-// about 4*sqrt(n) lists, searched with nprobe lists.
-func cleanseFaiss(factory string, nprobe int) cleanse.IndexBuilder {
-	return func(dim int, vecs []float32, ids []int64) (cleanse.Index, error) {
-		f := factory
-		n := len(ids)
-		if f == "IVF" {
-			lists := max(1, min(n/39, int(4*math.Sqrt(float64(n)))))
-			f = fmt.Sprintf("IVF%d,Flat", lists)
-		}
-		x, err := faiss.New(dim, f, faiss.InnerProduct)
-		if err != nil {
-			return nil, err
-		}
-		if !x.IsTrained() {
-			if err := x.Train(vecs); err != nil {
-				x.Close()
-				return nil, fmt.Errorf("train %s on %d vectors: %w", f, n, err)
-			}
-		}
-		if err := x.Add(vecs, ids); err != nil {
-			x.Close()
-			return nil, fmt.Errorf("add %d vectors to %s: %w", n, f, err)
-		}
-		c := &cleanseFaissIndex{x: x, p: &faiss.SearchParams{NProbe: nprobe}}
-		if factory == "Flat" {
-			return &cleanseFaissFlat{cleanseFaissIndex: c, dim: dim, vecs: vecs, ids: ids}, nil
-		}
-		return c, nil
-	}
-}
-
-// cleanseFaissFlat is an exact Flat index that also searches the vectors it
-// was built from directly, from a given position on (cleanse.UpperRanger):
-// all-pairs then scans each pair once.
-type cleanseFaissFlat struct {
-	*cleanseFaissIndex
-	dim  int
-	vecs []float32 // the builder's vectors; cleanse does not modify them
-	ids  []int64
-}
-
-// RangeSearchFrom implements cleanse.UpperRanger.
-func (c *cleanseFaissFlat) RangeSearchFrom(q []float32, from int, radius float32) ([]int, []float32, []int64, error) {
-	if from < 0 || from > len(c.ids) {
-		return nil, nil, nil, fmt.Errorf("range search from vector %d of %d", from, len(c.ids))
-	}
-	r, err := faiss.RangeSearchRaw(q, c.vecs[from*c.dim:], c.dim, radius, faiss.InnerProduct)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for h, row := range r.IDs {
-		r.IDs[h] = c.ids[from+int(row)]
-	}
-	return r.Lims, r.Scores, r.IDs, nil
-}
-
-// cleanseFaissIndex adapts *faiss.Index to cleanse.Index.
-type cleanseFaissIndex struct {
-	x *faiss.Index
-	p *faiss.SearchParams
-}
-
-func (c *cleanseFaissIndex) RangeSearch(q []float32, radius float32) ([]int, []float32, []int64, error) {
-	r, err := c.x.RangeSearch(q, radius, c.p)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return r.Lims, r.Scores, r.IDs, nil
-}
-
-func (c *cleanseFaissIndex) Search(q []float32, k int) ([]float32, []int64, error) {
-	return c.x.Search(q, k, c.p)
-}
-
-func (c *cleanseFaissIndex) Close() error { return c.x.Close() }
 
 // cleanseFlags are the flags shared by pairs, audit and lookalikes.
 type cleanseFlags struct {
@@ -156,11 +75,7 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 		return nil, err
 	}
 	start := time.Now()
-	src, err := l.Source(ctx)
-	if err != nil {
-		return nil, err
-	}
-	faces, err := loadFaces(ctx, l.Catalog(), s.root, *cf.allFaces, src != library.SourceNPZ)
+	faces, err := loadFaces(ctx, l, s.root, *cf.allFaces)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +88,7 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 	}
 	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
-		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),
+		Threshold: s.threshold, Index: faissidx.Builder("Flat", 0),
 		Progress: newStageProgress(env.Stderr).update, Log: env.Log,
 	}
 	ok = true
@@ -182,28 +97,16 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 
 func (s *cleanseSession) Close() error { return s.lib.Close() }
 
-// loadFaces reads the faces of every image (primary faces only unless all).
-// Hashes are passed on only when they are hashes of the image bytes
-// (contentHash): an imported npz row's identity is not.
-func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all, contentHash bool) ([]cleanse.Face, error) {
-	ims, err := cat.Images(ctx, false)
+// loadFaces reads the faces of every image (primary faces only unless
+// all) with File the image's file-system path under root: what the reports
+// show and the move scripts move.
+func loadFaces(ctx context.Context, l *library.Library, root string, all bool) ([]cleanse.Face, error) {
+	faces, err := l.Faces(ctx, library.FacesOptions{All: all})
 	if err != nil {
 		return nil, err
 	}
-	var faces []cleanse.Face
-	for _, im := range ims {
-		for _, f := range im.Faces {
-			if !all && !f.Primary {
-				continue
-			}
-			faces = append(faces, cleanse.Face{
-				ID: f.ID, Person: im.Person, File: filepath.Join(root, filepath.FromSlash(im.Path)),
-				Vec: f.Embedding,
-			})
-			if contentHash && len(im.SHA256) > 0 {
-				faces[len(faces)-1].Hash = hex.EncodeToString(im.SHA256)
-			}
-		}
+	for i := range faces {
+		faces[i].File = filepath.Join(root, filepath.FromSlash(faces[i].File))
 	}
 	return faces, nil
 }
@@ -219,7 +122,7 @@ func (s *cleanseSession) rel(file string) string {
 // reportFace returns face i for an HTML report, with its crop.
 func (s *cleanseSession) reportFace(ctx context.Context, i int) report.Face {
 	f := s.data.Face(i)
-	crop, err := s.lib.Catalog().Crop(ctx, f.ID)
+	crop, err := s.lib.Crop(ctx, f.ID)
 	if err != nil {
 		crop = nil // shown as a placeholder
 	}

@@ -22,11 +22,11 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/weaviate"
 	"github.com/facesearch/facesearch/internal/weaviate/weaviatetest"
 )
@@ -128,8 +128,14 @@ func TestWeaviateCluster(t *testing.T) {
 	}
 	c := weaviate.New(weaviate.Options{Config: cfg})
 	l := libOpen(t, remote)
+	stored, err := l.Faces(ctx, library.FacesOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []int64
-	l.Catalog().EachEmbedding(ctx, func(id int64, _ bool, _ []float32) error { ids = append(ids, id); return nil })
+	for _, f := range stored {
+		ids = append(ids, f.ID)
+	}
 	eventually(t, "node1 holds every face", func() error {
 		nodes, err := c.Nodes(ctx)
 		t.Logf("nodes: %+v %v", nodes, err)
@@ -250,10 +256,14 @@ func searchesEqualErr(t *testing.T, local, remote string, photos []string, clear
 	l := libOpen(t, local)
 	var vecs []float32
 	dim := 0
-	l.Catalog().EachEmbedding(context.Background(), func(_ int64, _ bool, emb []float32) error {
-		vecs, dim = append(vecs, emb...), len(emb)
-		return nil
-	})
+	faces, err := l.Faces(context.Background(), library.FacesOptions{All: true})
+	if err != nil {
+		return err
+	}
+	sort.Slice(faces, func(i, j int) bool { return faces[i].ID < faces[j].ID }) // id order, as before
+	for _, f := range faces {
+		vecs, dim = append(vecs, f.Vec...), len(f.Vec)
+	}
 	npy := filepath.Join(t.TempDir(), "queries.npy")
 	writeNpy2(t, npy, vecs, dim)
 	runs := [][]string{{"--vector", npy}}
@@ -423,7 +433,7 @@ func libCopyTree(tb testing.TB, src, dst string) {
 // OpenBLAS fell back to slow kernels on this CPU (see package blasenv), as
 // the commands do.
 func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest:", err)
 	}
 	os.Exit(m.Run())
