@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/facesearch/facesearch/internal/adapt"
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
@@ -77,21 +76,9 @@ func (s *Searcher) personSizes(ctx context.Context) (map[string]int, error) {
 	if s.sizes.m != nil {
 		return s.sizes.m, nil
 	}
-	ims, err := s.l.cat.Images(ctx, false)
+	m, err := s.l.cat.PrimaryFacesPerPerson(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("library %s: person sizes: %w", s.l.dir, err)
-	}
-	m := map[string]int{}
-	for _, im := range ims {
-		if im.Status != catalog.StatusOK {
-			continue
-		}
-		for _, f := range im.Faces {
-			if f.Primary && f.Embedding != nil {
-				m[im.Person]++
-				break
-			}
-		}
 	}
 	s.sizes.m = m
 	return m, nil
