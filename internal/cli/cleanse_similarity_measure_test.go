@@ -82,6 +82,33 @@ func TestMeasureCleanseSimilarityEastAsian(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(lib, "index.json")); err != nil {
 		runCLI(t, "index", "--library", lib, root)
 	}
+	t.Run("planted", func(t *testing.T) { measureSimilarities(t, p, lib, copies) })
+	// The same set unplanted: its medium+ findings are the scraped set's own
+	// problems or false alarms, the baseline of the planted figures.
+	cleanRoot, cleanLib := filepath.Join(dir, "clean"), filepath.Join(dir, "clean-lib")
+	folders := map[string][]string{}
+	es, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
+			folders[e.Name()] = nil
+		}
+	}
+	clean := &plantedSet{Root: cleanRoot}
+	if _, err := os.Stat(cleanRoot); err != nil {
+		clean = plantFolders(t, src, cleanRoot, folders, nil, nil)
+	}
+	if _, err := os.Stat(filepath.Join(cleanLib, "index.json")); err != nil {
+		runCLI(t, "index", "--library", cleanLib, cleanRoot)
+	}
+	t.Run("unplanted", func(t *testing.T) { measureSimilarities(t, clean, cleanLib, nil) })
+}
+
+// measureSimilarities audits lib (the planted set p) in each similarity and
+// logs the table of docs/ADAPTATION.md.
+func measureSimilarities(t *testing.T, p *plantedSet, lib string, copies [][3]string) {
 	withFace := facesOf(t, lib)
 	ctx := context.Background()
 	l := libOpen(t, lib)
