@@ -15,6 +15,7 @@ import (
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // plantCopies links copies of photos (byte-identical, another name) into
@@ -173,7 +174,7 @@ func measureSimilarities(t *testing.T, p *plantedSet, lib string, copies [][3]st
 			t.Logf("%s: fitted on %d faces of %d folders (%d left out); levels %+v", cp, tr.Faces, tr.Folders, tr.Dropped, lv)
 		}
 		s := &cleanseSession{root: libRoot, data: data}
-		opt := cleanse.Options{Threshold: lv.Threshold, DuplicateSim: lv.DuplicateSim, Index: cleanseFaiss("Flat", 0)}
+		opt := cleanse.Options{Threshold: lv.Threshold, DuplicateSim: lv.DuplicateSim, Index: faissidx.Builder("Flat", 0)}
 		res, err := data.Audit(ctx, opt)
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
@@ -306,7 +307,7 @@ func identifyAll(ctx context.Context, faces []libFace) (eval.Identification, int
 	if len(ids) == 0 {
 		return eval.Identification{}, 0, fmt.Errorf("identification: no image has a face")
 	}
-	x, err := faissBackend{}.New(dim, "Flat")
+	x, err := faissidx.Backend{}.New(dim, "Flat")
 	if err != nil {
 		return eval.Identification{}, 0, err
 	}

@@ -31,7 +31,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot-search.png (also: FACESEARCH_UPDATE_SCREENSHOT=1)")
@@ -39,7 +39,7 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screens
 // TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
 // OpenBLAS does not know this CPU (see package blasenv).
 func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "server test:", err)
 	}
 	os.Exit(m.Run())

@@ -22,11 +22,11 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/weaviate"
 	"github.com/facesearch/facesearch/internal/weaviate/weaviatetest"
 )
@@ -423,7 +423,7 @@ func libCopyTree(tb testing.TB, src, dst string) {
 // OpenBLAS fell back to slow kernels on this CPU (see package blasenv), as
 // the commands do.
 func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest:", err)
 	}
 	os.Exit(m.Run())
