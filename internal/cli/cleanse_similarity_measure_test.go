@@ -105,6 +105,89 @@ func TestMeasureCleanseSimilarityEastAsian(t *testing.T) {
 		runCLI(t, "index", "--library", cleanLib, cleanRoot)
 	}
 	t.Run("unplanted", func(t *testing.T) { measureSimilarities(t, clean, cleanLib, nil) })
+	// The first 20 people (where index keeps an adaptation), planted the
+	// same way: the shipped `audit --similarity adapted` against raw.
+	t.Run("first20", func(t *testing.T) {
+		root20, lib20 := filepath.Join(dir, "ea20"), filepath.Join(dir, "lib20")
+		p20 := plantFirst(t, src, filepath.Join(t.TempDir(), "ea20"), 20, 12)
+		if _, err := os.Stat(root20); err != nil {
+			p20 = plantFirst(t, src, root20, 20, 12)
+		}
+		p20.Root = root20
+		if _, err := os.Stat(filepath.Join(lib20, "index.json")); err != nil {
+			runCLI(t, "index", "--library", lib20, root20)
+		}
+		l := libOpen(t, lib20)
+		a, err := l.Adaptation()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if a == nil || !a.Kept {
+			// The selection refuses it on this dirty library: keep its best
+			// candidate anyway (adapt --refit --min-gain -1), as a user
+			// forcing the adaptation would.
+			t.Logf("index kept no adaptation on the first 20 people (%s); forcing it", a.Selection.Reason)
+			runCLI(t, "adapt", "--library", lib20, "--refit", "--min-gain", "-1")
+			l = libOpen(t, lib20)
+			if a, err = l.Adaptation(); err != nil || a == nil || !a.Kept {
+				t.Fatalf("adapt --refit --min-gain -1: %+v, %v", a, err)
+			}
+			l.Close()
+		}
+		t.Logf("the library's adaptation: %s (%s)", a.Similarity(), a.Selection.Reason)
+		withFace := facesOf(t, lib20)
+		for _, sim := range []string{"raw", "adapted"} {
+			aj := auditFindings(t, lib20, "--similarity", sim)
+			r := scoreKinds(p20, aj, nil, withFace)
+			sc := scorePlanted(p20, aj, 2*(r.MisfiledPlanted+r.SplitPlanted), withFace)
+			med := 0
+			for k, f := range aj.Findings {
+				if f.Severity != "low" {
+					med++
+					t.Logf("  %s %2d %-6s %-11s %s", sim, k+1, f.Severity, f.Kind, f.Reason)
+				}
+			}
+			t.Logf("first20 %s: misfiled found %d/%d, false %d (high %d); split %d/%d %s; same-person false %d (high %d); outliers %d; top-%d found %d; medium+ %d / %d",
+				sim, r.MisfiledFound, r.MisfiledPlanted, r.MisfiledFalse, r.MisfiledFalseHigh, r.SplitFound, r.SplitPlanted, r.SplitSeverity,
+				r.SameFalse, r.SameFalseHigh, r.Outliers, sc.Top, sc.Found, med, len(aj.Findings))
+		}
+	})
+}
+
+// plantFirst links the first people folders of src (sorted) to dst with n
+// images misfiled among them (the stride rule of plantEastAsian) and the
+// first person split in two folders.
+func plantFirst(tb testing.TB, src, dst string, people, n int) *plantedSet {
+	tb.Helper()
+	es, err := os.ReadDir(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	names = names[:people]
+	split, others := names[0], names[1:]
+	folders := map[string][]string{}
+	for _, p := range names {
+		folders[p] = listImages(tb, filepath.Join(src, p))
+	}
+	var moves []plantedMove
+	for k := range n {
+		from := others[k%len(others)]
+		to := others[(k*11+5)%len(others)]
+		if to == from {
+			to = others[(k*11+6)%len(others)]
+		}
+		fs := folders[from]
+		moves = append(moves, plantedMove{File: fs[(3+7*(k/len(others)))%len(fs)], From: from, To: to})
+	}
+	return plantFolders(tb, src, dst, folders, moves, [][2]string{{split, split + "_2"}})
 }
 
 // measureSimilarities audits lib (the planted set p) in each similarity and
