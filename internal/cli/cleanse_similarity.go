@@ -76,8 +76,8 @@ func (s *cleanseSession) useSimilarity(ctx context.Context, sim string, faces []
 	}
 	s.sim = cleanseSim{Name: a.Similarity(), Duplicate: lv.DuplicateSim, Levels: lv, RawThreshold: s.threshold}
 	s.data, s.threshold = data, lv.Threshold
-	s.source = fmt.Sprintf("%s, carried over to %s: the level %.1f%% of %d sampled different-folder face pairs reach in both",
-		s.source, a.Similarity(), 100*lv.OtherShare, lv.OtherPairs)
+	s.source = fmt.Sprintf("%s %.2f carried over to %s: the level that %.1f%% of %d sampled different-folder face pairs reach, as at the raw one",
+		s.source, s.sim.RawThreshold, a.Similarity(), 100*lv.OtherShare, lv.OtherPairs)
 	return nil
 }
 
