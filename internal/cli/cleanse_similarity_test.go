@@ -39,7 +39,7 @@ func runCleanseCmd(tb testing.TB, args ...string) (string, string, error) {
 // vectors with levels carried over from the raw ones.
 func TestCleanseSimilarity(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
-	lib, _, _ := plantedLibrary(t, r, 40, 10)
+	lib, _, _ := plantedLibrary(t, r, 24, 8)
 	type doc struct {
 		Schema     string  `json:"schema"`
 		Similarity string  `json:"similarity"`
