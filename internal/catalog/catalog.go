@@ -44,6 +44,15 @@ const (
 	KeyManifest   = "model_manifest" // the model manifest, JSON
 	KeyThreshold  = "threshold"      // calibrated same-person threshold (optional)
 	KeyIndex      = "index_factory"  // faiss factory string of the index
+	// KeySource says how the faces were made: "npz" for 'facesearch
+	// import-npz', unset for 'facesearch index'.
+	KeySource = "source"
+	// KeyVectors names the library's external vector store (a URL); unset:
+	// the local index.
+	KeyVectors = "vectors"
+	// KeySimilarity chooses the similarity searches use: raw, adapted, or
+	// unset (auto).
+	KeySimilarity = "similarity"
 )
 
 const schema = `

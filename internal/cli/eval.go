@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/eval"
+	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
@@ -158,7 +159,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 		// Only with --no-index: indexing re-embeds faces of another model.
 		return fmt.Errorf("eval lfw: library %s holds %s embeddings, not %s (drop --no-index, or give --library of a %s run)", l.Dir(), modelID, m.ID(), m.ID())
 	}
-	faces, err := libraryFaces(ctx, l.Catalog())
+	faces, err := libraryFaces(ctx, l)
 	if err != nil {
 		return err
 	}
@@ -169,9 +170,9 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	var s lfwSummary
 	s.Dataset, s.Model, s.Library, s.When, s.Images = dir, modelID, l.Dir(), time.Now().UTC(), len(faces)
 	for _, f := range faces {
-		byKey[f.Path] = f.Vec
+		byKey[f.File] = f.Vec
 		if f.Vec == nil {
-			s.NoFace = append(s.NoFace, f.Path)
+			s.NoFace = append(s.NoFace, f.File)
 		}
 	}
 	for _, im := range eval.Images(pairs) {
@@ -291,7 +292,7 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 
 // identifyAll runs closed-set identification over every image with a face:
 // one exact (Flat) inner-product search of all of them at once.
-func identifyAll(ctx context.Context, faces []libFace) (eval.Identification, int, error) {
+func identifyAll(ctx context.Context, faces []face.Face) (eval.Identification, int, error) {
 	labels := make([]string, len(faces))
 	var vecs []float32
 	var ids []int64

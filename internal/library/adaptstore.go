@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/adapt"
+	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -31,7 +32,7 @@ const (
 // KeySimilarity is the catalog setting choosing the similarity:
 // SimilarityRaw, SimilarityAdapted, or unset (adapted when the adaptation
 // was kept, else raw).
-const KeySimilarity = "similarity"
+const KeySimilarity = catalog.KeySimilarity
 
 // Similarity settings.
 const (
