@@ -212,7 +212,7 @@ func measureSimilarities(t *testing.T, p *plantedSet, lib string, copies [][3]st
 	if err != nil {
 		t.Fatal(err)
 	}
-	faces, err := loadFaces(ctx, l.Catalog(), libRoot, false, true)
+	faces, err := loadFaces(ctx, l, libRoot, false)
 	if err != nil {
 		t.Fatal(err)
 	}
