@@ -10,16 +10,20 @@ import (
 
 // DefaultCandidates are the similarities Select compares with the raw
 // cosine for open-set search: WCCN (d ∈ {128, 256}, s ∈ {0.3, 0.5, 0.7}),
-// each judged by one of the person scores of PersonScores. Centring alone
-// and LDA are measured by 'eval library --all' (AllCandidates) but not
-// offered: on the East-Asian split centring lets through 4–5× the target
-// share of strangers and LDA collapses strangers onto the library's people
-// (docs/ADAPTATION.md).
-func DefaultCandidates() []Params {
+// each judged by the default person score (PersonScores: the best face).
+// Centring alone and LDA are measured by 'eval library --all'
+// (AllCandidates) but not offered: on the East-Asian split centring lets
+// through 4–5× the target share of strangers and LDA collapses strangers
+// onto the library's people (docs/ADAPTATION.md).
+func DefaultCandidates() []Params { return CandidatesWith(PersonScores()) }
+
+// CandidatesWith returns the WCCN candidates of DefaultCandidates, each
+// with every person score of scores.
+func CandidatesWith(scores []PersonScore) []Params {
 	var out []Params
 	for _, d := range []int{128, 256} {
 		for _, sh := range []float64{0.3, 0.5, 0.7} {
-			for _, ps := range PersonScores() {
+			for _, ps := range scores {
 				out = append(out, Params{Kind: KindWCCN, Dim: d, Shrink: sh, Score: ps})
 			}
 		}
@@ -27,16 +31,27 @@ func DefaultCandidates() []Params {
 	return out
 }
 
-// PersonScores are the person scores Select offers with each transform:
-// the best face, the mean of the best 3 faces, and the latter normalised by
-// half the mean best-face score of the 3 best other folders.
-func PersonScores() []PersonScore {
+// PersonScores are the person scores Select offers by default: the best
+// face only. A mean over a folder's best faces (AllPersonScores) rewards
+// what all of a folder's photos share — sex, styling — as well as
+// identity: on an East-Asian library holding two men it let 9.3% (36/388)
+// of the strangers match, most of them men, where the best face let none
+// through; and the tool's typical query, a generated face, is a stranger
+// with exactly such shared styling (docs/ADAPTATION.md). Safety first.
+func PersonScores() []PersonScore { return []PersonScore{{}} }
+
+// AllPersonScores are the person scores measured for comparison ('eval
+// library --person-scores all', 'adapt --refit --person-scores all'), not
+// offered by default: the best face, the mean of the best 3 faces, and the
+// latter normalised by half the mean best-face score of the 3 best other
+// folders.
+func AllPersonScores() []PersonScore {
 	return []PersonScore{{}, {Top: 3}, {Top: 3, Cohort: 3, CohortWeight: 0.5}}
 }
 
-// AllCandidates are DefaultCandidates plus centring and LDA.
-func AllCandidates() []Params {
-	return append([]Params{{Kind: KindCentre}}, append(DefaultCandidates(),
+// AllCandidates are CandidatesWith(scores) plus centring and LDA.
+func AllCandidates(scores []PersonScore) []Params {
+	return append([]Params{{Kind: KindCentre}}, append(CandidatesWith(scores),
 		Params{Kind: KindLDA, Dim: 128, Shrink: 0.5},
 		Params{Kind: KindLDA, Dim: 256, Shrink: 0.5})...)
 }

@@ -24,8 +24,9 @@ type SplitOptions struct {
 	// ThresholdAt at FPIR, the point estimate); the library passes the
 	// verdict calibration's rule, so that the split runs what index and
 	// check run.
-	// folders names the folder of each sample (nil for leave-one-folder-out
-	// samples, which are not repeated).
+	// folders names the folder of each sample (the library's raw
+	// calibration and the cross-fitted one both bound the FPIR by
+	// resampling folders).
 	Threshold func(nonMated []float64, folders []int) (float64, error)
 }
 
@@ -118,11 +119,11 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 		return res, errors.New("split: empty library, mated or stranger set")
 	}
 	// Raw: leave-one-folder-out calibration (nothing fitted, nothing leaks).
-	lofo, err := leaveOneFolderOut(lib, opt.Select.KNN)
+	lofo, lofoFolders, err := leaveOneFolderOut(lib, opt.Select.KNN)
 	if err != nil {
 		return res, err
 	}
-	raw, err := outcome("raw", "leave-one-folder-out", nil, PersonScore{}, lib, mated, str, lofo, nil, opt)
+	raw, err := outcome("raw", "leave-one-folder-out", nil, PersonScore{}, lib, mated, str, lofo, lofoFolders, opt)
 	if err != nil {
 		return res, err
 	}
@@ -156,11 +157,11 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	if err != nil {
 		return res, err
 	}
-	leakS, err := leaveOneFolderOut(tl, opt.Select.KNN)
+	leakS, leakFolders, err := leaveOneFolderOut(tl, opt.Select.KNN)
 	if err != nil {
 		return res, err
 	}
-	lk, err := outcome(name, "leave-one-folder-out on the fitted folders (leaks)", t, PersonScore{}, lib, mated, str, leakS, nil, opt)
+	lk, err := outcome(name, "leave-one-folder-out on the fitted folders (leaks)", t, PersonScore{}, lib, mated, str, leakS, leakFolders, opt)
 	if err != nil {
 		return res, err
 	}
@@ -189,9 +190,10 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 }
 
 // leaveOneFolderOut returns, for every face of s, its best score against
-// the faces of the other folders.
-func leaveOneFolderOut(s Set, knn KNN) ([]float64, error) {
+// the faces of the other folders, and the face's folder.
+func leaveOneFolderOut(s Set, knn KNN) ([]float64, []int, error) {
 	var out []float64
+	var folders []int
 	groups := groupByFolder(s.Folders)
 	for gi, g := range groups {
 		var rest []int
@@ -202,13 +204,14 @@ func leaveOneFolderOut(s Set, knn KNN) ([]float64, error) {
 		}
 		tops, err := top1(s.Subset(g), s.Subset(rest), knn)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, h := range tops {
 			out = append(out, h.Score)
+			folders = append(folders, s.Folders[g[0]])
 		}
 	}
-	return out, nil
+	return out, folders, nil
 }
 
 func outcome(name, calib string, t *Transform, ps PersonScore, lib, mated, str Set, nonMated []float64, folders []int, opt SplitOptions) (Outcome, error) {

@@ -39,6 +39,7 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 	refit := fs.Bool("refit", false, "fit the adaptation now, even if the library changed little")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "with --refit: target false-positive identification rate of the selection and calibration")
 	minGain := fs.Float64("min-gain", adapt.DefaultMinGain, "with --refit: how much the mated match rate must beat the raw cosine's on held-out folders to keep the transform (negative keeps the best one whatever it does, for measurement)")
+	scores := fs.String("person-scores", "max", "with --refit: person scores the candidates are judged by: max (the best face, the default) or all (also top3 and top3-c3w0.5, for measurement only: they let strangers of a group the library barely holds through; the next 'index' refit returns to max)")
 	asJSON := fs.Bool("json", false, "write JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -48,6 +49,10 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 	}
 	if !(*fpir > 0 && *fpir < 1) {
 		return usageError{fmt.Sprintf("adapt: --fpir %g must be between 0 and 1", *fpir)}
+	}
+	pscores, err := personScoresFlag("adapt", *scores)
+	if err != nil {
+		return err
 	}
 	setting := *sim
 	switch setting {
@@ -82,7 +87,7 @@ func cmdAdapt(ctx context.Context, env *Env, args []string) error {
 	}
 	if (*refit || cur != library.SimilarityRaw) && st.Faces > 0 {
 		before, _ := l.Adaptation()
-		a, err = l.RefreshAdaptation(ctx, library.AdaptOptions{Force: *refit, Select: adapt.SelectOptions{FPIR: *fpir, MinGain: *minGain}})
+		a, err = l.RefreshAdaptation(ctx, library.AdaptOptions{Force: *refit, Select: adapt.SelectOptions{FPIR: *fpir, MinGain: *minGain, Candidates: adapt.CandidatesWith(pscores)}})
 		if err != nil {
 			return err
 		}

@@ -45,6 +45,7 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "write JSON")
 	all := fs.Bool("all", false, "also try centring and LDA, and with --split-people measure every candidate on the emulated library")
 	seed := fs.Uint64("seed", 1, "seed of the fold assignment")
+	scores := fs.String("person-scores", "max", "person scores the candidates are judged by: max (the best face, the default of index and adapt) or all (also top3 and top3-c3w0.5, for measurement: they let strangers of a group the library barely holds through, docs/ADAPTATION.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,10 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	}
 	if !(*share > 0 && *share < 1) {
 		return usageError{fmt.Sprintf("eval library: --split-share %g must be between 0 and 1", *share)}
+	}
+	pscores, err := personScoresFlag("eval library", *scores)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	l, err := openLibrary(ctx, env, *lib, true)
@@ -80,9 +85,9 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("eval library %s: no faces (index a dataset first)", l.Dir())
 	}
 	knn := faissidx.KNN
-	var cands []adapt.Params
+	cands := adapt.CandidatesWith(pscores)
 	if *all {
-		cands = adapt.AllCandidates()
+		cands = adapt.AllCandidates(pscores)
 	}
 	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
 	if *people > 0 {
@@ -184,4 +189,16 @@ func printSelection(w io.Writer, s adapt.Selection) {
 		verdict = "kept"
 	}
 	fmt.Fprintf(w, "  best: %s (%s): %s\n", s.Best.Params, verdict, s.Reason)
+}
+
+// personScoresFlag reads a --person-scores flag: max (adapt.PersonScores,
+// the default) or all (adapt.AllPersonScores, for measurement).
+func personScoresFlag(cmd, v string) ([]adapt.PersonScore, error) {
+	switch v {
+	case "", "max":
+		return adapt.PersonScores(), nil
+	case "all":
+		return adapt.AllPersonScores(), nil
+	}
+	return nil, usageError{fmt.Sprintf("%s: --person-scores %q: want max or all", cmd, v)}
 }

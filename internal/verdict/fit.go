@@ -48,8 +48,11 @@ const (
 const MinFolders = 10
 
 // MinNonMatedFolders returns the fewest distinct folders (people) behind
-// the non-mated searches a match point at FPIR p needs: 0.3/p (30 at 1%),
-// at least MinFolders. The searches floor (MinNonMated, 3/p) counts
+// the non-mated searches a match point at FPIR p needs when the samples do
+// not name their folders (Samples.NonMatedCluster unset, e.g. a calibration
+// stored before folders were recorded): 0.3/p (30 at 1%), at least
+// MinFolders. Samples that name them (Sample, cross-fitting) are fitted
+// with the folder-clustered bound instead and need MinFolders. The searches floor (MinNonMated, 3/p) counts
 // searches, which are not independent when a folder has many photos: ten
 // people with a hundred photos each give 1,000 searches whose few high
 // stranger scores likely come from one or two people. Requiring a tenth as

@@ -80,6 +80,10 @@ type SampleReport struct {
 //   - A mated search is a face searched against its own folder without
 //     itself and its near-duplicates: the best remaining score (faces whose
 //     folder has nothing else are not mated searches).
+//
+// Each non-mated score carries its folder (Samples.NonMatedCluster), so
+// that Fit bounds the FPIR with people, not searches, as the independent
+// units (the folder-clustered bound).
 func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Samples, SampleReport, error) {
 	start := time.Now()
 	o := opts.withDefaults()
@@ -213,6 +217,7 @@ func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Sampl
 			}
 			if found {
 				nmFolders[folder[q]] = true
+				s.NonMatedCluster = append(s.NonMatedCluster, folder[q])
 			}
 			// Mated: the best of the own folder but itself and duplicates.
 			best, ok := float32(-2), false

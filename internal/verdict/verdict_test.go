@@ -218,6 +218,50 @@ func TestSamplePlanted(t *testing.T) {
 	}
 }
 
+// TestCalibrateTwentyFolders: a raw calibration of 20 people is fitted
+// with the folder-clustered bound (each non-mated score carries its
+// folder), so it gives verdicts with the MinFolders floor rather than the
+// 0.3/FPIR people of the independent-search bound; with 9 folders it is
+// still uncalibrated; and its bound is never below the Wilson bound of the
+// same scores taken as independent.
+func TestCalibrateTwentyFolders(t *testing.T) {
+	for _, tc := range []struct {
+		folders    int
+		calibrated bool
+	}{{20, true}, {9, false}} {
+		p := &planted{rng: rand.New(rand.NewPCG(7, 8)), dim: 32, noise: 0.05}
+		for i := 0; i < tc.folders; i++ {
+			p.folder(string(rune('a'+i)), p.centre(), 40)
+		}
+		s, _, err := Sample(context.Background(), p.groups, SampleOptions{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.NonMatedCluster) != len(s.NonMated) {
+			t.Fatalf("%d folders: %d clusters for %d non-mated scores", tc.folders, len(s.NonMatedCluster), len(s.NonMated))
+		}
+		c, err := Fit(s, FitOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Calibrated() != tc.calibrated {
+			t.Fatalf("%d folders: status %s (%s), want calibrated=%v", tc.folders, c.Status, c.Reason, tc.calibrated)
+		}
+		if len(c.NonMatedClusters) != len(c.NonMated) {
+			t.Errorf("%d folders: the calibration keeps %d clusters for %d scores", tc.folders, len(c.NonMatedClusters), len(c.NonMated))
+		}
+		ind := s
+		ind.NonMatedCluster, ind.NonMatedFolders = nil, 100
+		w, err := Fit(ind, FitOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Match.Threshold < w.Match.Threshold {
+			t.Errorf("%d folders: clustered match threshold %.4f below the independent-search one %.4f", tc.folders, c.Match.Threshold, w.Match.Threshold)
+		}
+	}
+}
+
 // TestSampleKNNFallback checks that a query whose k nearest are all its own
 // folder still gets a non-mated score (the scan fallback), with a KNN that
 // only ever returns k rows.
