@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,22 +23,71 @@ func TestAdaptEastAsianSplit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds about 1,020 real photos")
 	}
+	r := eastAsianRun(t, 0)
+	if r.mN < 300 || r.sN < 180 {
+		t.Errorf("%d mated, %d stranger photos with a face", r.mN, r.sN)
+	}
+	// The issue's target is 87%, not reached: with the best-face person
+	// score (the default; the top3 scores reached 83.9% here but let 9.3%
+	// of rotation 14's strangers through) the index keeps wccn d=256 s=0.5
+	// and its cross-fitted calibration (folder-clustered bound, 20 people)
+	// gives 66.6% (215/323) at 1.0% (2/193) strangers (docs/ADAPTATION.md).
+	// The floor fails if the verdicts regress (an uncalibrated library
+	// gives no match at all).
+	if float64(r.mRight) < 0.60*float64(r.mN) {
+		t.Errorf("mated: %d of %d photos match the right person, want at least 60%%", r.mRight, r.mN)
+	}
+	if float64(r.sMatch) > 0.02*float64(r.sN) {
+		t.Errorf("strangers: %d of %d photos match, want at most 2%%", r.sMatch, r.sN)
+	}
+}
+
+// TestAdaptEastAsianRotations measures the split with the 28 folders
+// rotated (FACESEARCH_EA_ROTATIONS="0 7 14 21": the library is the 20
+// people from that position, wrapping). Measurement only: it asserts the
+// calibration is the searches' similarity, and logs the rates.
+func TestAdaptEastAsianRotations(t *testing.T) {
+	rots := os.Getenv("FACESEARCH_EA_ROTATIONS")
+	if rots == "" || testing.Short() {
+		t.Skip("set FACESEARCH_EA_ROTATIONS (e.g. \"0 14\") to measure rotated East-Asian splits")
+	}
+	orttest.Manifest(t)
+	for _, f := range strings.Fields(rots) {
+		r, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("FACESEARCH_EA_ROTATIONS: %v", err)
+		}
+		t.Run("r"+f, func(t *testing.T) { eastAsianRun(t, r) })
+	}
+}
+
+type eastAsianResult struct {
+	mRight, mN, sMatch, sN int
+	sim                    string
+}
+
+// eastAsianRun builds the split at rotation rot, runs index then check on
+// mated/ and strangers/, and returns the counts; it fails the test if
+// check's calibration is not of the similarity searches use.
+func eastAsianRun(t *testing.T, rot int) eastAsianResult {
+	t.Helper()
 	ea := testenv.FacesSet(t, "east_asian")
 	root := t.TempDir()
-	libDir, matedDir, strDir := eastAsianSplit(t, ea, root, 20, 0.6)
+	libDir, matedDir, strDir := eastAsianSplit(t, ea, root, 20, 0.6, rot)
 	lib := filepath.Join(root, "L")
 	runCLI(t, "index", "--library", lib, libDir)
 	var aj adaptJSON
 	if err := json.Unmarshal([]byte(runCLI(t, "adapt", "--library", lib, "--json")), &aj); err != nil {
 		t.Fatal(err)
 	}
-	if !aj.Kept || !strings.HasPrefix(aj.Similarity, "adapted:") || aj.Folders != 20 {
-		t.Fatalf("adapt after index: kept %v, similarity %q, %d folders", aj.Kept, aj.Similarity, aj.Folders)
+	if aj.Folders != 20 {
+		t.Fatalf("adapt after index: %d folders", aj.Folders)
 	}
-	check := func(dir string) (match, right, photos int, sim string) {
+	check := func(dir string) (match, right, photos int, sim, status string) {
 		var out struct {
 			Calibration struct {
 				Similarity string `json:"similarity"`
+				Status     string `json:"status"`
 			} `json:"calibration"`
 			Photos []struct {
 				File    string `json:"file"`
@@ -61,45 +111,39 @@ func TestAdaptEastAsianSplit(t *testing.T) {
 				}
 			}
 		}
-		return match, right, photos, out.Calibration.Similarity
+		return match, right, photos, out.Calibration.Similarity, out.Calibration.Status
 	}
-	_, mRight, mN, sim := check(matedDir)
-	sMatch, _, sN, _ := check(strDir)
-	t.Logf("%s: mated %d/%d match the right person (%.1f%%), strangers %d/%d match (%.1f%%)",
-		sim, mRight, mN, 100*float64(mRight)/float64(mN), sMatch, sN, 100*float64(sMatch)/float64(sN))
-	if sim != aj.Similarity {
-		t.Errorf("check calibrated in %q, searches use %q", sim, aj.Similarity)
+	var r eastAsianResult
+	var status string
+	_, r.mRight, r.mN, r.sim, status = check(matedDir)
+	r.sMatch, _, r.sN, _, _ = check(strDir)
+	t.Logf("rotation %d: %s (kept %v, %s; selection best %s %.1f%% vs raw %.1f%%): mated %d/%d match the right person (%.1f%%), strangers %d/%d match (%.1f%%)",
+		rot, r.sim, aj.Kept, status, aj.Selection.Best.Params, 100*aj.Selection.Best.MatedRate, 100*aj.Selection.Raw.MatedRate,
+		r.mRight, r.mN, 100*float64(r.mRight)/float64(r.mN), r.sMatch, r.sN, 100*float64(r.sMatch)/float64(r.sN))
+	if r.sim != aj.Similarity {
+		t.Errorf("check calibrated in %q, searches use %q", r.sim, aj.Similarity)
 	}
-	if mN < 300 || sN < 180 {
-		t.Errorf("%d mated, %d stranger photos with a face", mN, sN)
-	}
-	// The issue's target is 87%; measured 83.9% (271/323): with 20 people
-	// behind the calibration the folder-clustered bound holds the match
-	// point at 0.56% of the cross-fitted strangers (docs/ADAPTATION.md).
-	// The floor guards what was reached.
-	if float64(mRight) < 0.82*float64(mN) {
-		t.Errorf("mated: %d of %d photos match the right person, want at least 82%%", mRight, mN)
-	}
-	if float64(sMatch) > 0.02*float64(sN) {
-		t.Errorf("strangers: %d of %d photos match, want at most 2%%", sMatch, sN)
-	}
+	return r
 }
 
 // eastAsianSplit builds the issue's split of set under root as symlinks:
-// lib/ and mated/ hold the first people folders (sorted), the first share
-// of each one's photos (sorted) in lib/; strangers/ the other folders.
-func eastAsianSplit(tb testing.TB, set, root string, people int, share float64) (lib, mated, strangers string) {
+// lib/ and mated/ hold the people folders from position rot of the sorted
+// list (wrapping; the issue's split is rot 0), the first share of each
+// one's photos (sorted) in lib/; strangers/ the other folders.
+func eastAsianSplit(tb testing.TB, set, root string, people int, share float64, rot int) (lib, mated, strangers string) {
 	tb.Helper()
 	lib, mated, strangers = filepath.Join(root, "lib"), filepath.Join(root, "mated"), filepath.Join(root, "strangers")
 	folders, err := os.ReadDir(set)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	k := 0
+	var dirs []os.DirEntry
 	for _, f := range folders { // ReadDir sorts by name
-		if !f.IsDir() {
-			continue
+		if f.IsDir() {
+			dirs = append(dirs, f)
 		}
+	}
+	for k, f := range dirs {
 		files, err := os.ReadDir(filepath.Join(set, f.Name()))
 		if err != nil {
 			tb.Fatal(err)
@@ -113,7 +157,7 @@ func eastAsianSplit(tb testing.TB, set, root string, people int, share float64) 
 		n := int(math.Ceil(share * float64(len(photos))))
 		for i, p := range photos {
 			dst := strangers
-			if k < people {
+			if (k-rot+len(dirs))%len(dirs) < people {
 				dst = mated
 				if i < n {
 					dst = lib
@@ -127,7 +171,6 @@ func eastAsianSplit(tb testing.TB, set, root string, people int, share float64) 
 				tb.Fatal(err)
 			}
 		}
-		k++
 	}
 	return lib, mated, strangers
 }
@@ -154,6 +197,8 @@ func TestAdaptAndEvalLibraryUsage(t *testing.T) {
 		{[]string{"eval", "library", "--folds", "1"}, 2, "--folds"},
 		{[]string{"eval", "library", "--split-share", "1"}, 2, "--split-share"},
 		{[]string{"eval", "library", "x"}, 2, "no arguments"},
+		{[]string{"eval", "library", "--person-scores", "top3"}, 2, "want max or all"},
+		{[]string{"adapt", "--person-scores", "mean"}, 2, "want max or all"},
 		{[]string{"eval", "library", "--library", filepath.Join(dir, "none")}, 1, "no library"},
 	} {
 		_, _, err := runEvalCmd(t, tc.args...)
