@@ -143,7 +143,7 @@ func TestGoldenIndexJSON(t *testing.T) {
 	for _, p := range []string{"alex_lacamoire", "biden", "kit_harington"} {
 		files, _ := os.ReadDir(filepath.Join(src, p))
 		for _, f := range files {
-			copyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
+			testenv.CopyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
 		}
 	}
 	os.WriteFile(filepath.Join(root, "biden", "notes.jpg"), []byte("not an image"), 0o644)

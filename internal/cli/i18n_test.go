@@ -180,7 +180,7 @@ func TestJapaneseCommands(t *testing.T) {
 	for _, p := range []string{"biden", "obama", "alex_lacamoire"} {
 		files, _ := os.ReadDir(filepath.Join(src, p))
 		for _, f := range files {
-			copyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
+			testenv.CopyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
 		}
 	}
 	lib := filepath.Join(t.TempDir(), "lib")
