@@ -140,27 +140,14 @@ func shapeError(err error) error {
 	return err
 }
 
-// decodeImage decodes with imgio, classifying the file's own faults.
+// decodeImage decodes with imgio, classifying the file's own faults
+// (library.ImageFault).
 func decodeImage(path string) (image.Image, error) {
 	img, _, err := imgio.DecodeFile(path, imgio.Options{})
-	if err == nil {
-		return img, nil
+	if err != nil {
+		return nil, library.ImageFault(err)
 	}
-	for _, c := range []struct {
-		err    error
-		status string
-	}{
-		{imgio.ErrEmpty, catalog.StatusEmpty}, {imgio.ErrTruncated, catalog.StatusTruncated},
-		{imgio.ErrTooLarge, catalog.StatusTooLarge}, {imgio.ErrNotImage, catalog.StatusNotImage},
-		{imgio.ErrCorrupt, catalog.StatusCorrupt}, {imgio.ErrUnsupported, catalog.StatusUnsupported},
-	} {
-		if errors.Is(err, c.err) {
-			// The catalog records the reason; the path is shown beside it.
-			reason := strings.TrimPrefix(err.Error(), fmt.Sprintf("decode %q: ", path))
-			return nil, &library.DecodeError{Status: c.status, Reason: reason, Err: err}
-		}
-	}
-	return nil, err
+	return img, nil
 }
 
 // budgetWorkers returns how many images to embed at once: workers, or
