@@ -19,9 +19,9 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot-*.png (also: FACESEARCH_UPDATE_SCREENSHOT=1)")
@@ -29,7 +29,7 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screens
 // TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
 // OpenBLAS does not know this CPU (see package blasenv), as the commands do.
 func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e test:", err)
 	}
 	os.Exit(m.Run())

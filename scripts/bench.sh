@@ -460,7 +460,9 @@ Command: $(c serve_load).
 
 Opening (mapping) a vector file of 57,637 faces × 512-d (118 MB, the size of
 the dataset above) with its CRC-32C checksum verified against \`index.json\`:
-$(open_ms verified) ms, against $(open_ms unverified) ms without the check (20 runs each;
+$(open_ms verified) ms, against $(open_ms unverified) ms without the check; with
+the file's stamp unchanged since \`index\` wrote it (what a search sees; the
+checksum pass is skipped, docs/RELIABILITY.md) $(open_ms stamped) ms (20 runs each;
 the file is in the page cache). Command: $(c open_flat).
 
 ## 8. Similarity adaptation

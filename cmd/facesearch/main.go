@@ -13,14 +13,14 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/textout"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func main() {
 	// OpenBLAS picks its kernels when it loads, before main: when it did not
 	// recognise this CPU, re-execute with OPENBLAS_CORETYPE set (see blasenv).
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "facesearch: warning:", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

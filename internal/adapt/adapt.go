@@ -26,6 +26,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Kind is a family of transforms.
@@ -596,13 +598,7 @@ func toF32(v []float64) []float32 {
 	return out
 }
 
-func dot(a, b []float32) float32 {
-	var s float32
-	for i, x := range a {
-		s += x * b[i]
-	}
-	return s
-}
+func dot(a, b []float32) float32 { return vecindex.Dot(a, b) }
 
 // Apply maps one raw embedding to its adapted unit vector.
 func (t *Transform) Apply(x []float32) ([]float32, error) {

@@ -8,13 +8,15 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
-// KNN is an exact inner-product k-nearest-neighbour search: for each of the
-// len(queries)/dim queries, k scores and row positions in base, best first
-// (row −1 past the base's end). The library passes faiss's BLAS search;
-// nil uses GoKNN.
-type KNN func(queries, base []float32, dim, k int) ([]float32, []int64, error)
+// KNN is an exact inner-product k-nearest-neighbour search (vecindex.KNN):
+// for each of the len(queries)/dim queries, k scores and row positions in
+// base, best first (row −1 past the base's end). The library passes
+// faiss's BLAS search; nil uses GoKNN.
+type KNN = vecindex.KNN
 
 // GoKNN is KNN through gonum's float32 matrix product (pure Go).
 func GoKNN(queries, base []float32, dim, k int) ([]float32, []int64, error) {

@@ -4,8 +4,9 @@
 // different people who look alike.
 //
 // It works on plain embeddings (Face) and asks a caller-provided vector index
-// (IndexBuilder) for neighbours, so it depends on neither the catalog nor
-// faiss; BruteForce is a pure-Go exact index for tests and small sets.
+// (a vecindex.Builder) for neighbours, so it depends on neither the catalog
+// nor faiss; vecindex.NewBruteForce is a pure-Go exact one for tests and
+// small sets.
 // Nothing here reads, moves or deletes files.
 package cleanse
 
@@ -14,9 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime"
 	"sort"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Face is one face of the dataset.
@@ -48,8 +50,8 @@ type Options struct {
 	// finding can be [high] (default 3, as immich asks of a person).
 	MinFaces int
 	// Index builds the exact index used for neighbour searches (default
-	// BruteForce). The CLI passes a faiss Flat inner-product index.
-	Index IndexBuilder
+	// vecindex.NewBruteForce). The CLI passes faissidx.Builder("Flat", 0).
+	Index vecindex.Builder
 	// BlockSize is the number of queries per RangeSearch call (default
 	// 2048): it bounds memory and sets the progress granularity.
 	BlockSize int
@@ -74,7 +76,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("cleanse: duplicate similarity %v must lie in (threshold %v, 1]", o.DuplicateSim, o.Threshold)
 	}
 	if o.Index == nil {
-		o.Index = BruteForce
+		o.Index = vecindex.NewBruteForce
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = 2048
@@ -134,17 +136,10 @@ func Prepare(faces []Face) (*Dataset, error) {
 		if len(f.Vec) != dim {
 			return nil, fmt.Errorf("cleanse: face %d (%s): embedding has %d values, want %d", f.ID, f.File, len(f.Vec), dim)
 		}
-		var ss float64
-		for _, x := range f.Vec {
-			ss += float64(x) * float64(x)
-		}
-		if math.IsNaN(ss) || math.IsInf(ss, 0) || ss == 0 {
-			return nil, fmt.Errorf("cleanse: face %d (%s): embedding is zero or not finite", f.ID, f.File)
-		}
-		inv := float32(1 / math.Sqrt(ss))
 		row := d.vecs[i*dim : (i+1)*dim]
-		for k, x := range f.Vec {
-			row[k] = x * inv
+		copy(row, f.Vec)
+		if err := vecindex.Normalize(row); err != nil {
+			return nil, fmt.Errorf("cleanse: face %d (%s): embedding is zero or not finite", f.ID, f.File)
 		}
 		if _, ok := idx[f.Person]; !ok {
 			idx[f.Person] = 0
@@ -190,7 +185,7 @@ func (d *Dataset) Members(person string) []int {
 }
 
 // Similarity returns the cosine similarity of faces i and j.
-func (d *Dataset) Similarity(i, j int) float32 { return dot(d.row(i), d.row(j)) }
+func (d *Dataset) Similarity(i, j int) float32 { return vecindex.Dot(d.row(i), d.row(j)) }
 
 func (d *Dataset) row(i int) []float32 { return d.vecs[i*d.dim : (i+1)*d.dim] }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // cleanPeople adds n ordinary people, some with awkward names.
@@ -176,13 +178,13 @@ func TestPairsEqualsBruteForce(t *testing.T) {
 // lossy is an approximate index: it forgets a fraction of its vectors for
 // half of the queries.
 type lossy struct {
-	Index
+	vecindex.RangeIndex
 	dim  int
 	seed uint64
 }
 
 func (l *lossy) RangeSearch(q []float32, r float32) ([]int, []float32, []int64, error) {
-	lims, s, ids, err := l.Index.RangeSearch(q, r)
+	lims, s, ids, err := l.RangeIndex.RangeSearch(q, r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -203,9 +205,9 @@ func (l *lossy) RangeSearch(q []float32, r float32) ([]int, []float32, []int64, 
 
 func TestPairsApproximateMeasuresRecall(t *testing.T) {
 	d := plantedSet(2).s.prepare(t)
-	approx := func(dim int, v []float32, ids []int64) (Index, error) {
-		b, err := BruteForce(dim, v, ids)
-		return &lossy{Index: b, dim: dim, seed: 7}, err
+	approx := func(dim int, v []float32, ids []int64) (vecindex.RangeIndex, error) {
+		b, err := vecindex.NewBruteForce(dim, v, ids)
+		return &lossy{RangeIndex: b, dim: dim, seed: 7}, err
 	}
 	res, err := d.Pairs(context.Background(), testOptions(), PairsOptions{Approx: approx, RecallQueries: 1000})
 	if err != nil {

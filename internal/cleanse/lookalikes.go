@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // LookalikeOptions select the pairs of people Lookalikes returns.
@@ -158,7 +160,7 @@ func (d *Dataset) Lookalikes(ctx context.Context, opt Options, lo LookalikeOptio
 			return nil, err
 		}
 		end := min(start+opt.BlockSize, len(people))
-		_, nn, err := idx.Search(means[start*d.dim:end*d.dim], k)
+		_, nn, err := idx.Search(means[start*d.dim:end*d.dim], k, vecindex.Params{})
 		if err != nil {
 			return nil, fmt.Errorf("cleanse: nearest people of people %d-%d: %w", start, end-1, err)
 		}

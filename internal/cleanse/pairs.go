@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Pair is two faces (indexes into the Dataset) and their cosine similarity;
@@ -31,12 +33,12 @@ const searchSlack = 1e-5
 // each unordered pair {i, j} with similarity >= radius for which keep(i, j)
 // holds, once, with a < b. If exact is false the index may miss hits in one
 // direction only, so hits from both directions are merged. If exact and idx
-// is an UpperRanger (built by buildIndex, so position = face), each block of
+// is a vecindex.UpperRanger (built by buildIndex, so position = face), each block of
 // faces is searched only against itself and the faces after it: every pair is
 // still found from its lower face, for half the work.
-func (d *Dataset) rangePairs(ctx context.Context, opt Options, stage string, idx Index, radius float32, exact bool, keep func(i, j int32, s float32) bool) ([]edge, error) {
+func (d *Dataset) rangePairs(ctx context.Context, opt Options, stage string, idx vecindex.RangeIndex, radius float32, exact bool, keep func(i, j int32, s float32) bool) ([]edge, error) {
 	n := d.Len()
-	upper, _ := idx.(UpperRanger)
+	upper, _ := idx.(vecindex.UpperRanger)
 	if !exact {
 		upper = nil
 	}
@@ -94,10 +96,10 @@ func (d *Dataset) rangePairs(ctx context.Context, opt Options, stage string, idx
 
 // BuildIndex indexes every face of d under its position with b, for reuse
 // across calls as PairsOptions.Index. The caller closes it.
-func (d *Dataset) BuildIndex(b IndexBuilder) (Index, error) { return d.buildIndex(b) }
+func (d *Dataset) BuildIndex(b vecindex.Builder) (vecindex.RangeIndex, error) { return d.buildIndex(b) }
 
 // buildIndex indexes every face under its position.
-func (d *Dataset) buildIndex(b IndexBuilder) (Index, error) {
+func (d *Dataset) buildIndex(b vecindex.Builder) (vecindex.RangeIndex, error) {
 	ids := make([]int64, d.Len())
 	for i := range ids {
 		ids[i] = int64(i)
@@ -123,11 +125,11 @@ type PairsOptions struct {
 	// (Dataset.BuildIndex) used instead of building one with Options.Index;
 	// Pairs does not close it. It must be safe for concurrent searches if
 	// Pairs is called concurrently.
-	Index Index
+	Index vecindex.RangeIndex
 	// Approx, when set, runs the search with this approximate index instead
 	// of Options.Index; recall is then measured on RecallQueries faces
 	// against the exact index and reported.
-	Approx IndexBuilder
+	Approx vecindex.Builder
 	// RecallQueries is the number of faces whose exact results measure the
 	// recall of an approximate search (default 500).
 	RecallQueries int
@@ -164,7 +166,7 @@ func (d *Dataset) Pairs(ctx context.Context, opt Options, po PairsOptions) (*Pai
 		po.RecallQueries = 500
 	}
 	res := &PairsResult{Min: po.Min, Exact: po.Approx == nil, Recall: 1}
-	var idx Index
+	var idx vecindex.RangeIndex
 	switch {
 	case po.Approx != nil:
 		if idx, err = d.buildIndex(po.Approx); err != nil {

@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // countClose counts the Close calls of an index.
 type countClose struct {
-	Index
+	vecindex.RangeIndex
 	closed int
 }
 
-func (c *countClose) Close() error { c.closed++; return c.Index.Close() }
+func (c *countClose) Close() error { c.closed++; return c.RangeIndex.Close() }
 
 // tiedSet is the planted set plus copies of one face filed under several
 // folders, so that many cross-folder pairs share a similarity.
@@ -86,11 +88,11 @@ func TestPairsMinZeroIsHonoured(t *testing.T) {
 func TestPairsReusesAGivenIndex(t *testing.T) {
 	d := plantedSet(5).s.prepare(t)
 	ctx := context.Background()
-	b, err := d.BuildIndex(BruteForce)
+	b, err := d.BuildIndex(vecindex.NewBruteForce)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := &countClose{Index: b}
+	idx := &countClose{RangeIndex: b}
 	want, err := d.Pairs(ctx, testOptions(), PairsOptions{Top: 20})
 	if err != nil {
 		t.Fatal(err)

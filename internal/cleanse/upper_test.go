@@ -6,21 +6,23 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // plainIndex hides an index's RangeSearchFrom, so that rangePairs searches
 // every face against all faces.
-type plainIndex struct{ Index }
+type plainIndex struct{ vecindex.RangeIndex }
 
 // countUpper counts the RangeSearchFrom calls of an UpperRanger.
 type countUpper struct {
-	Index
+	vecindex.RangeIndex
 	calls *int
 }
 
 func (c countUpper) RangeSearchFrom(q []float32, from int, r float32) ([]int, []float32, []int64, error) {
 	*c.calls++
-	return c.Index.(UpperRanger).RangeSearchFrom(q, from, r)
+	return c.RangeIndex.(vecindex.UpperRanger).RangeSearchFrom(q, from, r)
 }
 
 // TestUpperRangerSameResults: Pairs and Audit return the same results
@@ -41,12 +43,12 @@ func TestUpperRangerSameResults(t *testing.T) {
 				calls := 0
 				upper, plain := testOptions(), testOptions()
 				upper.BlockSize, plain.BlockSize = block, block
-				upper.Index = func(dim int, v []float32, ids []int64) (Index, error) {
-					b, err := BruteForce(dim, v, ids)
-					return countUpper{Index: b, calls: &calls}, err
+				upper.Index = func(dim int, v []float32, ids []int64) (vecindex.RangeIndex, error) {
+					b, err := vecindex.NewBruteForce(dim, v, ids)
+					return countUpper{RangeIndex: b, calls: &calls}, err
 				}
-				plain.Index = func(dim int, v []float32, ids []int64) (Index, error) {
-					b, err := BruteForce(dim, v, ids)
+				plain.Index = func(dim int, v []float32, ids []int64) (vecindex.RangeIndex, error) {
+					b, err := vecindex.NewBruteForce(dim, v, ids)
 					return plainIndex{b}, err
 				}
 				for _, po := range []PairsOptions{{}, {Min: 0.2, MinSet: true}, {Min: 0.99}, {Top: 5}} {
@@ -86,7 +88,7 @@ func TestUpperRangerSameResults(t *testing.T) {
 
 func TestBruteForceRangeSearchFrom(t *testing.T) {
 	d := plantedSet(4).s.prepare(t)
-	idx, err := d.BuildIndex(BruteForce)
+	idx, err := d.BuildIndex(vecindex.NewBruteForce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func TestBruteForceRangeSearchFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, from := range []int{0, 1, n / 2, n - 1, n} {
-		fl, fs, fi, err := idx.(UpperRanger).RangeSearchFrom(q, from, 0.1)
+		fl, fs, fi, err := idx.(vecindex.UpperRanger).RangeSearchFrom(q, from, 0.1)
 		if err != nil {
 			t.Fatalf("from %d: %v", from, err)
 		}
@@ -121,7 +123,7 @@ func TestBruteForceRangeSearchFrom(t *testing.T) {
 		}
 	}
 	for _, from := range []int{-1, n + 1} {
-		if _, _, _, err := idx.(UpperRanger).RangeSearchFrom(q, from, 0.1); err == nil {
+		if _, _, _, err := idx.(vecindex.UpperRanger).RangeSearchFrom(q, from, 0.1); err == nil {
 			t.Errorf("from %d of %d: no error", from, n)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,88 +17,10 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/report"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
-
-// cleanseFaiss returns a cleanse.IndexBuilder over faiss: factory "Flat" is
-// exact (range searches go through BLAS); "IVF" builds an IVF index with
-// about 4*sqrt(n) lists, searched with nprobe lists.
-func cleanseFaiss(factory string, nprobe int) cleanse.IndexBuilder {
-	return func(dim int, vecs []float32, ids []int64) (cleanse.Index, error) {
-		f := factory
-		n := len(ids)
-		if f == "IVF" {
-			lists := max(1, min(n/39, int(4*math.Sqrt(float64(n)))))
-			f = fmt.Sprintf("IVF%d,Flat", lists)
-		}
-		x, err := faiss.New(dim, f, faiss.InnerProduct)
-		if err != nil {
-			return nil, err
-		}
-		if !x.IsTrained() {
-			if err := x.Train(vecs); err != nil {
-				x.Close()
-				return nil, fmt.Errorf("train %s on %d vectors: %w", f, n, err)
-			}
-		}
-		if err := x.Add(vecs, ids); err != nil {
-			x.Close()
-			return nil, fmt.Errorf("add %d vectors to %s: %w", n, f, err)
-		}
-		c := &cleanseFaissIndex{x: x, p: &faiss.SearchParams{NProbe: nprobe}}
-		if factory == "Flat" {
-			return &cleanseFaissFlat{cleanseFaissIndex: c, dim: dim, vecs: vecs, ids: ids}, nil
-		}
-		return c, nil
-	}
-}
-
-// cleanseFaissFlat is an exact Flat index that also searches the vectors it
-// was built from directly, from a given position on (cleanse.UpperRanger):
-// all-pairs then scans each pair once.
-type cleanseFaissFlat struct {
-	*cleanseFaissIndex
-	dim  int
-	vecs []float32 // the builder's vectors; cleanse does not modify them
-	ids  []int64
-}
-
-// RangeSearchFrom implements cleanse.UpperRanger.
-func (c *cleanseFaissFlat) RangeSearchFrom(q []float32, from int, radius float32) ([]int, []float32, []int64, error) {
-	if from < 0 || from > len(c.ids) {
-		return nil, nil, nil, fmt.Errorf("range search from vector %d of %d", from, len(c.ids))
-	}
-	r, err := faiss.RangeSearchRaw(q, c.vecs[from*c.dim:], c.dim, radius, faiss.InnerProduct)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for h, row := range r.IDs {
-		r.IDs[h] = c.ids[from+int(row)]
-	}
-	return r.Lims, r.Scores, r.IDs, nil
-}
-
-// cleanseFaissIndex adapts *faiss.Index to cleanse.Index.
-type cleanseFaissIndex struct {
-	x *faiss.Index
-	p *faiss.SearchParams
-}
-
-func (c *cleanseFaissIndex) RangeSearch(q []float32, radius float32) ([]int, []float32, []int64, error) {
-	r, err := c.x.RangeSearch(q, radius, c.p)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return r.Lims, r.Scores, r.IDs, nil
-}
-
-func (c *cleanseFaissIndex) Search(q []float32, k int) ([]float32, []int64, error) {
-	return c.x.Search(q, k, c.p)
-}
-
-func (c *cleanseFaissIndex) Close() error { return c.x.Close() }
 
 // cleanseFlags are the flags shared by pairs, audit and lookalikes.
 type cleanseFlags struct {
@@ -173,7 +94,7 @@ func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSessi
 	}
 	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
-		Threshold: s.threshold, Index: cleanseFaiss("Flat", 0),
+		Threshold: s.threshold, Index: faissidx.Builder("Flat", 0),
 		Progress: newStageProgress(env.Stderr).update, Log: env.Log,
 	}
 	ok = true

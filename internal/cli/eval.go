@@ -14,6 +14,7 @@ import (
 	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdEval(ctx context.Context, env *Env, args []string) error {
@@ -122,7 +123,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	// The embedding sessions are closed by now: the identification's one
 	// batch search gets every core.
 	faissAllCores(env)
-	s, err := eval.RunLFW(ctx, eval.LFWOptions{Pairs: pairs, Faces: lfwFaces, FAR: *far, KNN: exactKNN})
+	s, err := eval.RunLFW(ctx, eval.LFWOptions{Pairs: pairs, Faces: lfwFaces, FAR: *far, KNN: faissidx.KNN})
 	if err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
 	}
@@ -160,25 +161,6 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 		env.Log.Info("eval library updated", "dir", l.Dir(), "processed", rep.Processed, "unchanged", rep.Unchanged, "deleted", rep.Deleted, "seconds", rep.Elapsed.Seconds())
 	}
 	return nil
-}
-
-// exactKNN is eval.KNN through faiss: one exact (Flat) inner-product
-// search of every vector among all of them.
-func exactKNN(_ context.Context, vecs []float32, dim, k int) ([]int64, error) {
-	x, err := faissBackend{}.New(dim, "Flat")
-	if err != nil {
-		return nil, err
-	}
-	defer x.Close()
-	ids := make([]int64, len(vecs)/dim)
-	for i := range ids {
-		ids[i] = int64(i)
-	}
-	if err := x.Add(vecs, ids); err != nil {
-		return nil, err
-	}
-	_, res, err := x.Search(vecs, k, library.SearchParams{})
-	return res, err
 }
 
 func printLFW(w io.Writer, s *eval.LFWResult) {

@@ -10,6 +10,7 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // TestEvalLFWFlip: --flip stores flip-averaged embeddings under the model id
@@ -32,7 +33,7 @@ func TestEvalLFWFlip(t *testing.T) {
 	if s.Model != want || s.Images != 24 || s.AUC < 0.9 {
 		t.Errorf("summary model %q, %d images, AUC %.3f; want %q, 24, ≥ 0.9", s.Model, s.Images, s.AUC, want)
 	}
-	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissBackend{}, ReadOnly: true})
+	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissidx.Backend{}, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

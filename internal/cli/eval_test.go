@@ -17,6 +17,7 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // runEvalCmd runs facesearch with args using the real FACESEARCH_HOME.
@@ -162,7 +163,7 @@ func TestEvalLFWAndCalibrate(t *testing.T) {
 	if _, err := os.Stat(plot); err != nil {
 		t.Error(err)
 	}
-	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissBackend{}, ReadOnly: true})
+	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissidx.Backend{}, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestCalibrateHeldOutRealLFW(t *testing.T) {
 	if _, stderr, err := runEvalCmd(t, "index", "--library", lib, dir); err != nil {
 		t.Fatalf("index: %v\n%s", err, stderr)
 	}
-	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissBackend{}, ReadOnly: true})
+	l, err := library.Open(context.Background(), library.Options{Dir: lib, Backend: faissidx.Backend{}, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

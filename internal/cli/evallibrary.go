@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/adapt"
-	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // evalLibraryReport is the JSON of 'eval library'.
@@ -78,9 +78,7 @@ func evalLibrary(ctx context.Context, env *Env, args []string) error {
 	if set.Set.Len() == 0 {
 		return fmt.Errorf("eval library %s: no faces (index a dataset first)", l.Dir())
 	}
-	knn := func(q, b []float32, dim, k int) ([]float32, []int64, error) {
-		return faiss.KNN(q, b, dim, k, faiss.InnerProduct)
-	}
+	knn := faissidx.KNN
 	var cands []adapt.Params
 	if *all {
 		cands = adapt.AllCandidates()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
@@ -145,7 +146,7 @@ func evalVerdicts(ctx context.Context, env *Env, args []string) error {
 	for i, j := range rng.Perm(len(gallery)) {
 		inA[j] = i < len(gallery)/2
 	}
-	knn := verdict.KNN(faissBackend{}.KNN)
+	knn := faissidx.KNN
 	res := verdictEval{Library: l.Dir(), Model: modelID, When: time.Now().UTC(), Seed: *seed,
 		GalleryPeople: len(gallery), GalleryFaces: countVecs(gallery), Strangers: len(strangers)}
 	for _, a := range inA {
@@ -194,7 +195,7 @@ func evalVerdicts(ctx context.Context, env *Env, args []string) error {
 	for _, v := range strangers {
 		q = append(q, v...)
 	}
-	ss, _, err := faissBackend{}.KNN(q, base, dim, 1)
+	ss, _, err := faissidx.KNN(q, base, dim, 1)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func evalVerdicts(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	const kk = 8
-	bs, br, err := faissBackend{}.KNN(bq, base, dim, kk)
+	bs, br, err := faissidx.KNN(bq, base, dim, kk)
 	if err != nil {
 		return err
 	}

@@ -19,10 +19,10 @@ import (
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/imgio"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdIndex(ctx context.Context, env *Env, args []string) error {
@@ -91,7 +91,7 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 // FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
 func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
 	return library.Open(ctx, library.Options{
-		Dir: library.Dir(dir, env.Getenv), Backend: faissBackend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
+		Dir: library.Dir(dir, env.Getenv), Backend: faissidx.Backend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
 	})
 }
 
@@ -174,38 +174,7 @@ func faissAllCores(env *Env) {
 	if env.Getenv("OMP_NUM_THREADS") != "" {
 		return
 	}
-	faiss.SetThreads(runtime.NumCPU())
-}
-
-// faissBackend adapts package faiss to library.IndexBackend (inner product).
-type faissBackend struct{}
-
-func (faissBackend) New(dim int, factory string) (library.VectorIndex, error) {
-	x, err := faiss.New(dim, factory, faiss.InnerProduct)
-	if err != nil {
-		return nil, err
-	}
-	return faissIndex{x}, nil
-}
-
-func (faissBackend) Read(path string) (library.VectorIndex, error) {
-	x, err := faiss.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	return faissIndex{x}, nil
-}
-
-// KNN is exact inner-product search over vectors the library maps from its
-// flat vector file (library.ExactSearcher): faiss's brute force through BLAS.
-func (faissBackend) KNN(queries, base []float32, dim, k int) ([]float32, []int64, error) {
-	return faiss.KNN(queries, base, dim, k, faiss.InnerProduct)
-}
-
-type faissIndex struct{ *faiss.Index }
-
-func (x faissIndex) Search(q []float32, k int, p library.SearchParams) ([]float32, []int64, error) {
-	return x.Index.Search(q, k, &faiss.SearchParams{NProbe: p.NProbe, EfSearch: p.EfSearch})
+	faissidx.SetThreads(runtime.NumCPU())
 }
 
 // show makes raw path bytes printable (invalid UTF-8 → U+FFFD).

@@ -22,10 +22,11 @@ import (
 
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/catalog"
-	"github.com/facesearch/facesearch/internal/faiss"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
+	"github.com/facesearch/facesearch/internal/vecindex"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -39,7 +40,7 @@ var (
 // TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
 // OpenBLAS fell back to slow kernels on this CPU (see package blasenv).
 func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faiss.BLASCoreName); err != nil {
+	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
 		fmt.Fprintln(os.Stderr, "cli test:", err)
 	}
 	os.Exit(m.Run())
@@ -73,7 +74,7 @@ func libRun(tb testing.TB, args ...string) string {
 // libOpen opens a library read-only for inspection.
 func libOpen(tb testing.TB, dir string) *library.Library {
 	tb.Helper()
-	l, err := library.Open(context.Background(), library.Options{Dir: dir, Backend: faissBackend{}, ReadOnly: true})
+	l, err := library.Open(context.Background(), library.Options{Dir: dir, Backend: faissidx.Backend{}, ReadOnly: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func libCheckMatches(t *testing.T, l *library.Library) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := library.BruteForce(vecs, ids, len(f.Embedding), f.Embedding, 10)
+			want := vecindex.BruteForce(vecs, ids, len(f.Embedding), f.Embedding, 10)
 			if len(hits) != len(want) {
 				t.Fatalf("%s: %d hits, brute force %d", im.Path, len(hits), len(want))
 			}

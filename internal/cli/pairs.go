@@ -9,6 +9,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/report"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 func cmdPairs(ctx context.Context, env *Env, args []string) error {
@@ -30,7 +31,7 @@ func cmdPairs(ctx context.Context, env *Env, args []string) error {
 	defer s.Close()
 	po := cleanse.PairsOptions{Min: s.pairsMin(ctx, env.Stderr, cf), MinSet: true, Top: *cf.top}
 	if *approx {
-		po.Approx = cleanseFaiss("IVF", *nprobe)
+		po.Approx = faissidx.Builder("IVF", *nprobe)
 	}
 	res, err := s.data.Pairs(ctx, s.opt, po)
 	if err != nil {

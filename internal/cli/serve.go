@@ -23,6 +23,8 @@ import (
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/server"
+	"github.com/facesearch/facesearch/internal/vecindex"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
@@ -145,7 +147,7 @@ const (
 )
 
 func (b *libraryBackend) cleanseOptions() cleanse.Options {
-	return cleanse.Options{Threshold: b.threshold, Index: cleanseFaiss("Flat", 0)}
+	return cleanse.Options{Threshold: b.threshold, Index: faissidx.Builder("Flat", 0)}
 }
 
 // snapshot is the catalog's images and faces in memory, as they were when
@@ -459,7 +461,7 @@ type auditState struct {
 	data     *cleanse.Dataset
 	ids      []int64 // dataset index -> face id
 	findings []server.Finding
-	index    cleanse.Index // exact index of data, shared by pairs requests
+	index    vecindex.RangeIndex // exact index of data, shared by pairs requests
 	result   *cleanse.AuditResult
 }
 

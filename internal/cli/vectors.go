@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/weaviate"
 )
 
@@ -95,5 +96,5 @@ func setVectors(ctx context.Context, env *Env, l *library.Library, url string, r
 // OpenLibrary opens a library directory with the faiss backend and the
 // remote vector stores, as the commands do (for bench/ programs).
 func OpenLibrary(ctx context.Context, dir string, readOnly bool, log *slog.Logger) (*library.Library, error) {
-	return library.Open(ctx, library.Options{Dir: dir, Backend: faissBackend{}, Remote: remoteOpener(log), Log: log, ReadOnly: readOnly})
+	return library.Open(ctx, library.Options{Dir: dir, Backend: faissidx.Backend{}, Remote: remoteOpener(log), Log: log, ReadOnly: readOnly})
 }

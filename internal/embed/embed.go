@@ -17,6 +17,7 @@ import (
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Options configure a Pipeline.
@@ -425,30 +426,17 @@ func FeatureInput(crop *image.RGBA, in model.Input) ([]float32, error) {
 	return out, nil
 }
 
-// Normalize scales v to unit length in place.
+// Normalize scales v to unit length in place (vecindex.Normalize); it
+// fails on a zero or non-finite embedding.
 func Normalize(v []float32) error {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
-		return fmt.Errorf("embedding has norm %v", math.Sqrt(ss))
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= inv
+	if err := vecindex.Normalize(v); err != nil {
+		return fmt.Errorf("embedding: %w", err)
 	}
 	return nil
 }
 
-// Cosine is the dot product of two unit vectors.
-func Cosine(a, b []float32) float32 {
-	var s float32
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
+// Cosine is the dot product of two unit vectors (vecindex.Dot).
+func Cosine(a, b []float32) float32 { return vecindex.Dot(a, b) }
 
 // Primary returns the index of the photo's subject among faces, or -1 if
 // there are none: the face whose box centre is nearest the image centre.

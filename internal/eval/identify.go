@@ -7,6 +7,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Searcher returns the indices of the k items most similar to item query,
@@ -154,23 +156,9 @@ func BruteForceSearcher(vecs [][]float32) Searcher {
 	}
 }
 
-// Dot returns the inner product of a and b (over the shorter length).
-func Dot(a, b []float32) float32 {
-	n := min(len(a), len(b))
-	a, b = a[:n], b[:n]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
-}
+// Dot returns the inner product of a and b (over the shorter length):
+// vecindex.Dot.
+func Dot(a, b []float32) float32 { return vecindex.Dot(a, b) }
 
 func topK(n, k int, sim func(int) float32) []int {
 	return topKFiltered(n, k, func(j int) (float32, bool) { return sim(j), true })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // LFWFace is one image of an LFW library: its key (Image.Key, "Person/
@@ -14,17 +16,14 @@ type LFWFace struct {
 	Vec          []float32
 }
 
-// KNN is an exact inner-product k-nearest-neighbour search of n vectors
-// (n×dim, row-major) among themselves: the indices of each vector's k
-// nearest, row after row (-1 pads a short row).
-type KNN func(ctx context.Context, vecs []float32, dim, k int) ([]int64, error)
-
 // LFWOptions configures RunLFW.
 type LFWOptions struct {
 	Pairs []Pair    // the pairs file (ReadPairs); every image must be among Faces
 	Faces []LFWFace // every image of the library, a face or not
 	FAR   float64   // false-accept rate for TAR and the calibrated threshold
-	KNN   KNN       // the search of the identification step
+	// KNN is the identification's exact inner-product search (every face
+	// with a vector among all of them, in one call).
+	KNN vecindex.KNN
 }
 
 // LFWResult is what the LFW protocol measures; it is also written as JSON
@@ -228,7 +227,7 @@ func (r *LFWResult) identify(ctx context.Context, opt LFWOptions) error {
 		return fmt.Errorf("identification: no image has a face")
 	}
 	const k = 6 // rank 5 plus the query itself
-	res, err := opt.KNN(ctx, vecs, dim, k)
+	_, res, err := opt.KNN(vecs, vecs, dim, k)
 	if err != nil {
 		return err
 	}

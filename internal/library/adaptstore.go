@@ -70,6 +70,9 @@ type AdaptInfo struct {
 	FPIR         float64 `json:"fpir,omitempty"`
 	// VectorsChecksum is the checksum of AdaptedFlatFile as last written.
 	VectorsChecksum string `json:"vectors_checksum,omitempty"`
+	// VectorsStamp is AdaptedFlatFile's FileStamp as last written: a
+	// search that finds the file unchanged skips its checksum (stamp.go).
+	VectorsStamp *FileStamp `json:"vectors_stamp,omitempty"`
 	// VectorsSeconds is how long the last refresh took to write the
 	// adapted vectors (0 when they were current); not stored.
 	VectorsSeconds float64 `json:"-"`
@@ -311,6 +314,7 @@ func (l *Library) ensureAdaptedFlat(a *AdaptInfo, info IndexInfo) (bool, error) 
 		return false, err
 	}
 	a.VectorsChecksum = sum
+	a.VectorsStamp = statStamp(path)
 	if err := writeJSONAtomic(filepath.Join(l.dir, AdaptFile), a); err != nil {
 		return false, err
 	}
@@ -364,7 +368,7 @@ func (s *Searcher) useAdaptation(ctx context.Context) error {
 		s.l.log.Warn("adapted vectors are behind the index and could not be refreshed; searching with the raw cosine", "err", err)
 		return nil
 	}
-	want := IndexInfo{Dim: a.Transform.Out, Count: s.info.Count, Generation: s.info.Generation, Checksum: a.VectorsChecksum}
+	want := IndexInfo{Dim: a.Transform.Out, Count: s.info.Count, Generation: s.info.Generation, Checksum: a.VectorsChecksum, Stamp: a.VectorsStamp}
 	x, err := openFlat(filepath.Join(s.l.dir, AdaptedFlatFile), want, s.l.knn())
 	if err != nil {
 		s.l.log.Warn("unreadable adapted vectors; searching with the raw cosine", "err", err)

@@ -150,11 +150,13 @@ func BenchmarkOpenFlatVerified(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	stamp := statStamp(path)
 	for _, c := range []struct {
 		name, sum string
-	}{{"verified", sum}, {"unverified", ""}} {
+		stamp     *FileStamp
+	}{{"verified", sum, nil}, {"stamped", sum, stamp}, {"unverified", "", nil}} {
 		b.Run(c.name, func(b *testing.B) {
-			info := IndexInfo{Dim: dim, Count: n, Generation: 1, Checksum: c.sum}
+			info := IndexInfo{Dim: dim, Count: n, Generation: 1, Checksum: c.sum, Stamp: c.stamp}
 			for b.Loop() {
 				x, err := openFlat(path, info, nil)
 				if err != nil {
@@ -163,5 +165,77 @@ func BenchmarkOpenFlatVerified(b *testing.B) {
 				x.Close()
 			}
 		})
+	}
+}
+
+// TestStampSkipsOnlyUnchangedFiles: index records the flat file's stamp; a
+// file rewritten in place with its modification time set back still differs
+// in its status-change time, so a search checksums it, finds the damage and
+// rebuilds (the stamp only lets an untouched file skip the checksum pass).
+// An index.json without a stamp (older versions) gets one from the next
+// 'index' that verified the file.
+func TestStampSkipsOnlyUnchangedFiles(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"alice/1.jpg": fakeSpec(0, 1, 1), "alice/2.jpg": fakeSpec(0, 2, 1),
+		"bob/1.jpg": fakeSpec(2, 3, 1), "bob/2.jpg": fakeSpec(2, 4, 1),
+	})
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	info, _, err := f.lib.IndexStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.lib.Dir(), FlatFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if platformStamp(fi) != nil && !sameStamp(info.Stamp, fi) {
+		t.Fatalf("index.json stamp %+v does not match the file just written", info.Stamp)
+	}
+	q := fakeVector(2, 3, 0)
+	want := searchIDs(t, f.lib, q)
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idsOff, _ := flatLayout(fakeDim, 4)
+	clear(b[flatHeaderSize:idsOff])
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, f.lib, q); !reflect.DeepEqual(got, want) {
+		t.Errorf("search after in-place damage with the mtime restored: %v, want %v (rebuilt)", got, want)
+	}
+	if err := f.lib.VerifyIndex(ctx); err != nil {
+		t.Errorf("after the search's rebuild: %v", err)
+	}
+
+	// An older index.json without a stamp: 'index' verifies and stamps it.
+	info, _, err = f.lib.IndexStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Stamp = nil
+	if err := writeJSONAtomic(filepath.Join(f.lib.Dir(), IndexMetaFile), info); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	info, _, err = f.lib.IndexStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if platformStamp(fi) != nil && info.Stamp == nil {
+		t.Error("index over an unstamped fresh index did not record the stamp")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 const fakeDim = 8
@@ -148,7 +149,7 @@ func (x *fakeIndex) Search(q []float32, k int, p SearchParams) ([]float32, []int
 	scores := make([]float32, nq*k)
 	ids := make([]int64, nq*k)
 	for i := 0; i < nq; i++ {
-		hits := BruteForce(x.Vecs, x.IDs, x.D, q[i*x.D:(i+1)*x.D], k)
+		hits := vecindex.BruteForce(x.Vecs, x.IDs, x.D, q[i*x.D:(i+1)*x.D], k)
 		for j := 0; j < k; j++ {
 			ids[i*k+j], scores[i*k+j] = -1, float32(math.Inf(-1))
 			if j < len(hits) && !(x.Approx && j == 2 && p.NProbe < 4 && p.EfSearch < 128) {

@@ -5,15 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // FlatFile holds the vectors of an exact (Flat) index: searching maps it into
@@ -37,19 +37,6 @@ const (
 	flatVersion    = 1
 	flatHeaderSize = 64
 )
-
-// ExactSearcher is implemented by an IndexBackend that can run an exact
-// inner-product k-NN search over vectors it does not own (faiss's
-// brute-force search through BLAS). KNN returns, for each of the
-// len(queries)/dim queries, k scores and row positions in base, best first;
-// missing hits (k > rows) have row -1. base may be memory-mapped.
-// Backends without it are searched by a Go loop.
-type ExactSearcher interface {
-	KNN(queries, base []float32, dim, k int) (scores []float32, rows []int64, err error)
-}
-
-// knnFunc is ExactSearcher.KNN.
-type knnFunc func(queries, base []float32, dim, k int) ([]float32, []int64, error)
 
 // flatLayout returns the offsets of the ids and the file size.
 func flatLayout(dim int, count int64) (idsOff, size int64) {
@@ -149,14 +136,14 @@ type flatIndex struct {
 	gen   int64
 	vecs  []float32 // inside m.data
 	ids   []int64   // inside m.data
-	knn   knnFunc
+	knn   vecindex.KNN
 }
 
 var errFlatClosed = errors.New("flat index is closed")
 
 // openFlat maps path and checks its header against want (dimension, count
-// and catalog generation). knn nil searches with a Go loop.
-func openFlat(path string, want IndexInfo, knn knnFunc) (*flatIndex, error) {
+// and catalog generation). knn nil searches with vecindex.KNNGo.
+func openFlat(path string, want IndexInfo, knn vecindex.KNN) (*flatIndex, error) {
 	if !littleEndian() {
 		return nil, errBigEndian
 	}
@@ -206,9 +193,11 @@ func openFlat(path string, want IndexInfo, knn knnFunc) (*flatIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", path, err)
 	}
-	if err := verifyChecksum(path, want.Checksum, checksumBytes(data[flatHeaderSize:])); err != nil {
-		unix.Munmap(data)
-		return nil, err
+	if !sameStamp(want.Stamp, st) {
+		if err := verifyChecksum(path, want.Checksum, checksumBytes(data[flatHeaderSize:])); err != nil {
+			unix.Munmap(data)
+			return nil, err
+		}
 	}
 	m := &mapping{data: data}
 	x := &flatIndex{
@@ -265,14 +254,11 @@ func (x *flatIndex) Search(q []float32, k int, _ SearchParams) ([]float32, []int
 	if x.m.data == nil {
 		return nil, nil, errFlatClosed
 	}
-	var scores []float32
-	var rows []int64
-	var err error
-	if x.knn != nil {
-		scores, rows, err = x.knn(q, x.vecs, x.dim, k)
-	} else {
-		scores, rows = knnGo(q, x.vecs, x.dim, k)
+	knn := x.knn
+	if knn == nil {
+		knn = vecindex.KNNGo
 	}
+	scores, rows, err := knn(q, x.vecs, x.dim, k)
 	runtime.KeepAlive(x)
 	if err != nil {
 		return nil, nil, fmt.Errorf("flat search %s: %w", x.path, err)
@@ -303,40 +289,4 @@ func (x *flatIndex) Close() error {
 		return fmt.Errorf("unmap %s: %w", x.path, err)
 	}
 	return nil
-}
-
-// knnGo is the exact inner-product k-NN in Go, for backends without
-// ExactSearcher: rows best first (ties by row), -1 past the base's end.
-func knnGo(q, base []float32, dim, k int) ([]float32, []int64) {
-	nq, nb := len(q)/dim, len(base)/dim
-	scores := make([]float32, nq*k)
-	rows := make([]int64, nq*k)
-	type hit struct {
-		row   int64
-		score float32
-	}
-	all := make([]hit, nb)
-	for i := range nq {
-		qv := q[i*dim : (i+1)*dim]
-		for r := range nb {
-			var s float32
-			for j, v := range base[r*dim : (r+1)*dim] {
-				s += v * qv[j]
-			}
-			all[r] = hit{int64(r), s}
-		}
-		sort.Slice(all, func(a, b int) bool {
-			if all[a].score != all[b].score {
-				return all[a].score > all[b].score
-			}
-			return all[a].row < all[b].row
-		})
-		for j := range k {
-			scores[i*k+j], rows[i*k+j] = -math.MaxFloat32, -1
-			if j < nb {
-				scores[i*k+j], rows[i*k+j] = all[j].score, all[j].row
-			}
-		}
-	}
-	return scores, rows
 }

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facesearch/facesearch/internal/faiss"
+	"github.com/facesearch/facesearch/internal/vecindex"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // faissKNNBackend is the fake backend with faiss's exact search, as package
@@ -21,7 +22,7 @@ import (
 type faissKNNBackend struct{ fakeBackend }
 
 func (*faissKNNBackend) KNN(q, base []float32, dim, k int) ([]float32, []int64, error) {
-	return faiss.KNN(q, base, dim, k, faiss.InnerProduct)
+	return faissidx.KNN(q, base, dim, k)
 }
 
 func randVecs(rng *rand.Rand, n, dim int) []float32 {
@@ -41,7 +42,7 @@ func TestFlatStoreRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		n, dim int
-		knn    knnFunc
+		knn    vecindex.KNN
 	}{
 		{"odd size/go", 37, 5, nil}, // 37×5 floats: ids need padding
 		{"faiss", 300, 16, (&faissKNNBackend{}).KNN},
@@ -74,7 +75,7 @@ func TestFlatStoreRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range nq {
-				want := BruteForce(vecs, ids, tc.dim, q[i*tc.dim:(i+1)*tc.dim], k)
+				want := vecindex.BruteForce(vecs, ids, tc.dim, q[i*tc.dim:(i+1)*tc.dim], k)
 				for r := range k {
 					j := i*k + r
 					if r >= len(want) {
@@ -243,8 +244,8 @@ func TestSearchFlatEqualsBruteForce(t *testing.T) {
 					if opt.AllFaces {
 						vecs, ids = all, allIDs
 					}
-					var want []Scored
-					for _, h := range BruteForce(vecs, ids, dim, q, opt.K) {
+					var want []vecindex.Scored
+					for _, h := range vecindex.BruteForce(vecs, ids, dim, q, opt.K) {
 						if h.Score >= opt.Min {
 							want = append(want, h)
 						}

@@ -451,6 +451,7 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		}
 		err := l.VerifyIndex(ctx)
 		if err == nil {
+			l.stampVerified(info)
 			l.adaptAfterRun(ctx, info)
 			return info, false, nil
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // DefaultDir is the library directory used when none is given.
@@ -89,31 +90,16 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 type Decoder func(path string) (image.Image, error)
 
 // SearchParams tunes approximate indexes (0 keeps the index's default).
-type SearchParams struct {
-	NProbe   int // IVF: lists visited
-	EfSearch int // HNSW: candidate list size
-}
+// It is vecindex.Params; the alias keeps the library's callers unchanged.
+type SearchParams = vecindex.Params
 
-// VectorIndex is a vector index with int64 ids and inner-product scores
-// (faiss, wrapped in IndexIDMap2).
-type VectorIndex interface {
-	Dim() int
-	Ntotal() int64
-	IsTrained() bool
-	Train(vecs []float32) error
-	Add(vecs []float32, ids []int64) error
-	// Search returns nq*k scores and ids, missing results having id -1.
-	Search(queries []float32, k int, p SearchParams) (scores []float32, ids []int64, err error)
-	// Write saves the index atomically.
-	Write(path string) error
-	Close() error
-}
+// VectorIndex is the vector index the library builds and searches
+// (vecindex.Index: int64 ids, inner-product scores).
+type VectorIndex = vecindex.Index
 
-// IndexBackend creates and reads vector indexes.
-type IndexBackend interface {
-	New(dim int, factory string) (VectorIndex, error)
-	Read(path string) (VectorIndex, error)
-}
+// IndexBackend creates and reads vector indexes (vecindex.Backend; a
+// vecindex.ExactSearcher also searches the mapped flat file).
+type IndexBackend = vecindex.Backend
 
 // Options opens a library.
 type Options struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // writeTree creates files (relative path → content) under root.
@@ -276,7 +277,7 @@ func TestSearchEqualsBruteForce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := BruteForce(tc.vecs, tc.ids, fakeDim, q, tc.opt.K)
+			want := vecindex.BruteForce(tc.vecs, tc.ids, fakeDim, q, tc.opt.K)
 			if len(hits) != len(want) {
 				t.Fatalf("%s axis %d: %d hits, want %d", tc.name, axis, len(hits), len(want))
 			}
@@ -370,39 +371,6 @@ func TestIndexStaleness(t *testing.T) {
 	}
 	if info, s, err := f.lib.IndexStatus(ctx); err != nil || s != IndexFresh || info.Factory != "HNSW32" {
 		t.Errorf("after a refused index type: %s %q %v, want the previous index kept", s, info.Factory, err)
-	}
-}
-
-func TestResolveFactory(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		n, dim  int
-		want    string
-		wantErr string
-	}{
-		{"Flat", 10, 512, "Flat", ""},
-		{"IVF,Flat", 13000, 512, "IVF333,Flat", ""},
-		{"IVF,Flat", 100000, 512, "IVF1265,Flat", ""},
-		{"IVF,Flat", 10, 512, "IVF1,Flat", ""},
-		{"IVF100,Flat", 13000, 512, "IVF100,Flat", ""},
-		{"IVF100,Flat", 50, 512, "", "needs at least 100"},
-		{"IVF,PQ32", 13000, 512, "IVF333,PQ32", ""},
-		{"IVF,PQ30", 13000, 512, "", "do not divide"},
-		{"PQ16", 100, 512, "", "needs at least 256"},
-		{"HNSW32", 5, 512, "HNSW32", ""},
-		{"IVF 100", 5, 512, "", "no spaces"},
-		{"", 5, 512, "", "empty"},
-	} {
-		got, err := resolveFactory(tc.in, tc.n, tc.dim)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%q n=%d: err %v, want %q", tc.in, tc.n, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%q n=%d = %q, %v; want %q", tc.in, tc.n, got, err, tc.want)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/vecindex"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -260,7 +261,7 @@ func (l *Library) syncRemote(ctx context.Context, url string, reset bool, params
 			if err != nil {
 				return nil, info, err
 			}
-			r, nq, err := measureRecall(idx, vecs, ids, dim, params)
+			r, nq, err := vecindex.Recall(idx, vecs, ids, dim, params)
 			if err != nil {
 				return nil, info, err
 			}
@@ -334,7 +335,7 @@ func (x *remoteIndex) Add([]float32, []int64) error { return errReadOnly }
 func (x *remoteIndex) Write(string) error           { return errReadOnly }
 func (x *remoteIndex) Close() error                 { return nil }
 
-// Search is SearchCtx without a caller's context (measureRecall, eval).
+// Search is SearchCtx without a caller's context (vecindex.Recall, eval).
 func (x *remoteIndex) Search(queries []float32, k int, p SearchParams) ([]float32, []int64, error) {
 	return x.SearchCtx(context.Background(), queries, k, p)
 }

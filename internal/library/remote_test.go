@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // memStore is an in-memory RemoteStore for the library's sync logic; the
@@ -99,7 +101,7 @@ func (m *memStore) Search(ctx context.Context, q []float32, k int) ([]float32, [
 			vecs, ids = append(vecs, f.Vector...), append(ids, id)
 		}
 	}
-	hits := BruteForce(vecs, ids, len(q), q, k)
+	hits := vecindex.BruteForce(vecs, ids, len(q), q, k)
 	if m.short && k > 1 && len(hits) > 0 {
 		hits = hits[:len(hits)-1]
 	}
@@ -172,7 +174,7 @@ func TestRemoteSyncIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := BruteForce(vecs, ids, dim, q, 4)
+		want := vecindex.BruteForce(vecs, ids, dim, q, 4)
 		for i := range want {
 			if hits[i].FaceID != want[i].ID {
 				t.Fatalf("axis %d rank %d: face %d, want %d", axis, i, hits[i].FaceID, want[i].ID)

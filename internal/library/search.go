@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
+
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // Searcher searches an open library's vector index.
@@ -173,35 +174,13 @@ func ByPerson(hits []Hit) []PersonHit {
 }
 
 // Normalize scales v to unit length in place; it fails on a zero or
-// non-finite vector.
-func Normalize(v []float32) error {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
-		return errors.New("vector is zero or not finite")
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-	return nil
-}
+// non-finite vector (vecindex.Normalize).
+func Normalize(v []float32) error { return vecindex.Normalize(v) }
 
 // clampCos keeps a cosine computed in float32 (which can come out as
 // 1.0000001 for a face and itself) within [-1, 1].
 func clampCos(s float32) float32 { return max(-1, min(1, s)) }
 
-// contextSearcher is a VectorIndex whose searches end with the caller's
-// context (a remote store; local indexes answer in memory).
-type contextSearcher interface {
-	SearchCtx(ctx context.Context, queries []float32, k int, p SearchParams) ([]float32, []int64, error)
-}
-
 func searchCtx(ctx context.Context, idx VectorIndex, q []float32, k int, p SearchParams) ([]float32, []int64, error) {
-	if cs, ok := idx.(contextSearcher); ok {
-		return cs.SearchCtx(ctx, q, k, p)
-	}
-	return idx.Search(q, k, p)
+	return vecindex.SearchContext(ctx, idx, q, k, p)
 }

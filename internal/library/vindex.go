@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 // DefaultFactory is the index type of a new library: exact inner-product
@@ -40,9 +37,14 @@ type IndexInfo struct {
 	// searched in place; exact indexes) or StorageFaiss (IndexFile).
 	Storage string `json:"storage,omitempty"`
 	// Checksum of the data file ("crc32c:…"; of the bytes after the header
-	// for a FlatFile), verified each time it is opened ("": not recorded by
-	// an older version).
+	// for a FlatFile), verified when the file is opened with a stamp other
+	// than Stamp, and always by VerifyIndex ("": not recorded by an older
+	// version).
 	Checksum string `json:"checksum,omitempty"`
+	// Stamp is the data file's FileStamp right after it was written (nil:
+	// not recorded, or the platform has none): a search that finds the
+	// file unchanged skips the checksum pass (stamp.go).
+	Stamp *FileStamp `json:"stamp,omitempty"`
 	// Remote stores (StorageRemote, see remote.go): the store's URL, whether
 	// it searches exactly, and what the last sync sent and removed.
 	Vectors     string `json:"vectors,omitempty"`
@@ -74,7 +76,7 @@ func (i IndexInfo) Exact() bool {
 	if i.Storage == StorageRemote {
 		return i.ExactRemote
 	}
-	return i.Resolved == "Flat" || i.Resolved == "IDMap2,Flat"
+	return vecindex.Exact(i.Resolved)
 }
 
 func (l *Library) factory(ctx context.Context) (string, error) {
@@ -184,7 +186,7 @@ func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, e
 		}
 		return x, nil
 	}
-	if info.Checksum != "" {
+	if info.Checksum != "" && !stampUnchanged(path, info.Stamp) {
 		sum, err := checksumFile(path, 0)
 		if err != nil {
 			return nil, err
@@ -212,6 +214,7 @@ func (l *Library) VerifyIndex(ctx context.Context) error {
 	if err != nil || state != IndexFresh || info.Count == 0 {
 		return err
 	}
+	info.Stamp = nil // checksum the file whatever its stamp
 	x, err := l.openIndex(ctx, info)
 	if err != nil {
 		return err
@@ -220,8 +223,8 @@ func (l *Library) VerifyIndex(ctx context.Context) error {
 }
 
 // knn returns the backend's exact search, or nil (a Go loop) if it has none.
-func (l *Library) knn() knnFunc {
-	if es, ok := l.backend.(ExactSearcher); ok {
+func (l *Library) knn() vecindex.KNN {
+	if es, ok := l.backend.(vecindex.ExactSearcher); ok {
 		return es.KNN
 	}
 	return nil
@@ -271,7 +274,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 	info := IndexInfo{Factory: factory, Generation: gen, Model: modelID, Dim: dim, Count: int64(len(ids)), BuiltAt: time.Now().UTC()}
 	var idx VectorIndex
 	if len(ids) > 0 {
-		info.Resolved, err = resolveFactory(factory, len(ids), dim)
+		info.Resolved, err = vecindex.ResolveFactory(factory, len(ids), dim)
 		if err != nil {
 			return nil, info, err
 		}
@@ -285,6 +288,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 		if info.Checksum, err = writeFlat(path, dim, gen, vecs, ids); err != nil {
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
+		info.Stamp = statStamp(path)
 		x, err := openFlat(path, info, l.knn())
 		if err != nil {
 			return nil, info, fmt.Errorf("open the index just written: %w", err)
@@ -317,6 +321,7 @@ func (l *Library) rebuild(ctx context.Context, factory string, params SearchPara
 			idx.Close()
 			return nil, info, fmt.Errorf("write index: %w", err)
 		}
+		info.Stamp = statStamp(filepath.Join(l.dir, IndexFile))
 	}
 	info.BuildTime = time.Since(start).Seconds()
 	fail := func(err error) (VectorIndex, IndexInfo, error) {
@@ -375,54 +380,6 @@ func (l *Library) vectors(ctx context.Context, primaryOnly bool) ([]float32, []i
 	return vecs, ids, dim, err
 }
 
-var (
-	ivfRe = regexp.MustCompile(`IVF(\d*)`)
-	pqRe  = regexp.MustCompile(`PQ(\d+)(?:x(\d+))?`)
-)
-
-// resolveFactory adapts and validates a faiss factory string for n training
-// vectors of dimension dim (0: unknown). "IVF" without a list count gets
-// nlist = 4·√n, capped so that each list has ≥ 39 training points.
-func resolveFactory(f string, n, dim int) (string, error) {
-	f = strings.TrimSpace(f)
-	if f == "" {
-		return "", errors.New("empty index type")
-	}
-	if strings.ContainsAny(f, " \t\n") {
-		return "", fmt.Errorf("index type %q: no spaces allowed (faiss factory string, e.g. Flat, IVF,Flat, IVF256,PQ32, HNSW32)", f)
-	}
-	if m := ivfRe.FindStringSubmatchIndex(f); m != nil {
-		if m[2] == m[3] { // no number: choose
-			nlist := int(math.Round(4 * math.Sqrt(float64(n))))
-			nlist = min(nlist, n/39)
-			nlist = max(nlist, 1)
-			f = f[:m[3]] + strconv.Itoa(nlist) + f[m[3]:]
-		} else {
-			nlist, _ := strconv.Atoi(f[m[2]:m[3]])
-			if nlist < 1 {
-				return "", fmt.Errorf("index type %q: nlist must be ≥ 1", f)
-			}
-			if nlist > n {
-				return "", fmt.Errorf("index type %q needs at least %d faces to train, the library has %d (use a smaller list count, or \"IVF,...\" to choose it)", f, nlist, n)
-			}
-		}
-	}
-	if m := pqRe.FindStringSubmatch(f); m != nil {
-		bits := 8
-		if m[2] != "" {
-			bits, _ = strconv.Atoi(m[2])
-		}
-		msub, _ := strconv.Atoi(m[1])
-		if msub < 1 || (dim > 0 && dim%msub != 0) {
-			return "", fmt.Errorf("index type %q: %d sub-quantizers do not divide the dimension %d", f, msub, dim)
-		}
-		if need := 1 << bits; n < need {
-			return "", fmt.Errorf("index type %q needs at least %d faces to train its %d-bit codebooks, the library has %d", f, need, bits, n)
-		}
-	}
-	return f, nil
-}
-
 // TargetRecall is the recall@10 against exact search that automatic search
 // parameters aim for.
 const TargetRecall = 0.95
@@ -434,8 +391,8 @@ const TargetRecall = 0.95
 func tuneSearch(idx VectorIndex, vecs []float32, ids []int64, dim int, given SearchParams, info *IndexInfo) error {
 	ivf, hnsw := strings.Contains(info.Resolved, "IVF"), strings.Contains(info.Resolved, "HNSW")
 	nlist := 1 << 30
-	if m := ivfRe.FindStringSubmatch(info.Resolved); m != nil && m[1] != "" {
-		nlist, _ = strconv.Atoi(m[1])
+	if n := vecindex.ListCount(info.Resolved); n > 0 {
+		nlist = n
 	}
 	if ivf {
 		info.NProbe = given.NProbe
@@ -450,7 +407,7 @@ func tuneSearch(idx VectorIndex, vecs []float32, ids []int64, dim int, given Sea
 		}
 	}
 	for {
-		r, nq, err := measureRecall(idx, vecs, ids, dim, info.params(SearchParams{}))
+		r, nq, err := vecindex.Recall(idx, vecs, ids, dim, info.params(SearchParams{}))
 		if err != nil {
 			return err
 		}
@@ -466,64 +423,6 @@ func tuneSearch(idx VectorIndex, vecs []float32, ids []int64, dim int, given Sea
 			return nil
 		}
 	}
-}
-
-// measureRecall compares idx with exact search on up to 200 of the vectors
-// (evenly spaced) as queries and returns the mean recall@10.
-func measureRecall(idx VectorIndex, vecs []float32, ids []int64, dim int, p SearchParams) (float64, int, error) {
-	n := len(ids)
-	nq := min(200, n)
-	k := min(10, n)
-	q := make([]float32, 0, nq*dim)
-	for i := 0; i < nq; i++ {
-		j := i * n / nq
-		q = append(q, vecs[j*dim:(j+1)*dim]...)
-	}
-	_, got, err := idx.Search(q, k, p)
-	if err != nil {
-		return 0, 0, fmt.Errorf("measure recall: %w", err)
-	}
-	hit := 0
-	for i := 0; i < nq; i++ {
-		exact := BruteForce(vecs, ids, dim, q[i*dim:(i+1)*dim], k)
-		want := make(map[int64]bool, k)
-		for _, h := range exact {
-			want[h.ID] = true
-		}
-		for _, id := range got[i*k : (i+1)*k] {
-			if want[id] {
-				hit++
-			}
-		}
-	}
-	return float64(hit) / float64(nq*k), nq, nil
-}
-
-// Scored is an id with its inner-product score.
-type Scored struct {
-	ID    int64
-	Score float32
-}
-
-// BruteForce returns the k vectors with the highest inner product with q,
-// best first (ties by id): the exact reference for every index type.
-func BruteForce(vecs []float32, ids []int64, dim int, q []float32, k int) []Scored {
-	all := make([]Scored, len(ids))
-	for i, id := range ids {
-		v := vecs[i*dim : (i+1)*dim]
-		var s float32
-		for j, x := range v {
-			s += x * q[j]
-		}
-		all[i] = Scored{id, s}
-	}
-	sort.Slice(all, func(a, b int) bool {
-		if all[a].Score != all[b].Score {
-			return all[a].Score > all[b].Score
-		}
-		return all[a].ID < all[b].ID
-	})
-	return all[:min(k, len(all))]
 }
 
 func writeJSONAtomic(path string, v any) error {
@@ -578,3 +477,7 @@ func (l *Library) removeStaleTemps(now time.Time) {
 		}
 	}
 }
+
+// resolveFactory is vecindex.ResolveFactory (the one factory and IVF
+// list-count rule), named here for the library's option checks.
+func resolveFactory(f string, n, dim int) (string, error) { return vecindex.ResolveFactory(f, n, dim) }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/imgio"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -513,19 +514,11 @@ func checkVector(v []float32, dim int) error {
 	if dim > 0 && len(v) != dim {
 		return errorf(KindBadRequest, "embedding: %d numbers, the library's have %d", len(v), dim)
 	}
-	var n float64
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return errorf(KindBadRequest, "embedding: not finite")
-		}
-		n += float64(x) * float64(x)
-	}
-	if n == 0 {
+	switch err := vecindex.Normalize(v); {
+	case errors.Is(err, vecindex.ErrZero):
 		return errorf(KindBadRequest, "embedding: zero vector")
-	}
-	inv := float32(1 / math.Sqrt(n))
-	for i := range v {
-		v[i] *= inv
+	case err != nil:
+		return errorf(KindBadRequest, "embedding: not finite")
 	}
 	return nil
 }

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/eval"
+	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
-// KNN is an exact inner-product k-NN search over caller-owned vectors: for
-// each of the len(queries)/dim queries, k scores and row positions in base,
-// best first (row -1 when k exceeds the rows). faiss's brute-force search
-// through BLAS (internal/faiss) is the real one.
-type KNN func(queries, base []float32, dim, k int) (scores []float32, rows []int64, err error)
+// KNN is an exact inner-product k-NN search over caller-owned vectors
+// (vecindex.KNN): faissidx.KNN, faiss's brute force through BLAS, is the
+// real one; vecindex.KNNGo the pure-Go one.
+type KNN = vecindex.KNN
 
 // SampleOptions tunes Sample; the zero value gives the defaults.
 type SampleOptions struct {
@@ -54,7 +54,7 @@ func (o SampleOptions) withDefaults() SampleOptions {
 		o.Batch = 1024
 	}
 	if o.KNN == nil {
-		o.KNN = knnGo
+		o.KNN = vecindex.KNNGo
 	}
 	return o
 }
@@ -238,32 +238,6 @@ func Sample(ctx context.Context, groups []eval.Group, opts SampleOptions) (Sampl
 	}
 	rep.Elapsed = time.Since(start)
 	return s, rep, nil
-}
-
-// knnGo is an exact k-NN in Go (for tests without faiss).
-func knnGo(q, base []float32, dim, k int) ([]float32, []int64, error) {
-	nq, n := len(q)/dim, len(base)/dim
-	scores := make([]float32, nq*k)
-	rows := make([]int64, nq*k)
-	for i := 0; i < nq; i++ {
-		type sr struct {
-			s float32
-			r int
-		}
-		all := make([]sr, n)
-		for r := 0; r < n; r++ {
-			all[r] = sr{eval.Dot(q[i*dim:(i+1)*dim], base[r*dim:(r+1)*dim]), r}
-		}
-		sort.Slice(all, func(a, b int) bool { return all[a].s > all[b].s })
-		for j := 0; j < k; j++ {
-			if j < n {
-				scores[i*k+j], rows[i*k+j] = all[j].s, int64(all[j].r)
-			} else {
-				rows[i*k+j] = -1
-			}
-		}
-	}
-	return scores, rows, nil
 }
 
 // Calibrate samples groups and fits the operating points: the whole

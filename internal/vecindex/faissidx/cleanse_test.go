@@ -1,4 +1,4 @@
-package cli
+package faissidx_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/cleanse"
+	"github.com/facesearch/facesearch/internal/vecindex"
+	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
 // clustered returns faces of people with random unit centres plus noise
@@ -48,9 +50,9 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	exact := cleanse.Options{Threshold: 0.29, BlockSize: 100, Index: cleanse.BruteForce}
+	exact := cleanse.Options{Threshold: 0.29, BlockSize: 100, Index: vecindex.NewBruteForce}
 	viaFaiss := exact
-	viaFaiss.Index = cleanseFaiss("Flat", 0)
+	viaFaiss.Index = faissidx.Builder("Flat", 0)
 	for _, min := range []float32{0.29, 0.6} {
 		want, err := d.Pairs(ctx, exact, cleanse.PairsOptions{Min: min})
 		if err != nil {
@@ -93,12 +95,12 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 	}
 	// The Flat adapter's symmetric search (RangeSearchFrom) gives the same
 	// pairs and audit as searching every face against all faces.
-	if _, ok := mustBuild(t, viaFaiss.Index, d).(cleanse.UpperRanger); !ok {
-		t.Fatal("the faiss Flat adapter is not a cleanse.UpperRanger")
+	if _, ok := mustBuild(t, viaFaiss.Index, d).(vecindex.UpperRanger); !ok {
+		t.Fatal("the faiss Flat adapter is not a vecindex.UpperRanger")
 	}
 	full := viaFaiss
-	full.Index = func(dim int, v []float32, ids []int64) (cleanse.Index, error) {
-		x, err := cleanseFaiss("Flat", 0)(dim, v, ids)
+	full.Index = func(dim int, v []float32, ids []int64) (vecindex.RangeIndex, error) {
+		x, err := faissidx.Builder("Flat", 0)(dim, v, ids)
 		return plainIndex{x}, err
 	}
 	for _, po := range []cleanse.PairsOptions{{Min: 0.29}, {Min: 0.6}, {Min: 0.29, Top: 10}} {
@@ -122,7 +124,7 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 		t.Errorf("audit: symmetric search %d findings, full search %d", len(ga.Findings), len(fa.Findings))
 	}
 	// Approximate search reports a measured recall.
-	ap, err := d.Pairs(ctx, viaFaiss, cleanse.PairsOptions{Approx: cleanseFaiss("IVF", 1)})
+	ap, err := d.Pairs(ctx, viaFaiss, cleanse.PairsOptions{Approx: faissidx.Builder("IVF", 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +134,10 @@ func TestFaissMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// plainIndex hides an index's cleanse.UpperRanger method.
-type plainIndex struct{ cleanse.Index }
+// plainIndex hides an index's vecindex.UpperRanger method.
+type plainIndex struct{ vecindex.RangeIndex }
 
-func mustBuild(tb testing.TB, b cleanse.IndexBuilder, d *cleanse.Dataset) cleanse.Index {
+func mustBuild(tb testing.TB, b vecindex.Builder, d *cleanse.Dataset) vecindex.RangeIndex {
 	tb.Helper()
 	x, err := d.BuildIndex(b)
 	if err != nil {
@@ -157,12 +159,12 @@ func TestFaissRangeSearchFrom(t *testing.T) {
 		vecs = append(vecs, f.Vec...)
 		ids[i] = int64(1000 + 3*i)
 	}
-	x, err := cleanseFaiss("Flat", 0)(dim, vecs, ids)
+	x, err := faissidx.Builder("Flat", 0)(dim, vecs, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	up := x.(cleanse.UpperRanger)
+	up := x.(vecindex.UpperRanger)
 	q := vecs[:5*dim]
 	lims, scores, hits, err := x.RangeSearch(q, 0.2)
 	if err != nil {
@@ -243,7 +245,7 @@ func BenchmarkCleanse57k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opt := cleanse.Options{Threshold: 0.29, Index: cleanseFaiss("Flat", 0)}
+	opt := cleanse.Options{Threshold: 0.29, Index: faissidx.Builder("Flat", 0)}
 	ctx := context.Background()
 	b.Run("pairs", func(b *testing.B) {
 		for b.Loop() {

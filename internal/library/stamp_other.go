@@ -1,0 +1,7 @@
+//go:build !linux
+
+package library
+
+import "os"
+
+func platformStamp(os.FileInfo) *FileStamp { return nil }
