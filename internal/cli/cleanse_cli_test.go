@@ -43,8 +43,8 @@ func lfwSubset(tb testing.TB, lfw, dir string, perPerson int) {
 func runCLI(tb testing.TB, args ...string) string {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
-	if err := RunEnv(context.Background(), env, args); err != nil {
+	env := &cmdEnv{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+	if err := runEnv(context.Background(), env, args); err != nil {
 		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	tb.Logf("facesearch %s:\n%s", args[0], errb.String())

@@ -17,7 +17,7 @@ import (
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
-func cmdEval(ctx context.Context, env *Env, args []string) error {
+func cmdEval(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) > 0 && args[0] == "library" {
 		return evalLibrary(ctx, env, args[1:])
 	}
@@ -34,7 +34,7 @@ func cmdEval(ctx context.Context, env *Env, args []string) error {
 	return evalLFW(ctx, env, args[1:])
 }
 
-func evalLFW(ctx context.Context, env *Env, args []string) error {
+func evalLFW(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "eval lfw", "[flags] DIR\n\nRuns the standard LFW protocol on DIR (DIR/<name>/<name>_NNNN.jpg and\nDIR/pairs.txt): 10-fold verification accuracy, ROC AUC, TAR at --far,\nthe threshold calibrated on the folders, and identification rank-1/rank-5\nover every image. Embeddings are cached in --library, so a rerun only\nrecomputes the statistics. An image in which no face is found counts as a\nwrong decision in every pair it is part of and as a miss as a query.")
 	pairsFile := fs.String("pairs", "", "pairs file (default DIR/pairs.txt)")
 	lib := fs.String("library", "", "library caching the embeddings (default $FACESEARCH_HOME/eval/lfw-MODEL)")
@@ -140,7 +140,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 }
 
 // indexForEval brings the eval library up to date with the LFW directory.
-func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Manifest, dir string, workers, threads int) error {
+func indexForEval(ctx context.Context, env *cmdEnv, l *library.Library, m *model.Manifest, dir string, workers, threads int) error {
 	if threads < 1 {
 		return usageError{"eval lfw: --threads must be ≥ 1"}
 	}

@@ -24,8 +24,8 @@ import (
 func runEvalCmd(tb testing.TB, args ...string) (stdout, stderr string, err error) {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(&errb, nil)), Getenv: os.Getenv}
-	err = RunEnv(context.Background(), env, args)
+	env := &cmdEnv{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(&errb, nil)), Getenv: os.Getenv}
+	err = runEnv(context.Background(), env, args)
 	return out.String(), errb.String(), err
 }
 

@@ -151,7 +151,7 @@ func TestGoldenIndexJSON(t *testing.T) {
 	dirs := map[string]string{root: "$DATASET", lib: "$LIBRARY"}
 	for _, name := range []string{"index.golden.json", "index-again.golden.json"} {
 		out.Reset()
-		if err := RunEnv(context.Background(), env, []string{"index", "--json", "--library", lib, root}); err != nil {
+		if err := runEnv(context.Background(), env, []string{"index", "--json", "--library", lib, root}); err != nil {
 			t.Fatalf("index: %v\n%s", err, out.String())
 		}
 		schemaFirst(t, out.String(), IndexSchema)

@@ -48,11 +48,11 @@ func TestMain(m *testing.M) {
 
 // libEnv is a CLI environment for library tests: FACESEARCH_HOME with the
 // prepared models, a fixed English locale (testenv.CLIEnv), output captured.
-func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
+func libEnv(tb testing.TB) (*cmdEnv, *bytes.Buffer) {
 	tb.Helper()
 	vars := testenv.CLIEnv(orttest.CLIHome(tb))
 	var out bytes.Buffer
-	return &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return &cmdEnv{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Getenv: func(k string) string {
 			if v, ok := vars[k]; ok {
 				return v
@@ -65,7 +65,7 @@ func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
 func libRun(tb testing.TB, args ...string) string {
 	tb.Helper()
 	env, out := libEnv(tb)
-	if err := RunEnv(context.Background(), env, args); err != nil {
+	if err := runEnv(context.Background(), env, args); err != nil {
 		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	return out.String()

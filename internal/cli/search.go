@@ -115,7 +115,7 @@ func b64IfInvalid(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-func cmdSearch(ctx context.Context, env *Env, args []string) error {
+func cmdSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	start := time.Now()
 	f, err := parseSearchFlags(env, args)
 	if err != nil {
@@ -179,7 +179,7 @@ type searchFlags struct {
 	minSim                  float64
 }
 
-func parseSearchFlags(env *Env, args []string) (*searchFlags, error) {
+func parseSearchFlags(env *cmdEnv, args []string) (*searchFlags, error) {
 	fs := newFlagSet(env, "search", "[flags] PHOTO|DIR...\n\nFinds the library faces most similar to the face in each PHOTO (every photo\nunder a DIR; or to the embeddings of --vector FILE.npy), and says whether the\nperson is in the library: match, possible or no_match, with the stranger rate\nof the score (how often a person who is not in the library scores as high)\nand the margin to the next person (docs/VERDICTS.md). To screen many photos,\nuse 'check'.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
@@ -324,7 +324,7 @@ func (r *searchRun) searchVectors(ctx context.Context) error {
 
 // searchPhotos adds a query for each chosen face of each photo; a photo
 // that cannot be read or has no face is a failed query, not an error.
-func (r *searchRun) searchPhotos(ctx context.Context, env *Env, m *model.Manifest, msg messages) error {
+func (r *searchRun) searchPhotos(ctx context.Context, env *cmdEnv, m *model.Manifest, msg messages) error {
 	p, err := newPipeline(env, m, r.f.threads)
 	if err != nil {
 		return err
@@ -358,7 +358,7 @@ func (r *searchRun) searchPhotos(ctx context.Context, env *Env, m *model.Manifes
 }
 
 // writeSearch prints out as CSV, JSON or text.
-func writeSearch(env *Env, out *searchJSON, f *searchFlags, msg messages) error {
+func writeSearch(env *cmdEnv, out *searchJSON, f *searchFlags, msg messages) error {
 	switch {
 	case f.asCSV:
 		return writeSearchCSV(env.Stdout, out)
@@ -432,7 +432,7 @@ type messages struct {
 // messagesFor picks the labels of the locale (LC_ALL, LC_MESSAGES, LANG)
 // from the catalogue (messages_ja.go).
 func messagesFor(getenv func(string) string) messages {
-	p := printer(&Env{Getenv: getenv})
+	p := printer(&cmdEnv{Getenv: getenv})
 	return messages{p.Sprintf("rank"), p.Sprintf("similarity"), p.Sprintf("same person"), p.Sprintf("person"), p.Sprintf("file"),
 		p.Sprintf("faces"), p.Sprintf("yes"), p.Sprintf("no"), p.Sprintf("no face found"), p.Sprintf("threshold"),
 		p.Sprintf("processing time"), p.Sprintf("face"), p.Sprintf("of"), p.Sprintf("score"), p.Sprintf("model manifest"),

@@ -28,7 +28,7 @@ import (
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
-func cmdServe(ctx context.Context, env *Env, args []string) error {
+func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[flags]\n\nServes the web page and the JSON API (docs/API.md) of a library. It listens on\nloopback by default; another address needs --token (or $FACESEARCH_TOKEN), or\n--insecure given knowingly. Stop it with Ctrl-C or SIGTERM.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	addr := fs.String("addr", server.DefaultAddr, "listen address host:port (port 0 picks a free one)")
@@ -107,7 +107,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 }
 
 // logRequests logs each request at debug level.
-func logRequests(env *Env, h http.Handler) http.Handler {
+func logRequests(env *cmdEnv, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		h.ServeHTTP(w, r)
@@ -165,7 +165,7 @@ type snapshot struct {
 // newLibraryBackend loads the face pipeline and a backend over l. A library
 // imported from npz files is served without the photo model if its files
 // are missing: people, cleansing and vector search need none.
-func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*libraryBackend, error) {
+func newLibraryBackend(ctx context.Context, env *cmdEnv, l *library.Library, threads int) (*libraryBackend, error) {
 	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func libraryManifest(ctx context.Context, l *library.Library) (*model.Manifest, 
 
 // newLibraryBackendPipe is a backend over the library as it is now, using
 // pipe (nil: no photo search). Its Close does not close pipe.
-func newLibraryBackendPipe(ctx context.Context, env *Env, l *library.Library, p *embed.Pipeline) (*libraryBackend, error) {
+func newLibraryBackendPipe(ctx context.Context, env *cmdEnv, l *library.Library, p *embed.Pipeline) (*libraryBackend, error) {
 	root, err := l.Root(ctx)
 	if err != nil {
 		return nil, err

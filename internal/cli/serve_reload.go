@@ -35,7 +35,7 @@ const (
 // pipeline and the server's limits are shared by every backend.
 type reloader struct {
 	ctx   context.Context // the server's lifetime
-	env   *Env
+	env   *cmdEnv
 	lib   *library.Library
 	pipe  *embed.Pipeline // shared by every backend; closed by Close
 	build func(*libraryBackend) (http.Handler, error)
@@ -58,7 +58,7 @@ type served struct {
 	refs sync.WaitGroup // requests using b
 }
 
-func newReloader(ctx context.Context, env *Env, l *library.Library, b *libraryBackend, build func(*libraryBackend) (http.Handler, error)) (*reloader, error) {
+func newReloader(ctx context.Context, env *cmdEnv, l *library.Library, b *libraryBackend, build func(*libraryBackend) (http.Handler, error)) (*reloader, error) {
 	gen, err := l.Catalog().Generation(ctx)
 	if err != nil {
 		return nil, err

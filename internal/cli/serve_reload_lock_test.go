@@ -115,7 +115,7 @@ func TestReloaderCloseWaitsForOldGenerations(t *testing.T) {
 	if out, err := npzRun(t, "import-npz", "--library", dir, root); err != nil {
 		t.Fatalf("import-npz: %v\n%s", err, out)
 	}
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, reloadPoll: time.Hour}
+	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, reloadPoll: time.Hour}
 	l, err := openLibrary(ctx, env, dir, true)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func TestServeSearchesInTheLibrarysSimilarity(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	lib, _, _ := plantedLibrary(t, r, 40, 10)
 	ctx := context.Background()
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
 
 	w, err := openLibrary(ctx, env, lib, false)
 	if err != nil {
