@@ -123,8 +123,14 @@ func TestWeaviateCluster(t *testing.T) {
 	}
 	c := weaviate.New(weaviate.Options{Config: cfg})
 	l := libOpen(t, remote)
+	stored, err := l.Faces(ctx, library.FacesOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []int64
-	l.Catalog().EachEmbedding(ctx, func(id int64, _ bool, _ []float32) error { ids = append(ids, id); return nil })
+	for _, f := range stored {
+		ids = append(ids, f.ID)
+	}
 	eventually(t, "node1 holds every face", func() error {
 		nodes, err := c.Nodes(ctx)
 		t.Logf("nodes: %+v %v", nodes, err)
@@ -226,10 +232,14 @@ func searchesEqualErr(t *testing.T, local, remote string, photos []string, clear
 	l := libOpen(t, local)
 	var vecs []float32
 	dim := 0
-	l.Catalog().EachEmbedding(context.Background(), func(_ int64, _ bool, emb []float32) error {
-		vecs, dim = append(vecs, emb...), len(emb)
-		return nil
-	})
+	faces, err := l.Faces(context.Background(), library.FacesOptions{All: true})
+	if err != nil {
+		return err
+	}
+	sort.Slice(faces, func(i, j int) bool { return faces[i].ID < faces[j].ID }) // id order, as before
+	for _, f := range faces {
+		vecs, dim = append(vecs, f.Vec...), len(f.Vec)
+	}
 	npy := filepath.Join(t.TempDir(), "queries.npy")
 	testenv.WriteNpy2(t, npy, vecs, len(vecs)/dim, dim)
 	runs := [][]string{{"--vector", npy}}

@@ -44,6 +44,15 @@ const (
 	KeyManifest   = "model_manifest" // the model manifest, JSON
 	KeyThreshold  = "threshold"      // calibrated same-person threshold (optional)
 	KeyIndex      = "index_factory"  // faiss factory string of the index
+	// KeySource says how the faces were made: "npz" for 'facesearch
+	// import-npz', unset for 'facesearch index'.
+	KeySource = "source"
+	// KeyVectors names the library's external vector store (a URL); unset:
+	// the local index.
+	KeyVectors = "vectors"
+	// KeySimilarity chooses the similarity searches use: raw, adapted, or
+	// unset (auto).
+	KeySimilarity = "similarity"
 )
 
 const schema = `
@@ -475,13 +484,13 @@ func (c *Catalog) Stats(ctx context.Context) (Stats, error) {
 	return s, rows.Err()
 }
 
-// FaceCount returns the number of faces. It counts the small faces_image
-// index rather than the table (whose rows hold the embeddings), so it costs
-// milliseconds where Stats reads the whole catalog: the index opener calls
-// it on every search.
+// FaceCount returns the number of faces. SQLite counts the rows of the small
+// faces_image index rather than of the table (whose rows hold the
+// embeddings), so it costs milliseconds where Stats reads the whole catalog:
+// the index opener calls it on every search.
 func (c *Catalog) FaceCount(ctx context.Context) (int64, error) {
 	var n int64
-	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM faces INDEXED BY faces_image`).Scan(&n); err != nil {
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM faces`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("catalog: count faces: %w", err)
 	}
 	return n, nil

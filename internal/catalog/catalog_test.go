@@ -89,6 +89,9 @@ func TestApplyRoundTripAndGeneration(t *testing.T) {
 	if s.Persons != 2 || s.Images != 2 || s.Faces != 1 || s.PrimaryFaces != 1 || s.ByStatus[StatusTruncated] != 1 {
 		t.Errorf("stats %+v", s)
 	}
+	if n, err := c.FaceCount(ctx); err != nil || n != int64(s.Faces) {
+		t.Errorf("FaceCount %d, %v; want Stats' %d", n, err, s.Faces)
+	}
 	fs, err := c.Failures(ctx)
 	if err != nil || len(fs) != 1 || fs[0].Path != "a/bad.jpg" || fs[0].Error != "unexpected EOF" {
 		t.Errorf("failures %+v %v", fs, err)

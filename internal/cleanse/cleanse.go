@@ -18,25 +18,18 @@ import (
 	"runtime"
 	"sort"
 
+	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
-// Face is one face of the dataset.
-type Face struct {
-	// ID is the caller's identifier (the catalog's face id); cleanse only
-	// carries it through.
-	ID int64
-	// Person is the folder the image is filed under.
-	Person string
-	// File is the image's path (as the caller wants it shown and moved).
-	File string
-	// Hash is the image's content hash; "" when unknown. Faces of different
-	// files with equal hashes are byte-identical copies.
-	Hash string
-	// Vec is the face embedding; it need not be unit length (it is
-	// normalised on Prepare), but all faces must share one dimension.
-	Vec []float32
-}
+// Face is one face of the dataset: the library's face type. Cleanse reads
+// ID (carried through), Person (the folder it is filed under), File (the
+// image's path as the caller wants it shown and moved), Hash (the image's
+// content hash, "" when unknown: faces of different files with equal
+// hashes are byte-identical copies) and Vec (the embedding; it need not be
+// unit length, it is normalised on Prepare, but all faces share one
+// dimension).
+type Face = face.Face
 
 // Options are the settings shared by Pairs, Audit and Lookalikes.
 type Options struct {

@@ -76,7 +76,7 @@ func cmdAdapt(ctx context.Context, env *cmdEnv, args []string) error {
 		out.Setting = "auto"
 	}
 	var a *library.AdaptInfo
-	st, err := l.Catalog().Stats(ctx)
+	st, err := l.Counts(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
 )
 
@@ -58,13 +57,9 @@ func (f *findingSelection) check() error {
 // only the selected findings (dismissed ones left out unless asked for), and
 // says on w how many were left out.
 func (f *findingSelection) apply(ctx context.Context, w io.Writer, s *cleanseSession, res *cleanse.AuditResult) (*cleanse.AuditResult, error) {
-	reviews, err := s.lib.Catalog().Reviews(ctx)
-	if err != nil {
+	var err error
+	if s.dismissed, err = s.lib.Dismissed(ctx); err != nil {
 		return nil, err
-	}
-	s.dismissed = map[string]bool{}
-	for k, r := range reviews {
-		s.dismissed[k] = r.Decision == catalog.Dismissed
 	}
 	kinds := f.kindSet()
 	person := strings.ToLower(*f.person)

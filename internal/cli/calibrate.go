@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/eval"
+	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -79,11 +79,11 @@ func cmdCalibrate(ctx context.Context, env *cmdEnv, args []string) error {
 		printOpenSet(w, oc, !*dry)
 		return nil
 	}
-	faces, err := libraryFaces(ctx, l.Catalog())
+	faces, err := libraryFaces(ctx, l)
 	if err != nil {
 		return err
 	}
-	groups, paths := folderGroupPaths(faces)
+	groups, paths := eval.FolderGroups(faces)
 	c, err := eval.Calibrate(ctx, groups, eval.CalibrateOptions{FAR: *far, Seed: *seed})
 	if err != nil {
 		return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
@@ -241,63 +241,16 @@ func float32Above(t float64) float32 {
 	return f
 }
 
-// libFace is one image of a library with the embedding of its primary face
-// (nil when no face was found or the image failed).
-type libFace struct {
-	Path, Person string
-	Status       string
-	Vec          []float32
-}
-
-// libraryFaces reads every image of the catalog with its primary face.
-func libraryFaces(ctx context.Context, cat *catalog.Catalog) ([]libFace, error) {
-	ims, err := cat.Images(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]libFace, 0, len(ims))
-	for _, im := range ims {
-		f := libFace{Path: im.Path, Person: im.Person, Status: im.Status}
-		if im.Status == catalog.StatusOK {
-			for _, fc := range im.Faces {
-				if fc.Primary {
-					f.Vec = fc.Embedding
-					break
-				}
-			}
-		}
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+// libraryFaces reads every image of the library with its primary face, in
+// path order (Vec nil when no face was found or the image failed).
+func libraryFaces(ctx context.Context, l *library.Library) ([]face.Face, error) {
+	return l.Faces(ctx, library.FacesOptions{Images: true})
 }
 
 // folderGroups groups the images with a face by folder (person).
-func folderGroups(faces []libFace) []eval.Group {
-	gs, _ := folderGroupPaths(faces)
+func folderGroups(faces []face.Face) []eval.Group {
+	gs, _ := eval.FolderGroups(faces)
 	return gs
-}
-
-// folderGroupPaths is folderGroups plus the path of every vector.
-func folderGroupPaths(faces []libFace) ([]eval.Group, [][]string) {
-	idx := map[string]int{}
-	var gs []eval.Group
-	var paths [][]string
-	for _, f := range faces {
-		if f.Vec == nil {
-			continue
-		}
-		i, ok := idx[f.Person]
-		if !ok {
-			i = len(gs)
-			idx[f.Person] = i
-			gs = append(gs, eval.Group{Name: f.Person})
-			paths = append(paths, nil)
-		}
-		gs[i].Vectors = append(gs[i].Vectors, f.Vec)
-		paths[i] = append(paths[i], f.Path)
-	}
-	return gs, paths
 }
 
 func countVecs(gs []eval.Group) int {

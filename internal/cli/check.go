@@ -359,7 +359,7 @@ func writeCheckHTML(ctx context.Context, file string, l *library.Library, out *c
 		for _, cf := range p.Faces {
 			row := report.Match{Note: fmt.Sprintf("face %d: %s", cf.Face, cf.Verdict), Faces: []report.Face{{Crop: p.crops[cf.Face], Person: "query", File: path.Base(p.File)}}}
 			for _, m := range cf.Matches {
-				crop, _ := l.Catalog().Crop(ctx, m.FaceID)
+				crop, _ := l.Crop(ctx, m.FaceID)
 				row.Faces = append(row.Faces, report.Face{Crop: crop, Person: m.Person, File: path.Base(m.File)})
 				if len(row.Faces) == 2 {
 					row.Similarity = float32(m.Similarity)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/cleanse"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/report"
@@ -77,11 +75,7 @@ func openCleanse(ctx context.Context, env *cmdEnv, cf *cleanseFlags) (*cleanseSe
 		return nil, err
 	}
 	start := time.Now()
-	src, err := l.Source(ctx)
-	if err != nil {
-		return nil, err
-	}
-	faces, err := loadFaces(ctx, l.Catalog(), s.root, *cf.allFaces, src != library.SourceNPZ)
+	faces, err := loadFaces(ctx, l, s.root, *cf.allFaces)
 	if err != nil {
 		return nil, err
 	}
@@ -103,28 +97,16 @@ func openCleanse(ctx context.Context, env *cmdEnv, cf *cleanseFlags) (*cleanseSe
 
 func (s *cleanseSession) Close() error { return s.lib.Close() }
 
-// loadFaces reads the faces of every image (primary faces only unless all).
-// Hashes are passed on only when they are hashes of the image bytes
-// (contentHash): an imported npz row's identity is not.
-func loadFaces(ctx context.Context, cat *catalog.Catalog, root string, all, contentHash bool) ([]cleanse.Face, error) {
-	ims, err := cat.Images(ctx, false)
+// loadFaces reads the faces of every image (primary faces only unless
+// all) with File the image's file-system path under root: what the reports
+// show and the move scripts move.
+func loadFaces(ctx context.Context, l *library.Library, root string, all bool) ([]cleanse.Face, error) {
+	faces, err := l.Faces(ctx, library.FacesOptions{All: all})
 	if err != nil {
 		return nil, err
 	}
-	var faces []cleanse.Face
-	for _, im := range ims {
-		for _, f := range im.Faces {
-			if !all && !f.Primary {
-				continue
-			}
-			faces = append(faces, cleanse.Face{
-				ID: f.ID, Person: im.Person, File: filepath.Join(root, filepath.FromSlash(im.Path)),
-				Vec: f.Embedding,
-			})
-			if contentHash && len(im.SHA256) > 0 {
-				faces[len(faces)-1].Hash = hex.EncodeToString(im.SHA256)
-			}
-		}
+	for i := range faces {
+		faces[i].File = filepath.Join(root, filepath.FromSlash(faces[i].File))
 	}
 	return faces, nil
 }
@@ -140,7 +122,7 @@ func (s *cleanseSession) rel(file string) string {
 // reportFace returns face i for an HTML report, with its crop.
 func (s *cleanseSession) reportFace(ctx context.Context, i int) report.Face {
 	f := s.data.Face(i)
-	crop, err := s.lib.Catalog().Crop(ctx, f.ID)
+	crop, err := s.lib.Crop(ctx, f.ID)
 	if err != nil {
 		crop = nil // shown as a placeholder
 	}

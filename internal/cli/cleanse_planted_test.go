@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/server"
 	"github.com/facesearch/facesearch/internal/testenv"
@@ -38,13 +39,13 @@ func auditFindings(tb testing.TB, lib string, args ...string) *auditJSON {
 func facesOf(tb testing.TB, lib string) func(string) bool {
 	tb.Helper()
 	l := libOpen(tb, lib)
-	ims, err := l.Catalog().Images(context.Background(), false)
+	faces, err := l.Faces(context.Background(), library.FacesOptions{All: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	has := map[string]bool{}
-	for _, im := range ims {
-		has[im.Path] = len(im.Faces) > 0
+	for _, f := range faces {
+		has[f.File] = true
 	}
 	return func(p string) bool { return has[p] }
 }
@@ -91,12 +92,15 @@ func TestAuditPlantedSmallFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	b, err := newLibraryBackend(ctx, env, l, 1)
+	b, pipe, _, err := newLibraryBackend(ctx, env, l, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pipe != nil {
+		defer pipe.Close()
+	}
 	defer b.Close()
-	srv, err := server.New(server.Options{Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.threshold,
+	srv, err := server.New(server.Options{Detector: b, Searcher: b, Catalog: b, Cleanser: b, Threshold: b.Threshold(),
 		Addr: "127.0.0.1:0", Log: env.Log})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ type cmdEnv struct {
 	Log    *slog.Logger
 	Getenv func(string) string
 
-	reloadPoll time.Duration // tests: how often serve reads the catalog generation (0: reloadPoll)
+	reloadPoll time.Duration // tests: how often serve reads the catalog generation (0: review.ReloadPoll)
 }
 
 type command struct {

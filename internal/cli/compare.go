@@ -116,7 +116,7 @@ func cmdCompare(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		out.Threshold, out.ThresholdSource = r4(thr), src
-		faces, err := libraryFaces(ctx, l.Catalog())
+		faces, err := libraryFaces(ctx, l)
 		if err != nil {
 			return err
 		}

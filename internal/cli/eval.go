@@ -102,7 +102,7 @@ func evalLFW(ctx context.Context, env *cmdEnv, args []string) error {
 		// Only with --no-index: indexing re-embeds faces of another model.
 		return fmt.Errorf("eval lfw: library %s holds %s embeddings, not %s (drop --no-index, or give --library of a %s run)", l.Dir(), modelID, m.ID(), m.ID())
 	}
-	faces, err := libraryFaces(ctx, l.Catalog())
+	faces, err := libraryFaces(ctx, l)
 	if err != nil {
 		return err
 	}
@@ -110,10 +110,8 @@ func evalLFW(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("eval lfw: library %s is empty (run without --no-index)", l.Dir())
 	}
 	known := make(map[string]bool, len(faces))
-	lfwFaces := make([]eval.LFWFace, len(faces))
-	for i, f := range faces {
-		known[f.Path] = true
-		lfwFaces[i] = eval.LFWFace{Path: f.Path, Person: f.Person, Vec: f.Vec}
+	for _, f := range faces {
+		known[f.File] = true
 	}
 	for _, im := range eval.Images(pairs) {
 		if !known[im.Key()] {
@@ -123,7 +121,7 @@ func evalLFW(ctx context.Context, env *cmdEnv, args []string) error {
 	// The embedding sessions are closed by now: the identification's one
 	// batch search gets every core.
 	faissAllCores(env)
-	s, err := eval.RunLFW(ctx, eval.LFWOptions{Pairs: pairs, Faces: lfwFaces, FAR: *far, KNN: faissidx.KNN})
+	s, err := eval.RunLFW(ctx, eval.LFWOptions{Pairs: pairs, Faces: faces, FAR: *far, KNN: faissidx.KNN})
 	if err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
 	}

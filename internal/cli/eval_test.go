@@ -265,7 +265,7 @@ func TestCalibrateHeldOutRealLFW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faces, err := libraryFaces(context.Background(), l.Catalog())
+	faces, err := libraryFaces(context.Background(), l)
 	l.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -123,7 +123,7 @@ func evalVerdicts(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	faces, err := libraryFaces(ctx, l.Catalog())
+	faces, err := libraryFaces(ctx, l)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/imgio"
@@ -133,9 +132,9 @@ func (d pipelineDetector) ModelID() string { return d.p.ModelID() }
 func shapeError(err error) error {
 	switch {
 	case errors.Is(err, detect.ErrTooSmall):
-		return &library.DecodeError{Status: catalog.StatusNoFace, Reason: err.Error(), Err: err}
+		return &library.DecodeError{Status: library.StatusNoFace, Reason: err.Error(), Err: err}
 	case errors.Is(err, detect.ErrTooMuchWork):
-		return &library.DecodeError{Status: catalog.StatusUnsupported, Reason: err.Error(), Err: err}
+		return &library.DecodeError{Status: library.StatusUnsupported, Reason: err.Error(), Err: err}
 	}
 	return err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/detect"
 	"github.com/facesearch/facesearch/internal/library"
 )
@@ -19,8 +18,8 @@ func TestShapeError(t *testing.T) {
 		err    error
 		status string // "" : not a DecodeError
 	}{
-		{"too small", fmt.Errorf("detect 20x20: %w", detect.ErrTooSmall), catalog.StatusNoFace},
-		{"too much work", fmt.Errorf("detect 2000000x40: %w", detect.ErrTooMuchWork), catalog.StatusUnsupported},
+		{"too small", fmt.Errorf("detect 20x20: %w", detect.ErrTooSmall), library.StatusNoFace},
+		{"too much work", fmt.Errorf("detect 2000000x40: %w", detect.ErrTooMuchWork), library.StatusUnsupported},
 		{"other", other, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

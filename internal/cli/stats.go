@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/library"
 )
 
@@ -153,7 +152,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) (err error) {
 	}
 	defer l.Close()
 	if *check {
-		if err := l.Catalog().Check(ctx, true); err != nil {
+		if err := l.CheckIntegrity(ctx, true); err != nil {
 			return fmt.Errorf("stats --check: %w", err)
 		}
 	}
@@ -190,7 +189,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) (err error) {
 	p.Fprintf(w, "persons   %d\n", c.Persons)
 	p.Fprintf(w, "images    %d (ok %d, failed %d)\n", c.Images, c.ImagesOK, c.Images-c.ImagesOK)
 	p.Fprintf(w, "faces     %d (primary %d, other faces in group photos %d)\n", c.Faces, c.PrimaryFaces, c.Faces-c.PrimaryFaces)
-	if n := c.ByStatus[catalog.StatusUnsupported]; n > 0 {
+	if n := c.ByStatus[library.StatusUnsupported]; n > 0 {
 		p.Fprintf(w, "unsupported %d (formats the decoders cannot read, such as HEIC/AVIF phone photos: convert them to JPEG)\n", n)
 	}
 	switch r.IndexState {

@@ -5,22 +5,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/vecindex"
 )
 
-// LFWFace is one image of an LFW library: its key (Image.Key, "Person/
-// Person_NNNN.jpg"), its person, and its primary face's embedding (nil when
-// no face was found).
-type LFWFace struct {
-	Path, Person string
-	Vec          []float32
-}
-
 // LFWOptions configures RunLFW.
 type LFWOptions struct {
-	Pairs []Pair    // the pairs file (ReadPairs); every image must be among Faces
-	Faces []LFWFace // every image of the library, a face or not
-	FAR   float64   // false-accept rate for TAR and the calibrated threshold
+	Pairs []Pair // the pairs file (ReadPairs); every image must be among Faces
+	// Faces are every image of the library, a face or not (face.Face.File is
+	// the image's key, Image.Key; Vec nil: no face found).
+	Faces []face.Face
+	FAR   float64 // false-accept rate for TAR and the calibrated threshold
 	// KNN is the identification's exact inner-product search (every face
 	// with a vector among all of them, in one call).
 	KNN vecindex.KNN
@@ -124,9 +119,9 @@ func RunLFW(ctx context.Context, opt LFWOptions) (*LFWResult, error) {
 func (r *LFWResult) verify(opt LFWOptions) error {
 	byKey := make(map[string][]float32, len(opt.Faces))
 	for _, f := range opt.Faces {
-		byKey[f.Path] = f.Vec
+		byKey[f.File] = f.Vec
 		if f.Vec == nil {
-			r.NoFace = append(r.NoFace, f.Path)
+			r.NoFace = append(r.NoFace, f.File)
 		}
 	}
 	v, err := Verify(opt.Pairs, func(im Image) []float32 { return byKey[im.Key()] }, opt.FAR)
@@ -155,7 +150,7 @@ func (r *LFWResult) verify(opt LFWOptions) error {
 // calibrate fits the threshold on the folders (every image, no pairs file)
 // and measures it on the pairs.
 func (r *LFWResult) calibrate(ctx context.Context, opt LFWOptions) error {
-	r.Groups, r.GroupPaths = lfwGroups(opt.Faces)
+	r.Groups, r.GroupPaths = FolderGroups(opt.Faces)
 	c, err := Calibrate(ctx, r.Groups, CalibrateOptions{FAR: opt.FAR, Seed: 1})
 	if err != nil {
 		return err
@@ -253,9 +248,10 @@ func (r *LFWResult) identify(ctx context.Context, opt LFWOptions) error {
 	return nil
 }
 
-// lfwGroups groups the images with a face by person, in Faces order, with
-// each group's image keys.
-func lfwGroups(faces []LFWFace) ([]Group, [][]string) {
+// FolderGroups groups the faces with a vector by person (folder), in the
+// order of faces, with each group's files: the folders calibration and the
+// LFW protocol measure.
+func FolderGroups(faces []face.Face) ([]Group, [][]string) {
 	idx := map[string]int{}
 	var gs []Group
 	var paths [][]string
@@ -271,7 +267,7 @@ func lfwGroups(faces []LFWFace) ([]Group, [][]string) {
 			paths = append(paths, nil)
 		}
 		gs[i].Vectors = append(gs[i].Vectors, f.Vec)
-		paths[i] = append(paths[i], f.Path)
+		paths[i] = append(paths[i], f.File)
 	}
 	return gs, paths
 }

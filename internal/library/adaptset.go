@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/facesearch/facesearch/internal/adapt"
-	"github.com/facesearch/facesearch/internal/catalog"
 )
 
 // FolderSet is the library's primary faces labelled by folder: what a
@@ -21,13 +20,13 @@ type FolderSet struct {
 // folder (person): rows sorted by path, so a folder's rows are contiguous
 // and in path order.
 func (l *Library) FolderSet(ctx context.Context) (*FolderSet, error) {
-	ims, err := l.cat.Images(ctx, false)
+	rows, err := l.Faces(ctx, FacesOptions{Images: true})
 	if err != nil {
 		return nil, err
 	}
 	names := map[string]bool{}
-	for _, im := range ims {
-		names[im.Person] = true
+	for _, r := range rows {
+		names[r.Person] = true
 	}
 	fs := &FolderSet{}
 	for n := range names {
@@ -38,25 +37,19 @@ func (l *Library) FolderSet(ctx context.Context) (*FolderSet, error) {
 	for i, n := range fs.Names {
 		idx[n] = i
 	}
-	for _, im := range ims { // sorted by path
-		if im.Status != catalog.StatusOK {
-			continue
+	for _, f := range rows { // sorted by path; one row per image
+		if f.ID == 0 {
+			continue // no face, or the image failed
 		}
-		for _, f := range im.Faces {
-			if !f.Primary {
-				continue
-			}
-			if fs.Set.Dim == 0 {
-				fs.Set.Dim = len(f.Embedding)
-			} else if len(f.Embedding) != fs.Set.Dim {
-				continue // another model's face; the next index run re-embeds it
-			}
-			fs.Set.Vecs = append(fs.Set.Vecs, f.Embedding...)
-			fs.Set.Folders = append(fs.Set.Folders, idx[im.Person])
-			fs.FaceIDs = append(fs.FaceIDs, f.ID)
-			fs.Paths = append(fs.Paths, im.Path)
-			break
+		if fs.Set.Dim == 0 {
+			fs.Set.Dim = len(f.Vec)
+		} else if len(f.Vec) != fs.Set.Dim {
+			continue // another model's face; the next index run re-embeds it
 		}
+		fs.Set.Vecs = append(fs.Set.Vecs, f.Vec...)
+		fs.Set.Folders = append(fs.Set.Folders, idx[f.Person])
+		fs.FaceIDs = append(fs.FaceIDs, f.ID)
+		fs.Paths = append(fs.Paths, f.File)
 	}
 	return fs, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/adapt"
+	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -31,7 +32,7 @@ const (
 // KeySimilarity is the catalog setting choosing the similarity:
 // SimilarityRaw, SimilarityAdapted, or unset (adapted when the adaptation
 // was kept, else raw).
-const KeySimilarity = "similarity"
+const KeySimilarity = catalog.KeySimilarity
 
 // Similarity settings.
 const (
@@ -445,4 +446,58 @@ func (l *Library) calibrateAdapted(a *AdaptInfo, fo verdict.FitOptions, gen int6
 	}
 	c.Similarity, c.Generation, c.Model, c.Faces, c.Folders = a.Similarity(), gen, modelID, a.Faces, a.Folders
 	return c, nil
+}
+
+// verifyAdapted checksums the adapted vectors when searches use them and
+// they are current (a stale file is rewritten by the next search or index
+// run anyway): whatever its stamp, like VerifyIndex.
+func (l *Library) verifyAdapted(ctx context.Context) error {
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil || state != IndexFresh || info.Count == 0 {
+		return err
+	}
+	a, err := l.activeAdaptation(ctx, info)
+	if err != nil || a == nil || a.Transform == nil {
+		return err
+	}
+	want := IndexInfo{Dim: a.Transform.Out, Count: info.Count, Generation: info.Generation, Checksum: a.VectorsChecksum}
+	path := filepath.Join(l.dir, AdaptedFlatFile)
+	if !flatCurrent(path, want) {
+		return nil
+	}
+	x, err := openFlat(path, want, nil)
+	if err != nil {
+		return err
+	}
+	return x.Close()
+}
+
+// repairAdapted, under the writer lock, removes damaged adapted vectors
+// (derived data: the transform and vectors.f32 rebuild them, which the
+// adaptation refresh after it does) and re-records the stamp of sound ones
+// whose stamp went out of date.
+func (l *Library) repairAdapted(ctx context.Context) {
+	err := l.verifyAdapted(ctx)
+	if errors.Is(err, ErrIndexDamaged) {
+		l.log.Warn("damaged adapted vectors; rewriting them from the index", "err", err)
+		if rerr := os.Remove(filepath.Join(l.dir, AdaptedFlatFile)); rerr != nil {
+			l.log.Warn("could not remove the damaged adapted vectors", "err", rerr)
+		}
+		return
+	}
+	if err != nil {
+		return
+	}
+	a, aerr := l.Adaptation()
+	if aerr != nil || a == nil || !a.Kept {
+		return
+	}
+	st := statStamp(filepath.Join(l.dir, AdaptedFlatFile))
+	if st == nil || (a.VectorsStamp != nil && *st == *a.VectorsStamp) {
+		return
+	}
+	a.VectorsStamp = st
+	if werr := writeJSONAtomic(filepath.Join(l.dir, AdaptFile), a); werr != nil {
+		l.log.Warn("could not record the adapted vectors' stamp", "err", werr)
+	}
 }

@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -139,5 +140,75 @@ func TestAdaptationCorruptFileFallsBackToRawWithError(t *testing.T) {
 	}
 	if a, err := f.lib.Adaptation(); err != nil || a == nil {
 		t.Errorf("after refit: %v, %v", a, err)
+	}
+}
+
+// TestDamagedAdaptedVectorsAreCaughtAndRewritten: damage to the adapted
+// vectors that the stamp cannot see (the stamp rewritten to match, as after
+// damage below the file system) is found by VerifyIndex (stats --check) and
+// repaired by the next index run; a stale stamp (the file's mode changed) is
+// re-recorded by index so that searches skip the checksum again.
+func TestDamagedAdaptedVectorsAreCaughtAndRewritten(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, adaptTree(0))
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
+	if err != nil || !a.Kept {
+		t.Fatalf("adapt: %+v, %v", a, err)
+	}
+	s, err := f.lib.Searcher(ctx) // writes the adapted vectors if behind
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := f.lib.VerifyIndex(ctx); err != nil {
+		t.Fatalf("sound library: %v", err)
+	}
+	path := filepath.Join(f.lib.Dir(), AdaptedFlatFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b[flatHeaderSize : flatHeaderSize+64])
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = f.lib.Adaptation(); err != nil {
+		t.Fatal(err)
+	}
+	a.VectorsStamp = statStamp(path)
+	if err := writeJSONAtomic(filepath.Join(f.lib.Dir(), AdaptFile), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.lib.VerifyIndex(ctx); !errors.Is(err, ErrIndexDamaged) {
+		t.Fatalf("VerifyIndex over damaged adapted vectors: %v, want ErrIndexDamaged", err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.lib.VerifyIndex(ctx); err != nil {
+		t.Errorf("after index: %v (the adapted vectors were not rewritten)", err)
+	}
+
+	// A harmless mode change makes the stamp stale; index re-records it.
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = f.lib.Adaptation(); err != nil {
+		t.Fatal(err)
+	}
+	if platformStamp(fi) != nil && !sameStamp(a.VectorsStamp, fi) {
+		t.Errorf("stamp after chmod and index: %+v, want the file's %+v", a.VectorsStamp, platformStamp(fi))
 	}
 }

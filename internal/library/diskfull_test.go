@@ -35,7 +35,7 @@ func TestDiskFullChild(t *testing.T) {
 	}
 	f := &fixture{lib: lib, det: &fakeDetector{}, backend: &fakeBackend{}, root: root}
 	_, err = f.index(t, context.Background(), nil)
-	st, _ := lib.Catalog().Stats(context.Background())
+	st, _ := lib.cat.Stats(context.Background())
 	fmt.Printf("INDEX-RESULT: %d images committed, then: %v\n", st.Images, err)
 }
 
@@ -83,7 +83,7 @@ func TestIndexDiskFull(t *testing.T) {
 	if a, b := dump(t, lib), dump(t, clean.lib); a != b {
 		t.Errorf("catalog after a disk-full run and a rerun differs from a clean run")
 	}
-	if err := lib.Catalog().Check(context.Background(), true); err != nil {
+	if err := lib.cat.Check(context.Background(), true); err != nil {
 		t.Errorf("catalog after the disk-full run: %v", err)
 	}
 }

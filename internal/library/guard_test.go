@@ -57,7 +57,7 @@ func TestIndexRefusesToPruneMostOfLibrary(t *testing.T) {
 			if errors.Is(err, ErrWouldPrune) && !strings.Contains(err.Error(), "--prune") {
 				t.Errorf("error %q does not name --prune", err)
 			}
-			st, serr := f.lib.Catalog().Stats(ctx)
+			st, serr := f.lib.cat.Stats(ctx)
 			if serr != nil {
 				t.Fatal(serr)
 			}
@@ -212,7 +212,7 @@ func TestImportNPZPruneGuard(t *testing.T) {
 	if _, err := lib.ImportNPZ(ctx, ImportOptions{Root: root, Manifest: importManifest()}); !errors.Is(err, ErrWouldPrune) {
 		t.Fatalf("error %v, want ErrWouldPrune", err)
 	}
-	if st, _ := lib.Catalog().Stats(ctx); st.Images != 12 {
+	if st, _ := lib.cat.Stats(ctx); st.Images != 12 {
 		t.Errorf("%d images left, want 12", st.Images)
 	}
 	if rep, err := lib.ImportNPZ(ctx, ImportOptions{Root: root, Manifest: importManifest(), Prune: true}); err != nil || rep.Deleted != 3 {
@@ -251,7 +251,7 @@ func TestImportNPZWrongKeyKeepsFaces(t *testing.T) {
 	if len(rep.Failed) != 3 || rep.Failed[0].Status != catalog.StatusError {
 		t.Errorf("failed %+v, want 3 retryable errors", rep.Failed)
 	}
-	st, _ := lib.Catalog().Stats(ctx)
+	st, _ := lib.cat.Stats(ctx)
 	if st.Faces != 12 {
 		t.Errorf("%d faces after the wrong key, want the 12 kept", st.Faces)
 	}
@@ -262,7 +262,7 @@ func TestImportNPZWrongKeyKeepsFaces(t *testing.T) {
 	if rep.Imported != 3 || rep.Faces != 15 || len(rep.Failed) != 0 {
 		t.Errorf("right key again: %d imported, %d faces, failed %+v; want 3, 15, none", rep.Imported, rep.Faces, rep.Failed)
 	}
-	if st, _ := lib.Catalog().Stats(ctx); st.Faces != 15 || st.Images != 15 {
+	if st, _ := lib.cat.Stats(ctx); st.Faces != 15 || st.Images != 15 {
 		t.Errorf("catalog %d images %d faces, want 15 and 15 (was:\n%s)", st.Images, st.Faces, good)
 	}
 }

@@ -28,7 +28,7 @@ const NPZFile = "npKnown.npz"
 
 // KeySource is the catalog setting that says how the library's faces were
 // made: SourceNPZ for 'facesearch import-npz', unset for 'facesearch index'.
-const KeySource = "source"
+const KeySource = catalog.KeySource
 
 // SourceNPZ is the KeySource value of an imported library.
 const SourceNPZ = "npz"

@@ -191,7 +191,7 @@ func TestImportNPZKilled(t *testing.T) {
 	if a, b := dump(t, lib), dump(t, clean); a != b {
 		t.Errorf("resumed catalog differs from a clean import:\n%s\nclean:\n%s", a, b)
 	}
-	ims, err := lib.Catalog().Images(context.Background(), false)
+	ims, err := lib.cat.Images(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -449,9 +449,10 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		if info.Storage == StorageRemote {
 			return info, false, nil
 		}
-		err := l.VerifyIndex(ctx)
+		err := l.verifyMainIndex(ctx)
 		if err == nil {
 			l.stampVerified(info)
+			l.repairAdapted(ctx)
 			l.adaptAfterRun(ctx, info)
 			return info, false, nil
 		}

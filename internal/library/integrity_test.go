@@ -54,7 +54,7 @@ func TestIndexNoticesDamagedCatalog(t *testing.T) {
 	if _, err := f.index(t, ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := lib.Catalog().Check(ctx, true); err != nil {
+	if err := lib.cat.Check(ctx, true); err != nil {
 		t.Fatalf("fresh catalog: %v", err)
 	}
 	lib.Close()
@@ -70,7 +70,7 @@ func TestIndexNoticesDamagedCatalog(t *testing.T) {
 	if !errors.Is(err, catalog.ErrDamaged) || !strings.Contains(err.Error(), "stats --check") {
 		t.Fatalf("index of a damaged catalog: %+v, %v; want ErrDamaged", rep, err)
 	}
-	if err := lib.Catalog().Check(ctx, true); !errors.Is(err, catalog.ErrDamaged) {
+	if err := lib.cat.Check(ctx, true); !errors.Is(err, catalog.ErrDamaged) {
 		t.Errorf("full check: %v, want ErrDamaged", err)
 	}
 }

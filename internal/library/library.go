@@ -163,9 +163,6 @@ func (l *Library) Close() error { return l.cat.Close() }
 // Dir returns the library directory.
 func (l *Library) Dir() string { return l.dir }
 
-// Catalog returns the library's catalog.
-func (l *Library) Catalog() *catalog.Catalog { return l.cat }
-
 // Root returns the absolute dataset root the library indexes ("" if none yet).
 func (l *Library) Root(ctx context.Context) (string, error) {
 	v, _, err := l.cat.Setting(ctx, catalog.KeyRoot)
@@ -190,6 +187,16 @@ func (l *Library) Manifest(ctx context.Context) (*model.Manifest, error) {
 		return nil, fmt.Errorf("library %s: stored manifest: %w", l.dir, err)
 	}
 	return &m, nil
+}
+
+// ManifestOrDefault is the library's model manifest, or the built-in
+// default (model.DefaultName) for a library that has none yet.
+func (l *Library) ManifestOrDefault(ctx context.Context) (*model.Manifest, error) {
+	m, err := l.Manifest(ctx)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return model.Builtin(model.DefaultName)
 }
 
 // Threshold sources reported by Threshold.

@@ -87,7 +87,7 @@ func (f *fixture) index(t testing.TB, ctx context.Context, mod func(*IndexOption
 // faces (boxes, primary flags, embeddings rounded), without ids or mtimes.
 func dump(t testing.TB, lib *Library) string {
 	t.Helper()
-	ims, err := lib.Catalog().Images(context.Background(), false)
+	ims, err := lib.cat.Images(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestSearchEqualsBruteForce(t *testing.T) {
 	if _, err := f.index(t, ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	ims, err := f.lib.Catalog().Images(ctx, false)
+	ims, err := f.lib.cat.Images(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestIndexStaleness(t *testing.T) {
 	if s := state(); s != IndexFresh {
 		t.Fatalf("after index: %s", s)
 	}
-	if err := f.lib.Catalog().Apply(ctx, &catalog.Batch{Delete: []string{"bob/1.jpg"}}); err != nil {
+	if err := f.lib.cat.Apply(ctx, &catalog.Batch{Delete: []string{"bob/1.jpg"}}); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(); s != IndexStale {

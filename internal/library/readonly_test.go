@@ -99,7 +99,7 @@ func TestStaleIndexRebuiltOnlyUnderLock(t *testing.T) {
 	if _, err := f.index(t, ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.lib.Catalog().Apply(ctx, &catalog.Batch{Delete: []string{"carol/1.jpg"}}); err != nil {
+	if err := f.lib.cat.Apply(ctx, &catalog.Batch{Delete: []string{"carol/1.jpg"}}); err != nil {
 		t.Fatal(err)
 	}
 	unlock, err := f.lib.lock() // a writer runs

@@ -20,7 +20,7 @@ import (
 
 // KeyVectors is the catalog setting naming the library's external vector
 // store (a weaviate:// URL); absent, the vectors are local files.
-const KeyVectors = "vectors"
+const KeyVectors = catalog.KeyVectors
 
 // StorageRemote marks an index whose vectors live in a RemoteStore.
 const StorageRemote = "remote"

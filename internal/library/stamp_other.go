@@ -5,3 +5,5 @@ package library
 import "os"
 
 func platformStamp(os.FileInfo) *FileStamp { return nil }
+
+func stampableFS(string) bool { return false }

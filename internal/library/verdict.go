@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
-	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -225,30 +223,23 @@ func (l *Library) refreshCalibration(ctx context.Context) *verdict.Calibration {
 // primaryGroups returns the library's folders with the primary face of
 // each image that has one, in path order.
 func (l *Library) primaryGroups(ctx context.Context) ([]eval.Group, error) {
-	ims, err := l.cat.Images(ctx, false)
+	faces, err := l.Faces(ctx, FacesOptions{Images: true}) // in path order
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(ims, func(i, j int) bool { return ims[i].Path < ims[j].Path })
 	idx := map[string]int{}
 	var gs []eval.Group
-	for _, im := range ims {
-		if im.Status != catalog.StatusOK {
-			continue
+	for _, f := range faces {
+		if f.Vec == nil {
+			continue // no face, or the image failed
 		}
-		for _, f := range im.Faces {
-			if !f.Primary || f.Embedding == nil {
-				continue
-			}
-			i, ok := idx[im.Person]
-			if !ok {
-				i = len(gs)
-				idx[im.Person] = i
-				gs = append(gs, eval.Group{Name: im.Person})
-			}
-			gs[i].Vectors = append(gs[i].Vectors, f.Embedding)
-			break
+		i, ok := idx[f.Person]
+		if !ok {
+			i = len(gs)
+			idx[f.Person] = i
+			gs = append(gs, eval.Group{Name: f.Person})
 		}
+		gs[i].Vectors = append(gs[i].Vectors, f.Vec)
 	}
 	return gs, nil
 }

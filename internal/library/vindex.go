@@ -207,9 +207,19 @@ func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, e
 }
 
 // VerifyIndex opens a fresh index as a search would (checksum, counts
-// against index.json and the catalog) and closes it; it returns nil for a
-// stale, missing or empty index (a search rebuilds those).
+// against index.json and the catalog) and closes it, and checksums the
+// adapted vectors when searches use them; it returns nil for a stale,
+// missing or empty index (a search rebuilds those). It always checksums,
+// whatever the files' stamps.
 func (l *Library) VerifyIndex(ctx context.Context) error {
+	if err := l.verifyMainIndex(ctx); err != nil {
+		return err
+	}
+	return l.verifyAdapted(ctx)
+}
+
+// verifyMainIndex is VerifyIndex of the vector index alone.
+func (l *Library) verifyMainIndex(ctx context.Context) error {
 	info, state, err := l.IndexStatus(ctx)
 	if err != nil || state != IndexFresh || info.Count == 0 {
 		return err

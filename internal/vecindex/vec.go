@@ -26,9 +26,11 @@ func Normalize(v []float32) error {
 	if math.IsNaN(ss) || math.IsInf(ss, 0) {
 		return fmt.Errorf("%w (norm %v)", ErrNotFinite, math.Sqrt(ss))
 	}
-	inv := float32(1 / math.Sqrt(ss))
+	// Scale in float64: for a tiny vector (norm below about 1e-38) 1/norm
+	// overflows float32 and the product would be Inf or NaN.
+	inv := 1 / math.Sqrt(ss)
 	for i := range v {
-		v[i] *= inv
+		v[i] = float32(float64(v[i]) * inv)
 	}
 	return nil
 }

@@ -1,27 +1,39 @@
-package cli
+package review
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
 )
 
-// Reload timing of 'serve'.
+// Reload timing.
 const (
-	// reloadPoll is how often the reloader reads the catalog generation.
-	reloadPoll = time.Second
+	// ReloadPoll is how often a Reloader reads the catalog generation by
+	// default.
+	ReloadPoll = time.Second
 	// reloadBackoff is the first wait after a failed reload; it doubles on
 	// each further failure up to reloadBackoffMax.
 	reloadBackoff    = 5 * time.Second
 	reloadBackoffMax = 5 * time.Minute
 )
 
-// reloader serves the handler built over the library as it was at the last
+// ReloadOptions configure a Reloader.
+type ReloadOptions struct {
+	// Backend configures every backend built on a reload (its Detector is
+	// shared by all of them; the caller closes it after Close).
+	Backend Options
+	// Build makes the handler served over a backend.
+	Build func(*Backend) (http.Handler, error)
+	// Poll is how often the catalog generation is read (0: ReloadPoll).
+	Poll time.Duration
+}
+
+// Reloader serves the handler built over the library as it was at the last
 // (re)load. A watcher reads the catalog generation every poll; when a
 // 'facesearch index' or 'import-npz' has changed the catalog, it reloads
 // once the change has settled: the generation is the same on two reads in
@@ -32,14 +44,14 @@ const (
 // library was emptied, say) the old backend keeps serving and the build is
 // retried with backoff. Requests in flight finish on the backend they
 // started with; it is closed when the last of them is done. The face
-// pipeline and the server's limits are shared by every backend.
-type reloader struct {
-	ctx   context.Context // the server's lifetime
-	env   *cmdEnv
-	lib   *library.Library
-	pipe  *embed.Pipeline // shared by every backend; closed by Close
-	build func(*libraryBackend) (http.Handler, error)
-	poll  time.Duration
+// pipeline (the Detector) and the server's limits are shared by every
+// backend.
+type Reloader struct {
+	ctx  context.Context // the server's lifetime
+	lib  *library.Library
+	opt  ReloadOptions
+	log  *slog.Logger
+	poll time.Duration
 
 	mu     sync.Mutex // guards cur and closed
 	cur    *served
@@ -53,32 +65,39 @@ type reloader struct {
 // served is one generation's backend and handler.
 type served struct {
 	gen  int64
-	b    *libraryBackend
+	b    *Backend
 	h    http.Handler
 	refs sync.WaitGroup // requests using b
 }
 
-func newReloader(ctx context.Context, env *cmdEnv, l *library.Library, b *libraryBackend, build func(*libraryBackend) (http.Handler, error)) (*reloader, error) {
-	gen, err := l.Catalog().Generation(ctx)
+// NewReloader serves b (built over l) and watches l for changes until
+// Close; ctx is the server's lifetime. Close closes the backend then current
+// (b until the first reload).
+func NewReloader(ctx context.Context, l *library.Library, b *Backend, opt ReloadOptions) (*Reloader, error) {
+	gen, err := l.Generation(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h, err := build(b)
+	h, err := opt.Build(b)
 	if err != nil {
 		return nil, err
 	}
-	poll := reloadPoll
-	if env.reloadPoll > 0 {
-		poll = env.reloadPoll
+	poll := ReloadPoll
+	if opt.Poll > 0 {
+		poll = opt.Poll
 	}
-	r := &reloader{ctx: ctx, env: env, lib: l, pipe: b.pipe, build: build, poll: poll,
+	log := opt.Backend.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Reloader{ctx: ctx, lib: l, opt: opt, log: log, poll: poll,
 		cur: &served{gen: gen, b: b, h: h}, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.watch()
 	return r, nil
 }
 
 // watch reloads when the catalog's generation has changed and settled.
-func (r *reloader) watch() {
+func (r *Reloader) watch() {
 	defer close(r.done)
 	t := time.NewTicker(r.poll)
 	defer t.Stop()
@@ -93,9 +112,9 @@ func (r *reloader) watch() {
 			return
 		case <-t.C:
 		}
-		gen, err := r.lib.Catalog().Generation(r.ctx)
+		gen, err := r.lib.Generation(r.ctx)
 		if err != nil {
-			r.env.Log.Debug("reload: read the catalog generation", "err", err)
+			r.log.Debug("reload: read the catalog generation", "err", err)
 			continue
 		}
 		settled := gen == seen
@@ -105,7 +124,7 @@ func (r *reloader) watch() {
 		}
 		if busy, err := r.lib.WriterActive(); busy || err != nil {
 			if err != nil {
-				r.env.Log.Debug("reload", "err", err) // cannot tell: rely on the settled generation
+				r.log.Debug("reload", "err", err) // cannot tell: rely on the settled generation
 			} else {
 				continue
 			}
@@ -113,7 +132,7 @@ func (r *reloader) watch() {
 		if err := r.reload(gen); err != nil {
 			backoff = min(max(2*backoff, reloadBackoff), reloadBackoffMax)
 			retryAt = time.Now().Add(backoff)
-			r.env.Log.Warn("the library changed but could not be reloaded; still serving the previous state", "generation", gen, "retry_in", backoff.String(), "err", err)
+			r.log.Warn("the library changed but could not be reloaded; still serving the previous state", "generation", gen, "retry_in", backoff.String(), "err", err)
 			continue
 		}
 		backoff, retryAt = 0, time.Time{}
@@ -121,7 +140,7 @@ func (r *reloader) watch() {
 }
 
 // current returns the generation being served.
-func (r *reloader) current() int64 {
+func (r *Reloader) current() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.cur.gen
@@ -130,12 +149,12 @@ func (r *reloader) current() int64 {
 // reload builds a backend over the library as it is now, recorded as
 // generation gen (read before the build: a change during the build leaves
 // it one reload behind, never wrong), and swaps it in.
-func (r *reloader) reload(gen int64) error {
-	b, err := newLibraryBackendPipe(r.ctx, r.env, r.lib, r.pipe)
+func (r *Reloader) reload(gen int64) error {
+	b, err := New(r.ctx, r.lib, r.opt.Backend)
 	if err != nil {
 		return err
 	}
-	h, err := r.build(b)
+	h, err := r.opt.Build(b)
 	if err != nil {
 		b.Close()
 		return err
@@ -149,7 +168,7 @@ func (r *reloader) reload(gen int64) error {
 	r.cur = &served{gen: gen, b: b, h: h}
 	r.olds.Add(1)
 	r.mu.Unlock()
-	r.env.Log.Info("library changed; reloaded", "generation", gen, "faces", b.snap.nfaces)
+	r.log.Info("library changed; reloaded", "generation", gen, "faces", b.NFaces())
 	go func() {
 		defer r.olds.Done()
 		old.refs.Wait()
@@ -160,7 +179,7 @@ func (r *reloader) reload(gen int64) error {
 
 // acquire returns the current handler; release it with r.release(s). It
 // returns nil once Close has begun.
-func (r *reloader) acquire() *served {
+func (r *Reloader) acquire() *served {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -171,12 +190,12 @@ func (r *reloader) acquire() *served {
 	return r.cur
 }
 
-func (r *reloader) release(s *served) {
+func (r *Reloader) release(s *served) {
 	s.refs.Done()
 	r.all.Done()
 }
 
-func (r *reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	s := r.acquire()
 	if s == nil {
 		w.Header().Set("Content-Type", "application/json")
@@ -189,10 +208,10 @@ func (r *reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // Close stops the watcher, waits for every request still running (on any
-// generation: the pipeline they share is C memory) and for the closers of
-// replaced backends, and closes the current backend and the pipeline.
-// Calling it again returns nil.
-func (r *reloader) Close() error {
+// generation: the pipeline they share is C memory, which the caller closes
+// once Close has returned) and for the closers of replaced backends, and
+// closes the current backend. Calling it again returns nil.
+func (r *Reloader) Close() error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -205,11 +224,5 @@ func (r *reloader) Close() error {
 	<-r.done
 	r.all.Wait()
 	r.olds.Wait()
-	err := s.b.Close()
-	if r.pipe != nil {
-		if perr := r.pipe.Close(); err == nil {
-			err = perr
-		}
-	}
-	return err
+	return s.b.Close()
 }

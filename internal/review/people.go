@@ -1,4 +1,4 @@
-package cli
+package review
 
 import (
 	"context"
@@ -165,7 +165,7 @@ func (c *lookalikeCache) wait() {
 // faces. It never computes under the request's deadline: until the
 // background computation is done it answers "unavailable" with a
 // Retry-After.
-func (b *libraryBackend) Lookalikes(ctx context.Context) ([]server.Lookalike, error) {
+func (b *Backend) Lookalikes(ctx context.Context) ([]server.Lookalike, error) {
 	st, err := b.audited(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (b *libraryBackend) Lookalikes(ctx context.Context) ([]server.Lookalike, er
 }
 
 // lookalikesOf returns the computation of the look-alikes over the audit st.
-func (b *libraryBackend) lookalikesOf(st *auditState) func(context.Context) ([]server.Lookalike, error) {
+func (b *Backend) lookalikesOf(st *auditState) func(context.Context) ([]server.Lookalike, error) {
 	return func(ctx context.Context) ([]server.Lookalike, error) {
 		t0 := time.Now()
 		res, err := st.data.Lookalikes(ctx, b.cleanseOptions(), cleanse.LookalikeOptions{Top: server.MaxLookalikes, Audit: st.result})
@@ -188,7 +188,7 @@ func (b *libraryBackend) lookalikesOf(st *auditState) func(context.Context) ([]s
 				out[i].Evidence = append(out[i].Evidence, server.FacePair{A: b.snap.faces[st.ids[p.A]], B: b.snap.faces[st.ids[p.B]], Similarity: p.Similarity})
 			}
 		}
-		b.log("lookalikes done", "pairs", len(out), "persons", res.Persons, "seconds", time.Since(t0).Seconds())
+		b.log.Info("lookalikes done", "pairs", len(out), "persons", res.Persons, "seconds", time.Since(t0).Seconds())
 		return out, nil
 	}
 }

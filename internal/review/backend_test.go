@@ -1,4 +1,4 @@
-package cli
+package review
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func TestServeImageFileOnlyIndexedPhotos(t *testing.T) {
 		3: {ID: 3, Path: "bob/broken.jpg", Status: catalog.StatusCorrupt},
 		4: {ID: 4, Path: "bob/b.jpg", Status: catalog.StatusNoFace},
 	}}
-	b := &libraryBackend{root: "/data/faces", snap: snap}
+	b := &Backend{root: "/data/faces", snap: snap}
 	ctx := context.Background()
 	ref, err := b.ImageFile(ctx, 1)
 	if err != nil {

@@ -1,11 +1,8 @@
-package cli
+package review
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -19,14 +16,10 @@ import (
 // the adapted calibration is stored, and the page gave no verdicts).
 func TestServeSearchesInTheLibrarysSimilarity(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	lib, _, _ := plantedLibrary(t, r, 40, 10)
+	lib := plantedLibrary(t, r, 40, 10)
 	ctx := context.Background()
-	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
 
-	w, err := openLibrary(ctx, env, lib, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := openLib(t, lib, false)
 	// Keep a transform whatever its gain on these planted faces.
 	a, err := w.Adapt(ctx, library.AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1,
 		Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 16, Shrink: 0.5}}}})
@@ -38,12 +31,9 @@ func TestServeSearchesInTheLibrarysSimilarity(t *testing.T) {
 	}
 	w.Close()
 
-	l, err := openLibrary(ctx, env, lib, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLib(t, lib, true)
 	defer l.Close()
-	b, err := newLibraryBackendPipe(ctx, env, l, nil)
+	b, err := New(ctx, l, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
-package cli
+package review
 
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/npz"
 )
 
 // TestServeWaitsForTheWriterAndSurvivesAFailedReload (review finding 1):
@@ -31,12 +28,10 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 	root, lib := t.TempDir(), filepath.Join(t.TempDir(), "lib")
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, p := range []string{"alice", "bob", "carol"} {
-		writePerson(t, root, p, npz.DefaultKey, []string{p + ".jpg"}, [][]float32{randVec(r, 512)})
+		writePerson(t, root, p, []string{p + ".jpg"}, [][]float32{randVec(r, 512)})
 	}
-	if out, err := npzRun(t, "import-npz", "--library", lib, root); err != nil {
-		t.Fatalf("import-npz: %v\n%s", err, out)
-	}
-	base := startServe(t, lib)
+	importNPZ(t, lib, root)
+	base := serve(t, lib)
 	var doc struct{ Persons []struct{ Name string } }
 	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
 		t.Fatalf("persons: %d %+v, want 3", code, doc)
@@ -103,31 +98,26 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 }
 
 // TestReloaderCloseWaitsForOldGenerations (review finding 6): Close waits
-// for requests still running on a replaced backend before it closes the
-// shared pipeline (before, it waited only for the current backend's).
+// for requests still running on a replaced backend, so that the caller may
+// close the shared pipeline when it returns (before, it waited only for the
+// current backend's).
 func TestReloaderCloseWaitsForOldGenerations(t *testing.T) {
 	ctx := context.Background()
 	root, dir := t.TempDir(), filepath.Join(t.TempDir(), "lib")
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, p := range []string{"alice", "bob"} {
-		writePerson(t, root, p, npz.DefaultKey, []string{p + ".jpg"}, [][]float32{randVec(r, 512)})
+		writePerson(t, root, p, []string{p + ".jpg"}, [][]float32{randVec(r, 512)})
 	}
-	if out, err := npzRun(t, "import-npz", "--library", dir, root); err != nil {
-		t.Fatalf("import-npz: %v\n%s", err, out)
-	}
-	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, reloadPoll: time.Hour}
-	l, err := openLibrary(ctx, env, dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	importNPZ(t, dir, root)
+	l := openLib(t, dir, true)
 	defer l.Close()
-	b, err := newLibraryBackendPipe(ctx, env, l, nil)
+	b, err := New(ctx, l, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	inside, hold := make(chan struct{}), make(chan struct{})
 	first := true
-	build := func(*libraryBackend) (http.Handler, error) {
+	build := func(*Backend) (http.Handler, error) {
 		block := first
 		first = false
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -137,7 +127,7 @@ func TestReloaderCloseWaitsForOldGenerations(t *testing.T) {
 			}
 		}), nil
 	}
-	rl, err := newReloader(ctx, env, l, b, build)
+	rl, err := NewReloader(ctx, l, b, ReloadOptions{Build: build, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
