@@ -244,7 +244,7 @@ func float32Above(t float64) float32 {
 // libraryFaces reads every image of the library with its primary face, in
 // path order (Vec nil when no face was found or the image failed).
 func libraryFaces(ctx context.Context, l *library.Library) ([]face.Face, error) {
-	return l.Faces(ctx, library.FacesOptions{Images: true})
+	return l.Faces(ctx, library.FacesOptions{Placeholders: true, OKOnly: true})
 }
 
 // folderGroups groups the images with a face by folder (person).

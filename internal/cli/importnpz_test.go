@@ -158,7 +158,7 @@ func TestImportNPZ(t *testing.T) {
 		t.Errorf("re-import after changes: %v\n%s", err, out)
 	}
 	l := libOpen(t, lib)
-	rows, err := l.Faces(context.Background(), library.FacesOptions{All: true, Images: true})
+	rows, err := l.Faces(context.Background(), library.FacesOptions{All: true, Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}

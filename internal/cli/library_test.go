@@ -185,7 +185,7 @@ func libCheckGolden(t *testing.T, dir, faces string) {
 
 // libCheckVector searches a stored embedding given as a float64 .npy file.
 func libCheckVector(t *testing.T, l *library.Library, dir string) {
-	rows, err := l.Faces(context.Background(), library.FacesOptions{All: true, Images: true})
+	rows, err := l.Faces(context.Background(), library.FacesOptions{All: true, Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func libImageCount(rows []face.Face) int {
 // without one.
 func libImages(tb testing.TB, dir string) []face.Face {
 	tb.Helper()
-	rows, err := libOpen(tb, dir).Faces(context.Background(), library.FacesOptions{All: true, Images: true})
+	rows, err := libOpen(tb, dir).Faces(context.Background(), library.FacesOptions{All: true, Placeholders: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -20,7 +20,7 @@ type FolderSet struct {
 // folder (person): rows sorted by path, so a folder's rows are contiguous
 // and in path order.
 func (l *Library) FolderSet(ctx context.Context) (*FolderSet, error) {
-	rows, err := l.Faces(ctx, FacesOptions{Images: true})
+	rows, err := l.Faces(ctx, FacesOptions{Placeholders: true, OKOnly: true})
 	if err != nil {
 		return nil, err
 	}

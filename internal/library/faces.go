@@ -29,10 +29,13 @@ const (
 type FacesOptions struct {
 	// All loads every detected face, not only each image's primary one.
 	All bool
-	// Images adds one row (ID 0, Vec nil) for each image without a face
-	// loaded, for callers that count images; the faces of an image whose
-	// status is not ok are then not loaded either.
-	Images bool
+	// Placeholders adds one row (ID 0, Vec nil) for each image without a
+	// face loaded, for callers that count images.
+	Placeholders bool
+	// OKOnly leaves out the faces of images whose status is not ok (an
+	// image whose re-read failed with a retryable error keeps its earlier
+	// faces in the catalog; calibration and adaptation do not use them).
+	OKOnly bool
 }
 
 // Faces is the one loader from the catalog to faces: the primary face of
@@ -65,7 +68,7 @@ func facesOf(ims []catalog.Image, opt FacesOptions, contentHash bool) []face.Fac
 		}
 		n := len(out)
 		for _, f := range im.Faces {
-			if !opt.All && !f.Primary || opt.Images && im.Status != catalog.StatusOK {
+			if !opt.All && !f.Primary || opt.OKOnly && im.Status != catalog.StatusOK {
 				continue
 			}
 			out = append(out, face.Face{ID: f.ID, ImageID: im.ID, Person: im.Person, File: im.Path, Status: im.Status,
@@ -74,7 +77,7 @@ func facesOf(ims []catalog.Image, opt FacesOptions, contentHash bool) []face.Fac
 				break // one primary face per image
 			}
 		}
-		if opt.Images && len(out) == n {
+		if opt.Placeholders && len(out) == n {
 			out = append(out, face.Face{ImageID: im.ID, Person: im.Person, File: im.Path, Status: im.Status, Hash: hash})
 		}
 	}

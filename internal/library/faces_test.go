@@ -36,7 +36,7 @@ func TestFaces(t *testing.T) {
 	}{
 		{FacesOptions{}, 9, `"alice/1.jpg" primary; "alice/2.jpg" primary; "alice/2019/deep.jpg" primary`},
 		{FacesOptions{All: true}, 12, `"alice/1.jpg" primary; "alice/2.jpg" primary; "alice/2.jpg" other; "alice/2019/deep.jpg" primary`},
-		{FacesOptions{Images: true}, 12, `"alice/1.jpg" primary; "alice/2.jpg" primary; "alice/2019/deep.jpg" primary; "bob/1.jpg" primary; "bob/2.png" primary; "bob/broken.jpg" none`},
+		{FacesOptions{Placeholders: true, OKOnly: true}, 12, `"alice/1.jpg" primary; "alice/2.jpg" primary; "alice/2019/deep.jpg" primary; "bob/1.jpg" primary; "bob/2.png" primary; "bob/broken.jpg" none`},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%+v", tc.opt), func(t *testing.T) {

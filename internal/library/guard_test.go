@@ -255,6 +255,26 @@ func TestImportNPZWrongKeyKeepsFaces(t *testing.T) {
 	if st.Faces != 12 {
 		t.Errorf("%d faces after the wrong key, want the 12 kept", st.Faces)
 	}
+	// The loader gives the kept faces (their rows stay ok: the failure is
+	// the npz file's), with or without placeholder rows.
+	for _, tc := range []struct {
+		opt   FacesOptions
+		faces int
+	}{{FacesOptions{All: true}, 12}, {FacesOptions{All: true, Placeholders: true}, 12}, {FacesOptions{All: true, Placeholders: true, OKOnly: true}, 12}} {
+		rows, err := lib.Faces(ctx, tc.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range rows {
+			if r.ID != 0 {
+				n++
+			}
+		}
+		if n != tc.faces {
+			t.Errorf("Faces(%+v): %d faces, want %d", tc.opt, n, tc.faces)
+		}
+	}
 	rep, err = lib.ImportNPZ(ctx, ImportOptions{Root: root, Manifest: importManifest()})
 	if err != nil {
 		t.Fatal(err)

@@ -223,7 +223,7 @@ func (l *Library) refreshCalibration(ctx context.Context) *verdict.Calibration {
 // primaryGroups returns the library's folders with the primary face of
 // each image that has one, in path order.
 func (l *Library) primaryGroups(ctx context.Context) ([]eval.Group, error) {
-	faces, err := l.Faces(ctx, FacesOptions{Images: true}) // in path order
+	faces, err := l.Faces(ctx, FacesOptions{Placeholders: true, OKOnly: true}) // in path order
 	if err != nil {
 		return nil, err
 	}
