@@ -344,6 +344,9 @@ func TestBrowserPeople(t *testing.T) {
 			t.Errorf("%d pairs, first %q", n, names)
 		}
 		poll(t, ctx, "evidence crops", `Array.from(document.querySelectorAll("#looks .look img")).slice(0, 4).every(i => i.complete && i.naturalWidth > 0)`)
+		if s := evalT[string](t, ctx, `document.getElementById("looks-sim").dataset.similarity + " | " + document.getElementById("looks-sim").textContent`); s != "raw | Similarity: raw cosine" {
+			t.Errorf("look-alikes similarity label %q", s)
+		}
 		screenshot(t, ctx, "screenshot-lookalikes.png")
 	})
 
@@ -377,6 +380,9 @@ func TestBrowserPeople(t *testing.T) {
 		poll(t, ja, "no broken crops", `document.querySelectorAll("#results .card .thumb.initial").length > 0 && Array.from(document.querySelectorAll("#results .card img")).every(i => i.complete && i.naturalWidth > 0)`)
 		if s := evalT[string](t, ja, `document.getElementById("search-status").textContent`); !strings.Contains(s, "顔を") {
 			t.Errorf("status %q is not Japanese", s)
+		}
+		if s := evalT[string](t, ja, `document.getElementById("search-sim").textContent`); s != "類似度の尺度：モデルのコサイン（調整なし）" {
+			t.Errorf("search similarity label %q, want the raw cosine in Japanese", s)
 		}
 		screenshot(t, ja, "screenshot-search-ja.png")
 		// People grid, filtered to the Japanese name.
@@ -433,6 +439,9 @@ func TestBrowserPeople(t *testing.T) {
 		poll(t, ja, "pairs of another person", `document.getElementById("n-pairs").textContent.startsWith("（フォルダの組 0、") && document.querySelectorAll("#pairs .pair").length === 0`)
 		if h := evalT[string](t, ja, `document.querySelector("#tab-cleansing h2 span").textContent`); h != "指摘" {
 			t.Errorf("cleansing heading %q", h)
+		}
+		if s := evalT[string](t, ja, `document.getElementById("cleansing-sim").textContent`); !strings.HasPrefix(s, "類似度の尺度：") {
+			t.Errorf("cleansing similarity label %q is not Japanese", s)
 		}
 		screenshot(t, ja, "screenshot-cleansing-ja.png")
 		// Switching back to English.

@@ -74,6 +74,9 @@ func TestBrowserSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, _ := chromedp.Run(ctx, chromedp.Text(C("#search-status")))
+	if sim, _ := chromedp.Run(ctx, chromedp.Text(C("#search-sim"))); sim != "Similarity: raw cosine" {
+		t.Errorf("search similarity label %q, want the raw cosine", sim)
+	}
 	boxes, cards := eval(`document.querySelectorAll("#boxes .box").length`), eval(`document.querySelectorAll("#results .card").length`)
 	t.Logf("status %q; first %q; %d boxes, %d cards", status, first.Value, boxes, cards)
 	if first.Value != want {

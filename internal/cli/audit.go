@@ -146,13 +146,14 @@ const AuditSchema = "facesearch.audit/v2"
 func writeAuditJSON(w io.Writer, s *cleanseSession, res *cleanse.AuditResult, shown []cleanse.Finding) error {
 	out := struct {
 		Schema       string        `json:"schema"`
+		Similarity   string        `json:"similarity"`
 		Threshold    float64       `json:"threshold"`
 		DuplicateSim float64       `json:"duplicate_similarity"`
 		Faces        int           `json:"faces"`
 		Persons      int           `json:"persons"`
 		Total        int           `json:"total"`
 		Findings     []jsonFinding `json:"findings"`
-	}{AuditSchema, r4(res.Threshold), r4(res.DuplicateSim), res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
+	}{AuditSchema, s.similarityName(), r4(res.Threshold), r4(res.DuplicateSim), res.Faces, res.Persons, len(res.Findings), []jsonFinding{}}
 	for _, f := range shown {
 		jf := jsonFinding{Key: s.data.Key(&f), Dismissed: s.dismissed[s.data.Key(&f)], Kind: f.Kind, Severity: f.Severity, Score: f.Score, Persons: f.Persons,
 			Similarity: r4(f.Similarity), Baseline: r4(f.Baseline), Reason: f.Reason, Evidence: evidenceJSON(s, f.Evidence)}
@@ -184,7 +185,7 @@ func auditReport(ctx context.Context, s *cleanseSession, res *cleanse.AuditResul
 	r := &report.Report{
 		Title: "facesearch audit",
 		Summary: []report.Item{
-			{Label: "Library", Value: s.lib.Dir()}, {Label: "Faces", Value: fmt.Sprint(res.Faces)},
+			{Label: "Library", Value: s.lib.Dir()}, {Label: "Similarity", Value: s.similarityName()}, {Label: "Faces", Value: fmt.Sprint(res.Faces)},
 			{Label: "Folders", Value: fmt.Sprint(res.Persons)},
 			{Label: "Same-person threshold", Value: fmt.Sprintf("%.2f", res.Threshold)},
 			{Label: "Findings", Value: fmt.Sprintf("%d (%d high, %d medium)", len(res.Findings), res.Count(cleanse.High), res.Count(cleanse.Medium)-res.Count(cleanse.High))},

@@ -28,6 +28,8 @@ type cleanseFlags struct {
 	json     *bool
 	html     *string
 	allFaces *bool
+	// sim is --similarity: raw or adapted (cleanse_similarity.go).
+	sim *string
 }
 
 func addCleanseFlags(fs *flag.FlagSet, minHelp string, top int, jsonHelp string) *cleanseFlags {
@@ -38,6 +40,7 @@ func addCleanseFlags(fs *flag.FlagSet, minHelp string, top int, jsonHelp string)
 		json:     fs.Bool("json", false, jsonHelp),
 		html:     fs.String("html", "", "also write a self-contained HTML report with the face crops to `FILE`"),
 		allFaces: fs.Bool("all-faces", false, "use every detected face, not only each image's primary face"),
+		sim:      addCleanseSimilarityFlag(fs),
 	}
 }
 
@@ -50,6 +53,7 @@ type cleanseSession struct {
 	source    string  // where it came from
 	opt       cleanse.Options
 	dismissed map[string]bool // finding keys a reviewer marked "not a problem"
+	sim       cleanseSim      // the similarity compared in (cleanse_similarity.go)
 }
 
 // openCleanse opens the library read-only and loads its faces.
@@ -82,13 +86,16 @@ func openCleanse(ctx context.Context, env *cmdEnv, cf *cleanseFlags) (*cleanseSe
 	if s.data, err = cleanse.Prepare(faces); err != nil {
 		return nil, fmt.Errorf("library %s: %w", l.Dir(), err)
 	}
-	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "took", time.Since(start))
+	if err := s.useSimilarity(ctx, *cf.sim, faces); err != nil {
+		return nil, err
+	}
+	env.Log.Debug("loaded faces", "faces", len(faces), "persons", len(s.data.Persons()), "similarity", s.sim.Name, "took", time.Since(start))
 	if url, err := l.VectorsURL(ctx); err == nil && url != "" {
 		env.Log.Info("cleansing compares every face locally, with the vectors of the catalog; the library's search index is remote", "vectors", "catalog "+filepath.Join(l.Dir(), library.CatalogFile), "search_index", url)
 	}
 	faissAllCores(env) // the command's work is faiss range and k-NN searches
 	s.opt = cleanse.Options{
-		Threshold: s.threshold, Index: faissidx.Builder("Flat", 0),
+		Threshold: s.threshold, DuplicateSim: s.sim.Duplicate, Index: faissidx.Builder("Flat", 0),
 		Progress: newStageProgress(env.Stderr).update, Log: env.Log,
 	}
 	ok = true
@@ -160,6 +167,7 @@ func (s *cleanseSession) minOrThreshold(w io.Writer, cf *cleanseFlags, what stri
 	if *cf.min != 0 {
 		used = float32(*cf.min)
 	}
+	s.printSimilarity(w, what)
 	src := "from the " + s.source
 	if used != s.threshold {
 		src = fmt.Sprintf("--min; the library's is %.2f", s.threshold)

@@ -57,12 +57,13 @@ func cmdLookalikes(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		out := struct {
 			Schema     string          `json:"schema"`
+			Similarity string          `json:"similarity"`
 			Threshold  float64         `json:"threshold"`
 			Persons    int             `json:"persons"`
 			Candidates int             `json:"candidates"`
 			Lookalikes []jsonLookalike `json:"lookalikes"`
 			SamePerson []jsonLeftOut   `json:"left_out_same_person"`
-		}{Schema: LookalikesSchema, Threshold: r4(s.opt.Threshold), Persons: res.Persons, Candidates: res.Candidates,
+		}{Schema: LookalikesSchema, Similarity: s.similarityName(), Threshold: r4(s.opt.Threshold), Persons: res.Persons, Candidates: res.Candidates,
 			Lookalikes: []jsonLookalike{}, SamePerson: []jsonLeftOut{}}
 		for _, l := range res.Lookalikes {
 			out.Lookalikes = append(out.Lookalikes, jsonLookalike{l.Persons[0], l.Persons[1], r4(l.Similarity), r4(l.Median), r4(l.Max), l.Pairs, evidenceJSON(s, l.Evidence)})
@@ -109,7 +110,7 @@ func cmdLookalikes(ctx context.Context, env *cmdEnv, args []string) error {
 		r := &report.Report{
 			Title: "facesearch lookalikes",
 			Summary: []report.Item{
-				{Label: "Library", Value: s.lib.Dir()}, {Label: "People", Value: fmt.Sprint(res.Persons)},
+				{Label: "Library", Value: s.lib.Dir()}, {Label: "Similarity", Value: s.similarityName()}, {Label: "People", Value: fmt.Sprint(res.Persons)},
 				{Label: "Same-person threshold", Value: fmt.Sprintf("%.2f", s.opt.Threshold)},
 			},
 			Sections: []report.Section{sec},

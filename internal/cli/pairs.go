@@ -85,7 +85,7 @@ func cmdPairs(ctx context.Context, env *cmdEnv, args []string) error {
 		r := &report.Report{
 			Title: "facesearch pairs",
 			Summary: []report.Item{
-				{Label: "Library", Value: s.lib.Dir()}, {Label: "Faces", Value: fmt.Sprint(s.data.Len())},
+				{Label: "Library", Value: s.lib.Dir()}, {Label: "Similarity", Value: s.similarityName()}, {Label: "Faces", Value: fmt.Sprint(s.data.Len())},
 				{Label: "Minimum similarity", Value: fmt.Sprintf("%.2f", res.Min)}, {Label: "Face pairs", Value: fmt.Sprint(res.Total)}, {Label: "Folder pairs", Value: fmt.Sprint(len(groups))},
 			},
 			Sections: []report.Section{sec},
@@ -125,13 +125,14 @@ func writePairsJSON(w io.Writer, s *cleanseSession, res *cleanse.PairsResult, gr
 		Pairs   []jsonPair `json:"pairs,omitempty"`
 	}
 	out := struct {
-		Schema  string      `json:"schema"`
-		Min     float64     `json:"min"`
-		Exact   bool        `json:"exact"`
-		Recall  float64     `json:"recall"`
-		Total   int         `json:"total"`
-		Folders []jsonGroup `json:"folder_pairs"`
-	}{PairsSchema, r4(res.Min), res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
+		Schema     string      `json:"schema"`
+		Similarity string      `json:"similarity"`
+		Min        float64     `json:"min"`
+		Exact      bool        `json:"exact"`
+		Recall     float64     `json:"recall"`
+		Total      int         `json:"total"`
+		Folders    []jsonGroup `json:"folder_pairs"`
+	}{PairsSchema, s.similarityName(), r4(res.Min), res.Exact, res.Recall, res.Total, make([]jsonGroup, len(groups))}
 	for k, g := range groups {
 		jg := jsonGroup{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: r4(g.Best), Median: r4(g.Median)}
 		if faces {
@@ -166,7 +167,8 @@ func (s *cleanseSession) pairsMin(ctx context.Context, w io.Writer, cf *cleanseF
 	if *cf.min != 0 {
 		return s.minOrThreshold(w, cf, "pairs")
 	}
-	if c, fresh, err := s.lib.Calibration(ctx); err == nil && fresh && c.Calibrated() && c.Similarity == "raw" {
+	s.printSimilarity(w, "pairs")
+	if c, fresh, err := s.lib.Calibration(ctx); err == nil && fresh && c.Calibrated() && c.Similarity == s.similarityName() {
 		used := max(s.threshold, c.Match.Threshold)
 		fmt.Fprintf(w, "pairs: %d faces of %d folders, similarity >= %.2f (the library's match operating point: FPIR %g over %d non-mated searches)\n",
 			s.data.Len(), len(s.data.Persons()), used, c.Match.FPIR, c.NonMatedSearches)

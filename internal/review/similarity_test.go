@@ -41,6 +41,9 @@ func TestServeSearchesInTheLibrarysSimilarity(t *testing.T) {
 	if got := b.search.Similarity(); !strings.HasPrefix(got, "adapted:") {
 		t.Errorf("serve searches in %q, want the library's adapted similarity", got)
 	}
+	if b.SearchSimilarity() != b.search.Similarity() || b.CleanseSimilarity() != "raw" {
+		t.Errorf("the API names search %q, cleansing %q; want %q and raw", b.SearchSimilarity(), b.CleanseSimilarity(), b.search.Similarity())
+	}
 	c, err := b.search.Calibration(ctx)
 	if err != nil || !c.Calibrated() || c.Similarity != b.search.Similarity() {
 		t.Errorf("serve's calibration %+v (%v): want the stored one of its similarity", c, err)

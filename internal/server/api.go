@@ -230,15 +230,18 @@ type personJSON struct {
 }
 
 type searchResponse struct {
-	Image     *imageSize         `json:"image,omitempty"`
-	Faces     []queryFaceJSON    `json:"faces"`
-	Face      int                `json:"face"`
-	K         int                `json:"k"`
-	Threshold float32            `json:"threshold"`
-	Verdict   *Verdict           `json:"verdict,omitempty"`
-	Matches   []matchJSON        `json:"matches"`
-	Persons   []personJSON       `json:"persons"`
-	TimingMS  map[string]float64 `json:"timing_ms"`
+	Image     *imageSize      `json:"image,omitempty"`
+	Faces     []queryFaceJSON `json:"faces"`
+	Face      int             `json:"face"`
+	K         int             `json:"k"`
+	Threshold float32         `json:"threshold"`
+	// Similarity names the similarity of the scores ("raw",
+	// "adapted:<id>").
+	Similarity string             `json:"similarity"`
+	Verdict    *Verdict           `json:"verdict,omitempty"`
+	Matches    []matchJSON        `json:"matches"`
+	Persons    []personJSON       `json:"persons"`
+	TimingMS   map[string]float64 `json:"timing_ms"`
 }
 
 type imageSize struct {
@@ -252,7 +255,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxUpload)
 	q := r.URL.Query()
 	kStr, faceStr := q.Get("k"), q.Get("face")
-	resp := searchResponse{Threshold: s.opt.Threshold, TimingMS: map[string]float64{}}
+	resp := searchResponse{Threshold: s.opt.Threshold, Similarity: s.searchSimilarity(), TimingMS: map[string]float64{}}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
@@ -604,7 +607,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, map[string]any{"findings": fs})
+	writeJSON(w, map[string]any{"similarity": cleanseSimilarity(s.opt.Cleanser), "findings": fs})
 }
 
 // findingsCSV exports the selected findings (not dismissed ones by default).
@@ -715,5 +718,5 @@ func (s *Server) pairs(w http.ResponseWriter, r *http.Request) {
 	for i, p := range ps {
 		out[i] = pairJSON{withURLs(p.A), withURLs(p.B), p.Similarity}
 	}
-	writeJSON(w, map[string]any{"min": min, "pairs": out, "folder_pairs": groupPairs(ps)})
+	writeJSON(w, map[string]any{"similarity": cleanseSimilarity(c), "min": min, "pairs": out, "folder_pairs": groupPairs(ps)})
 }

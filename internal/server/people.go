@@ -227,5 +227,5 @@ func (s *Server) lookalikes(w http.ResponseWriter, r *http.Request) {
 			rows[i].Evidence = append(rows[i].Evidence, pairOut{withURLs(p.A), withURLs(p.B), p.Similarity})
 		}
 	}
-	writeJSON(w, map[string]any{"lookalikes": rows})
+	writeJSON(w, map[string]any{"similarity": cleanseSimilarity(lf), "lookalikes": rows})
 }

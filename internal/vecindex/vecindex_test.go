@@ -20,7 +20,7 @@ func TestNormalize(t *testing.T) {
 		{"unit", []float32{3, 4}, []float32{0.6, 0.8}, nil},
 		{"already unit", []float32{0, 1, 0}, []float32{0, 1, 0}, nil},
 		{"negative", []float32{-2, 0}, []float32{-1, 0}, nil},
-		{"tiny", []float32{1e-30, 0}, []float32{1, 0}, nil}, // squares underflow float32, not float64
+		{"tiny", []float32{1e-30, 0}, []float32{1, 0}, nil},            // squares underflow float32, not float64
 		{"subnormal", []float32{0, 1e-40, 0}, []float32{0, 1, 0}, nil}, // 1/norm overflows float32
 		{"zero", []float32{0, 0, 0}, nil, ErrZero},
 		{"empty", nil, nil, ErrZero},

@@ -140,6 +140,7 @@ async function search(file, face) {
   // Faces are numbered from 1 in the API (res.face), indexed from 0 here.
   drawBoxes($("boxes"), $("photo"), res.faces, res.face - 1, res.faces.length > 1 ? (i) => search(file, i + 1) : null);
   renderVerdict(res.verdict);
+  showSimilarity("search-sim", res.similarity);
   renderSummary(res);
   renderMatches(res);
 }
@@ -257,6 +258,17 @@ function evidence(p) {
   return el("div", { class: "ev" }, img(p.a), img(p.b), el("span", { class: "sim", text: fmt(p.similarity) }));
 }
 
+// showSimilarity labels results with the similarity the server compared in
+// ("raw", or "adapted:<id>": learned from the library's folders); the raw
+// name stays in data-similarity.
+function showSimilarity(id, sim) {
+  const box = $(id);
+  box.dataset.similarity = sim || "";
+  if (!sim) { box.textContent = ""; return; }
+  const name = sim === "raw" ? t("raw cosine") : sim.startsWith("adapted:") ? t("adapted to this library ({id})", { id: sim.slice(8) }) : sim;
+  box.textContent = t("Similarity: {s}", { s: name });
+}
+
 async function loadCleansing() {
   const q = findingQuery();
   const csv = new URLSearchParams(q);
@@ -280,6 +292,7 @@ async function loadCleansing() {
   setStatus("cleansing-status", "");
   $("cleansing-body").hidden = false;
   $("n-findings").textContent = "(" + res.findings.length + ")";
+  showSimilarity("cleansing-sim", res.similarity);
   $("findings").replaceChildren(...res.findings.map((f) => {
     const btn = el("button", { class: "small", text: f.dismissed ? t("Restore") : t("Not a problem") });
     btn.addEventListener("click", async () => {

@@ -141,6 +141,7 @@ async function showLookalikes() {
   if (seq !== showLookalikes.seq) return;
   setStatus("looks-status", r.lookalikes.length ? "" : t("No look-alikes: the library needs at least two people with two faces each."));
   $("looks").replaceChildren(...r.lookalikes.map(lookalikeRow));
+  showSimilarity("looks-sim", r.similarity);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
