@@ -52,10 +52,21 @@ type Params struct {
 	Shrink float64 `json:"shrink,omitempty"`
 	// OutDim caps the LDA dimensions (0: folders−1).
 	OutDim int `json:"out_dim,omitempty"`
+	// Score is the person score searches judge with in this similarity
+	// (the zero value: the best face's similarity).
+	Score PersonScore `json:"score,omitzero"`
 }
 
-// String names the parameters compactly ("wccn d=128 s=0.5").
+// String names the parameters compactly ("wccn d=128 s=0.5", with the
+// person score when it is not the best face's: "wccn d=128 s=0.5 top3").
 func (p Params) String() string {
+	if !p.Score.IsMax() {
+		return p.transformString() + " " + p.Score.String()
+	}
+	return p.transformString()
+}
+
+func (p Params) transformString() string {
 	switch p.Kind {
 	case KindWCCN:
 		return fmt.Sprintf("wccn d=%d s=%.2g", p.Dim, p.Shrink)

@@ -4,25 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sort"
 )
 
-// DefaultCandidates are the transforms Select compares with the raw cosine
-// for open-set search: WCCN only. Centring alone and LDA are measured by
-// 'eval library --all' (AllCandidates) but not offered: on the East-Asian
-// split centring lets through 4–5× the target share of strangers and LDA
-// collapses strangers onto the library's people (docs/ADAPTATION.md).
+// DefaultCandidates are the similarities Select compares with the raw
+// cosine for open-set search: WCCN (d ∈ {128, 256}, s ∈ {0.3, 0.5, 0.7}),
+// each judged by one of the person scores of PersonScores. Centring alone
+// and LDA are measured by 'eval library --all' (AllCandidates) but not
+// offered: on the East-Asian split centring lets through 4–5× the target
+// share of strangers and LDA collapses strangers onto the library's people
+// (docs/ADAPTATION.md).
 func DefaultCandidates() []Params {
-	return []Params{
-		{Kind: KindWCCN, Dim: 128, Shrink: 0.3},
-		{Kind: KindWCCN, Dim: 128, Shrink: 0.5},
-		{Kind: KindWCCN, Dim: 128, Shrink: 0.7},
-		{Kind: KindWCCN, Dim: 256, Shrink: 0.3},
-		{Kind: KindWCCN, Dim: 256, Shrink: 0.5},
-		{Kind: KindWCCN, Dim: 256, Shrink: 0.7},
+	var out []Params
+	for _, d := range []int{128, 256} {
+		for _, sh := range []float64{0.3, 0.5, 0.7} {
+			for _, ps := range PersonScores() {
+				out = append(out, Params{Kind: KindWCCN, Dim: d, Shrink: sh, Score: ps})
+			}
+		}
 	}
+	return out
+}
+
+// PersonScores are the person scores Select offers with each transform:
+// the best face, the mean of the best 3 faces, and the latter normalised by
+// half the mean best-face score of the 3 best other folders.
+func PersonScores() []PersonScore {
+	return []PersonScore{{}, {Top: 3}, {Top: 3, Cohort: 3, CohortWeight: 0.5}}
 }
 
 // AllCandidates are DefaultCandidates plus centring and LDA.
@@ -45,6 +54,9 @@ const (
 	// (docs/ADAPTATION.md).
 	MinFolders = 20
 	MinFaces   = 5
+	// DefaultRepeats is how many deals of the folders into folds the
+	// library's cross-fitted calibration pools (CrossFitOptions.Repeats).
+	DefaultRepeats = 5
 )
 
 // SelectOptions tunes Select.
@@ -182,15 +194,20 @@ func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 		if err != nil {
 			return sel, fmt.Errorf("fold %d: %w", f+1, err)
 		}
+		fitted := map[string]*Transform{} // candidates differing only in the person score share a transform
 		for c, p := range cands {
 			if err := ctx.Err(); err != nil {
 				return sel, err
 			}
 			var t *Transform
 			if p.Kind != KindRaw {
-				var err error
-				if t, err = pr.Fit(p); err != nil {
-					return sel, fmt.Errorf("fold %d, %s: %w", f+1, p, err)
+				key := p.transformString()
+				if t = fitted[key]; t == nil {
+					var err error
+					if t, err = pr.Fit(p); err != nil {
+						return sel, fmt.Errorf("fold %d, %s: %w", f+1, p, err)
+					}
+					fitted[key] = t
 				}
 			}
 			g, err := transformSet(t, fitS)
@@ -205,11 +222,11 @@ func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 			if err != nil {
 				return sel, err
 			}
-			mt, err := top1(pq, g, opt.KNN)
+			mt, err := rankAll(pq, g, p.Score, opt.KNN, nil)
 			if err != nil {
 				return sel, err
 			}
-			nt, err := top1(hq, g, opt.KNN)
+			nt, err := rankAll(hq, g, p.Score, opt.KNN, nil)
 			if err != nil {
 				return sel, err
 			}
@@ -340,7 +357,13 @@ func assignFolds(n, k int, seed uint64) []int {
 // CrossFitOptions tunes CrossFit.
 type CrossFitOptions struct {
 	Folds int // default 5
-	// MaxQueries bounds the queries sampled over all folds (default 4000).
+	// Repeats is how many different deals of the folders into folds are
+	// pooled (default 1): each deal gives every folder another transform
+	// fitted without it and other fold-mates, which steadies the tail of
+	// the non-mated scores the threshold is read from.
+	Repeats int
+	// MaxQueries bounds the queries sampled over all folds of one deal
+	// (default 4000).
 	MaxQueries int
 	Fit        FitOptions
 	KNN        KNN
@@ -350,21 +373,38 @@ type CrossFitOptions struct {
 // Samples are calibration score samples for one similarity.
 type Samples struct {
 	NonMated []float64 `json:"-"`
-	Mated    []float64 `json:"-"`
+	// NonMatedFolder is the folder of each non-mated search (the same
+	// faces recur once per repeat).
+	NonMatedFolder []int     `json:"-"`
+	Mated          []float64 `json:"-"`
 	// Folders the non-mated queries came from.
 	Folders int `json:"folders"`
+	// Queries is the number of distinct faces searched (each once per
+	// repeat).
+	Queries int `json:"queries"`
 }
 
-// CrossFit produces open-set calibration samples for transforms of kind p
-// without the leak of calibrating on the folders a transform was fitted
-// on: the library's folders are dealt into folds; for each fold a transform
-// is fitted on the other folds, and the fold's faces are searched, as
-// strangers, against every other folder (non-mated: the best score) and
-// against their own folder (mated: the best score of the folder's other
-// faces, near-duplicates above 0.95 raw cosine excluded).
+// MissedMated is the score CrossFit records for a mated search whose best
+// person is another folder: below every person score, a miss at every
+// threshold.
+const MissedMated = -2
+
+// CrossFit produces open-set calibration samples for similarity p (its
+// transform and its person score) without the leak of calibrating on the
+// folders a transform was fitted on: the library's folders are dealt into
+// folds; for each fold a transform is fitted on the other folds, and the
+// fold's faces are searched, as strangers, against every other folder
+// (non-mated: the best person's score, own folder excluded) and against the
+// whole library without themselves and their near-duplicates above 0.95 raw
+// cosine (mated: the own folder's score when it ranks first, else
+// MissedMated). With Repeats > 1 the deals of seeds Seed, Seed+1, … are
+// pooled.
 func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Samples, error) {
 	if opt.Folds <= 1 {
 		opt.Folds = DefaultFolds
+	}
+	if opt.Repeats <= 0 {
+		opt.Repeats = 1
 	}
 	if opt.MaxQueries <= 0 {
 		opt.MaxQueries = 4000
@@ -373,99 +413,88 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 	if len(groups) < opt.Folds {
 		return Samples{}, fmt.Errorf("cross-fit: %d folders for %d folds", len(groups), opt.Folds)
 	}
-	folds := assignFolds(len(groups), opt.Folds, opt.Seed)
 	var out Samples
 	out.Folders = len(groups)
 	perQuery := max(1, opt.MaxQueries/opt.Folds)
-	for f := range opt.Folds {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		var train, held []int
-		var heldGroups [][]int
-		for gi, g := range groups {
-			if folds[gi] == f {
-				held = append(held, g...)
-				heldGroups = append(heldGroups, g)
-			} else {
-				train = append(train, g...)
+	queried := map[int]bool{}
+	for rep := range opt.Repeats {
+		folds := assignFolds(len(groups), opt.Folds, opt.Seed+uint64(rep))
+		for f := range opt.Folds {
+			if err := ctx.Err(); err != nil {
+				return out, err
 			}
-		}
-		trainS := s.Subset(train)
-		var t *Transform
-		if p.Kind != KindRaw {
-			var err error
-			if t, err = Fit(trainS, p, opt.Fit); err != nil {
-				return out, fmt.Errorf("cross-fit fold %d: %w", f+1, err)
-			}
-		}
-		g, err := transformSet(t, trainS)
-		if err != nil {
-			return out, err
-		}
-		// Sample queries evenly over the held-out faces.
-		var q []int
-		step := max(1, len(held)/perQuery)
-		for i := 0; i < len(held); i += step {
-			q = append(q, held[i])
-		}
-		qs, err := transformSet(t, s.Subset(q))
-		if err != nil {
-			return out, err
-		}
-		tops, err := top1(qs, g, opt.KNN)
-		if err != nil {
-			return out, err
-		}
-		// The library's gallery is every other folder: the fold's other
-		// (also unfitted) folders count too, so the best of a stranger's
-		// scores is taken over as many folders as a real search's.
-		hs, err := transformSet(t, s.Subset(held))
-		if err != nil {
-			return out, err
-		}
-		best := make([]float64, len(tops))
-		for i, h := range tops {
-			best[i] = h.Score
-		}
-		eachScoreRow(qs.Vecs, hs.Vecs, qs.Dim, func(i int, sc []float32) {
-			for j, v := range sc {
-				if hs.Folders[j] != qs.Folders[i] && float64(v) > best[i] {
-					best[i] = float64(v)
+			var train, held []int
+			for gi, g := range groups {
+				if folds[gi] == f {
+					held = append(held, g...)
+				} else {
+					train = append(train, g...)
 				}
 			}
-		})
-		out.NonMated = append(out.NonMated, best...)
-		// Mated: each sampled query against its own folder's other faces.
-		inQ := map[int]bool{}
-		for _, i := range q {
-			inQ[i] = true
-		}
-		for _, hg := range heldGroups {
-			if len(hg) < 2 {
-				continue
+			var t *Transform
+			if p.Kind != KindRaw {
+				var err error
+				if t, err = Fit(s.Subset(train), p, opt.Fit); err != nil {
+					return out, fmt.Errorf("cross-fit fold %d: %w", f+1, err)
+				}
 			}
-			hs, err := transformSet(t, s.Subset(hg))
+			// The gallery is the whole library: the fold's other (also
+			// unfitted) folders count too, so a stranger's best person is
+			// taken over as many folders as a real search's.
+			all := append(append([]int(nil), train...), held...)
+			g, err := transformSet(t, s.Subset(all))
 			if err != nil {
 				return out, err
 			}
-			for a, i := range hg {
-				if !inQ[i] {
+			// Sample queries evenly over the held-out faces.
+			var q []int
+			step := max(1, len(held)/perQuery)
+			for i := 0; i < len(held); i += step {
+				q = append(q, held[i])
+				queried[held[i]] = true
+			}
+			qs, err := transformSet(t, s.Subset(q))
+			if err != nil {
+				return out, err
+			}
+			non, err := rankAll(qs, g, p.Score, opt.KNN, func(i, j int) bool { return g.Folders[j] == qs.Folders[i] })
+			if err != nil {
+				return out, err
+			}
+			for i, r := range non {
+				if r.Folder != -1 {
+					out.NonMated = append(out.NonMated, r.Score)
+					out.NonMatedFolder = append(out.NonMatedFolder, qs.Folders[i])
+				}
+			}
+			// Mated: the same queries against the library without
+			// themselves and their near-duplicates (one photo filed
+			// twice), when their folder has another face.
+			sizes := map[int]int{}
+			for _, fo := range g.Folders {
+				sizes[fo]++
+			}
+			self := func(i, j int) bool {
+				return g.Folders[j] == qs.Folders[i] && dot(s.Row(q[i]), s.Row(all[j])) > 0.95
+			}
+			mated, err := rankAll(qs, g, p.Score, opt.KNN, self)
+			if err != nil {
+				return out, err
+			}
+			for i, r := range mated {
+				if sizes[qs.Folders[i]] < 2 {
 					continue
 				}
-				best := math.Inf(-1)
-				for b, j := range hg {
-					if a == b || dot(s.Row(i), s.Row(j)) > 0.95 {
-						continue
-					}
-					best = math.Max(best, float64(dot(hs.Row(a), hs.Row(b))))
-				}
-				if !math.IsInf(best, -1) {
-					out.Mated = append(out.Mated, best)
+				switch {
+				case r.Folder == qs.Folders[i]:
+					out.Mated = append(out.Mated, r.Score)
+				case r.Folder != -1:
+					out.Mated = append(out.Mated, MissedMated)
 				}
 			}
 		}
 	}
+	out.Queries = len(queried)
 	if len(out.NonMated) == 0 {
 		return out, errors.New("cross-fit: no non-mated samples")
 	}

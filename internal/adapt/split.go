@@ -20,6 +20,13 @@ type SplitOptions struct {
 	CrossFit CrossFitOptions
 	// AllCandidates also measures every candidate on the split.
 	AllCandidates bool
+	// Threshold reads the match threshold off non-mated samples (nil:
+	// ThresholdAt at FPIR, the point estimate); the library passes the
+	// verdict calibration's rule, so that the split runs what index and
+	// check run.
+	// folders names the folder of each sample (nil for leave-one-folder-out
+	// samples, which are not repeated).
+	Threshold func(nonMated []float64, folders []int) (float64, error)
 }
 
 // Outcome is what searching the emulated library gives with one similarity
@@ -115,7 +122,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	if err != nil {
 		return res, err
 	}
-	raw, err := outcome("raw", "leave-one-folder-out", nil, lib, mated, str, lofo, opt)
+	raw, err := outcome("raw", "leave-one-folder-out", nil, PersonScore{}, lib, mated, str, lofo, nil, opt)
 	if err != nil {
 		return res, err
 	}
@@ -140,7 +147,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 		return res, err
 	}
 	name := "adapted:" + sel.Best.Params.String()
-	ad, err := outcome(name, "cross-fitted", t, lib, mated, str, samples.NonMated, opt)
+	ad, err := outcome(name, "cross-fitted", t, sel.Best.Params.Score, lib, mated, str, samples.NonMated, samples.NonMatedFolder, opt)
 	if err != nil {
 		return res, err
 	}
@@ -153,7 +160,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	if err != nil {
 		return res, err
 	}
-	lk, err := outcome(name, "leave-one-folder-out on the fitted folders (leaks)", t, lib, mated, str, leakS, opt)
+	lk, err := outcome(name, "leave-one-folder-out on the fitted folders (leaks)", t, PersonScore{}, lib, mated, str, leakS, nil, opt)
 	if err != nil {
 		return res, err
 	}
@@ -171,7 +178,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 			if err != nil {
 				return res, err
 			}
-			o, err := outcome("adapted:"+p.String(), "cross-fitted", t, lib, mated, str, samples.NonMated, opt)
+			o, err := outcome("adapted:"+p.String(), "cross-fitted", t, p.Score, lib, mated, str, samples.NonMated, samples.NonMatedFolder, opt)
 			if err != nil {
 				return res, err
 			}
@@ -204,9 +211,13 @@ func leaveOneFolderOut(s Set, knn KNN) ([]float64, error) {
 	return out, nil
 }
 
-func outcome(name, calib string, t *Transform, lib, mated, str Set, nonMated []float64, opt SplitOptions) (Outcome, error) {
+func outcome(name, calib string, t *Transform, ps PersonScore, lib, mated, str Set, nonMated []float64, folders []int, opt SplitOptions) (Outcome, error) {
 	o := Outcome{Similarity: name, Calibration: calib, CalibSamples: len(nonMated)}
-	thr, err := ThresholdAt(nonMated, opt.FPIR)
+	th := opt.Threshold
+	if th == nil {
+		th = func(s []float64, _ []int) (float64, error) { return ThresholdAt(s, opt.FPIR) }
+	}
+	thr, err := th(nonMated, folders)
 	if err != nil {
 		return o, err
 	}
@@ -223,11 +234,11 @@ func outcome(name, calib string, t *Transform, lib, mated, str Set, nonMated []f
 	if err != nil {
 		return o, err
 	}
-	mt, err := top1(mq, g, opt.Select.KNN)
+	mt, err := rankAll(mq, g, ps, opt.Select.KNN, nil)
 	if err != nil {
 		return o, err
 	}
-	st, err := top1(sq, g, opt.Select.KNN)
+	st, err := rankAll(sq, g, ps, opt.Select.KNN, nil)
 	if err != nil {
 		return o, err
 	}

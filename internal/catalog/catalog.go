@@ -522,3 +522,29 @@ func (c *Catalog) Failures(ctx context.Context) ([]Failure, error) {
 	}
 	return fs, rows.Err()
 }
+
+// PrimaryFacesPerPerson returns each person's number of primary faces (of
+// images indexed ok), reading no embedding: what a person score over a
+// folder's faces needs to know how many there are.
+func (c *Catalog) PrimaryFacesPerPerson(ctx context.Context) (map[string]int, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT p.name, COUNT(*) FROM faces f
+JOIN images i ON i.id = f.image_id JOIN persons p ON p.id = i.person_id
+WHERE f.is_primary != 0 AND i.status = ? GROUP BY p.id`, StatusOK)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: faces per person: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var name []byte
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("catalog: faces per person: %w", err)
+		}
+		m[string(name)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: faces per person: %w", err)
+	}
+	return m, nil
+}

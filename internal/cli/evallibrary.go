@@ -9,6 +9,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/adapt"
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
+	"github.com/facesearch/facesearch/internal/verdict"
 )
 
 // evalLibraryReport is the JSON of 'eval library'.
@@ -89,8 +90,17 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 		for i := range order {
 			order[i] = i
 		}
+		// The thresholds as the library's verdict calibration reads them
+		// (verdict.Fit), on cross-fitted samples pooled as index pools them.
+		thr := func(non []float64, folders []int) (float64, error) {
+			c, err := verdict.Fit(verdict.Samples{NonMated: non, NonMatedCluster: folders}, verdict.FitOptions{MatchFPIR: *fpir, PossibleFPIR: max(*fpir, verdict.DefaultPossibleFPIR)})
+			if err != nil {
+				return 0, err
+			}
+			return float64(c.Match.Threshold), nil
+		}
 		r, err := adapt.Split(ctx, set.Set, order, adapt.SplitOptions{People: *people, Share: *share, FPIR: *fpir, Select: sopt,
-			CrossFit: adapt.CrossFitOptions{Folds: *folds, Seed: *seed}, AllCandidates: *all})
+			CrossFit: adapt.CrossFitOptions{Folds: *folds, Repeats: adapt.DefaultRepeats, Seed: *seed}, AllCandidates: *all, Threshold: thr})
 		if err != nil {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}

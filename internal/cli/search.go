@@ -292,6 +292,9 @@ func (r *searchRun) render(q queryJSON, j *library.Judged) queryJSON {
 	}
 	for i, h := range hits {
 		rv, above := rowVerdict(cal, h.Similarity, h.Person == j.Best.Person)
+		if j.ScoreName != "" && h.Person == j.Best.Person {
+			rv, above = j.Judgement.Verdict, false // judged by the person score, not one face's
+		}
 		q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
 			SamePerson: same(h.Similarity, h.Person), Verdict: rv, AboveMatch: above, Person: show(h.Person), File: show(h.Path), Path: show(h.Path),
 			PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})

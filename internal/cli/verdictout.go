@@ -47,10 +47,13 @@ func calibrationOut(c *verdict.Calibration) calibrationJSON {
 // VerdictJSON is the verdict on one search (exported only so that encoding/json
 // can fill it when embedded by pointer).
 type VerdictJSON struct {
-	Verdict            string   `json:"verdict"`
-	Person             string   `json:"person"`
-	PersonB64          string   `json:"person_b64,omitempty"`
-	Similarity         float64  `json:"similarity"`
+	Verdict    string  `json:"verdict"`
+	Person     string  `json:"person"`
+	PersonB64  string  `json:"person_b64,omitempty"`
+	Similarity float64 `json:"similarity"`
+	// Score is the person score the verdict judged (the best face's
+	// similarity, or the adapted similarity's person statistic).
+	Score              float64  `json:"person_score"`
 	StrangerRate       *float64 `json:"stranger_rate"` // null when uncalibrated
 	StrangersAtOrAbove int      `json:"strangers_at_or_above"`
 	StrangerSearches   int      `json:"stranger_searches"`
@@ -60,10 +63,10 @@ type VerdictJSON struct {
 
 func judgementOut(j *library.Judged) VerdictJSON {
 	o := VerdictJSON{Verdict: j.Judgement.Verdict, Person: show(j.Best.Person), PersonB64: b64IfInvalid(j.Best.Person),
-		Similarity: r4(j.Best.Best.Similarity), StrangersAtOrAbove: j.Judgement.StrangersAtOrAbove,
+		Similarity: r4(j.Best.Best.Similarity), Score: r4(j.Score), StrangersAtOrAbove: j.Judgement.StrangersAtOrAbove,
 		StrangerSearches: j.Judgement.StrangerSearches, StrangerText: j.Judgement.StrangerText(), Margin: j.Judgement.Margin}
 	if j.Best.Person == "" {
-		o.Similarity = 0
+		o.Similarity, o.Score = 0, 0
 	}
 	if j.Judgement.StrangerSearches > 0 {
 		r := j.Judgement.StrangerRate

@@ -62,12 +62,18 @@ type AdaptInfo struct {
 	// Cross-fitted open-set calibration samples of the adapted similarity
 	// (non-mated from folders the fold's transform did not see).
 	NonMated []float64 `json:"non_mated,omitempty"`
-	Mated    []float64 `json:"mated,omitempty"`
+	// NonMatedFolder is the folder (FolderSet index) of each non-mated
+	// sample: the calibration bounds the FPIR with people as the units.
+	NonMatedFolder []int     `json:"non_mated_folder,omitempty"`
+	Mated          []float64 `json:"mated,omitempty"`
 	// MatchThreshold is the adapted score letting through FPIR of the
 	// cross-fitted non-mated samples.
 	MatchThreshold float64 `json:"match_threshold,omitempty"`
 	// CalibFolders is the number of folders the samples came from.
-	CalibFolders int     `json:"calibration_folders,omitempty"`
+	CalibFolders int `json:"calibration_folders,omitempty"`
+	// CalibQueries is the number of distinct faces behind the non-mated
+	// samples (each searched once per repeated deal of the folds).
+	CalibQueries int     `json:"calibration_queries,omitempty"`
 	FPIR         float64 `json:"fpir,omitempty"`
 	// VectorsChecksum is the checksum of AdaptedFlatFile as last written.
 	VectorsChecksum string `json:"vectors_checksum,omitempty"`
@@ -209,7 +215,7 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
-		s, err := adapt.CrossFit(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: sopt.Folds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed})
+		s, err := adapt.CrossFit(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: sopt.Folds, Repeats: adapt.DefaultRepeats, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed})
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
@@ -217,7 +223,8 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
-		a.Transform, a.NonMated, a.Mated, a.MatchThreshold, a.CalibFolders = t, s.NonMated, s.Mated, thr, s.Folders
+		a.NonMatedFolder = s.NonMatedFolder
+		a.Transform, a.NonMated, a.Mated, a.MatchThreshold, a.CalibFolders, a.CalibQueries = t, s.NonMated, s.Mated, thr, s.Folders, s.Queries
 		a.ID = transformID(t, modelID, gen)
 	}
 	a.FittedAt = time.Now().UTC()
@@ -225,9 +232,11 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 	if err := writeJSONAtomic(filepath.Join(l.dir, AdaptFile), a); err != nil {
 		return nil, err
 	}
-	if !a.Kept {
-		os.Remove(filepath.Join(l.dir, AdaptedFlatFile))
-	}
+	// A new fit invalidates the adapted vectors of the previous transform
+	// (their header, which names only dimension and generation, cannot
+	// tell two transforms of one generation apart); a kept one's are
+	// written by the next refresh or searcher.
+	os.Remove(filepath.Join(l.dir, AdaptedFlatFile))
 	return a, nil
 }
 
@@ -240,6 +249,9 @@ func transformID(t *adapt.Transform, modelID string, gen int64) string {
 	binary.Write(h, binary.LittleEndian, t.Matrix)
 	sum := hex.EncodeToString(h.Sum(nil))[:8]
 	p := t.Params
+	if !p.Score.IsMax() {
+		sum = p.Score.String() + "-" + sum
+	}
 	if p.Kind == adapt.KindCentre {
 		return fmt.Sprintf("centre-%s", sum)
 	}
@@ -439,7 +451,7 @@ func (l *Library) currentAdaptation(ctx context.Context) (*AdaptInfo, error) {
 // on its cross-fitted samples (non-mated searches from folders the fold's
 // transform did not see; never leave-one-folder-out on fitted folders).
 func (l *Library) calibrateAdapted(a *AdaptInfo, fo verdict.FitOptions, gen int64, modelID string) (*verdict.Calibration, error) {
-	c, err := verdict.Fit(verdict.Samples{NonMated: a.NonMated, Mated: a.Mated,
+	c, err := verdict.Fit(verdict.Samples{NonMated: a.NonMated, Mated: a.Mated, NonMatedCluster: a.NonMatedFolder,
 		NonMatedFolders: a.CalibFolders, MatedFolders: a.CalibFolders}, fo)
 	if err != nil {
 		return nil, fmt.Errorf("library %s: calibrate %s: %w", l.dir, a.Similarity(), err)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"sync"
 
+	"github.com/facesearch/facesearch/internal/adapt"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
@@ -51,6 +52,60 @@ type Judged struct {
 	Best PersonHit
 	// Judgement is the verdict on Best's score.
 	Judgement verdict.Judgement
+	// Score is the person score judged: Best's best face similarity, or in
+	// an adapted similarity with another person score (adapt.PersonScore,
+	// named by ScoreName) that statistic of Best's faces.
+	Score     float32
+	ScoreName string
+}
+
+// personScore is the person score the searcher judges with.
+func (s *Searcher) personScore() adapt.PersonScore {
+	if s.adapt == nil || s.adapt.Transform == nil {
+		return adapt.PersonScore{}
+	}
+	return s.adapt.Transform.Params.Score
+}
+
+// personSizes returns the number of primary faces of each person, loaded
+// once per searcher (the person score of a folder whose faces are not all
+// among the hits needs it).
+func (s *Searcher) personSizes(ctx context.Context) (map[string]int, error) {
+	s.sizes.mu.Lock()
+	defer s.sizes.mu.Unlock()
+	if s.sizes.m != nil {
+		return s.sizes.m, nil
+	}
+	m, err := s.l.cat.PrimaryFacesPerPerson(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("library %s: person sizes: %w", s.l.dir, err)
+	}
+	s.sizes.m = m
+	return m, nil
+}
+
+// rankPersons scores the persons of hits (best first; complete: every
+// primary face of the library) under ps; names maps the folder numbers of
+// the result to persons.
+func rankPersons(hits []Hit, ps adapt.PersonScore, sizes map[string]int, complete bool) (adapt.Ranked, []string) {
+	idx := map[string]int{}
+	var names []string
+	ah := make([]adapt.Hit, 0, len(hits))
+	for _, h := range hits {
+		i, ok := idx[h.Person]
+		if !ok {
+			i = len(names)
+			idx[h.Person] = i
+			names = append(names, h.Person)
+		}
+		ah = append(ah, adapt.Hit{Folder: i, Score: float64(h.Similarity)})
+	}
+	var bound float64
+	if len(hits) > 0 {
+		bound = float64(hits[len(hits)-1].Similarity)
+	}
+	r := ps.Rank(ah, func(f int) int { return sizes[names[f]] }, bound, complete)
+	return r, names
 }
 
 // SearchJudged searches like Search and judges the result against the
@@ -87,12 +142,40 @@ func (s *Searcher) SearchJudged(ctx context.Context, q []float32, opt SearchOpti
 		persons = ByPerson(hits)
 	}
 	j := &Judged{}
-	if len(persons) > 0 {
+	if ps := s.personScore(); !ps.IsMax() && len(persons) > 0 {
+		// The adapted similarity judges a person by its person score
+		// (adapt.PersonScore), computed from enough hits to be exact.
+		sizes, err := s.personSizes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			r, names := rankPersons(hits, ps, sizes, len(hits) < o.K)
+			if r.Exact || o.K >= judgeFetchMax {
+				best := names[r.Folder]
+				for _, p := range persons {
+					if p.Person == best {
+						j.Best = p
+					}
+				}
+				j.Score, j.ScoreName = float32(r.Score), ps.String()
+				margin := r.Value - r.Second
+				j.Judgement = cal.Judge(float32(r.Score), float32(r.Score-margin), r.HasSecond)
+				break
+			}
+			o.K = min(4*o.K, judgeFetchMax)
+			if hits, err = s.Search(ctx, q, o); err != nil {
+				return nil, err
+			}
+			persons = ByPerson(hits)
+		}
+	} else if len(persons) > 0 {
 		j.Best = persons[0]
 		var second float32
 		if len(persons) > 1 {
 			second = persons[1].Best.Similarity
 		}
+		j.Score = persons[0].Best.Similarity
 		j.Judgement = cal.Judge(persons[0].Best.Similarity, second, len(persons) > 1)
 	} else {
 		j.Judgement = cal.Judge(-1, 0, false)

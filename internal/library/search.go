@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/facesearch/facesearch/internal/vecindex"
 )
@@ -16,6 +17,10 @@ type Searcher struct {
 	info  IndexInfo
 	adapt *AdaptInfo      // nil: raw cosine
 	cal   calibrationOnce // the open-set calibration, loaded on first use
+	sizes struct {        // primary faces per person, loaded on first use (personSizes)
+		mu sync.Mutex
+		m  map[string]int
+	}
 }
 
 // ErrEmpty is returned when searching a library without faces.

@@ -111,6 +111,13 @@ type Samples struct {
 	// NonMatedFolders and MatedFolders count the distinct folders behind
 	// each sample.
 	NonMatedFolders, MatedFolders int
+	// NonMatedCluster, when set (one per non-mated score), names the folder
+	// each non-mated search came from: the operating points are then
+	// fitted with the clustered bound (people, not searches, as the
+	// independent units; clusterUpper), which also lets the searches of
+	// one folder be repeated (pooled cross-fitting deals), and the floor
+	// of people is MinFolders rather than MinNonMatedFolders.
+	NonMatedCluster []int
 }
 
 // FitOptions sets the operating points (zero values: the defaults).
@@ -183,6 +190,9 @@ type Calibration struct {
 	// NonMated and Mated are the samples, ascending (the curves).
 	NonMated []float32 `json:"non_mated"`
 	Mated    []float32 `json:"mated"`
+	// NonMatedClusters, when the points were fitted with the clustered
+	// bound, holds the folder of each NonMated score (same order).
+	NonMatedClusters []int32 `json:"non_mated_clusters,omitempty"`
 
 	// Stale, set only in memory, says the calibration is of an older
 	// catalog generation ("calibrated at generation N; run index to
@@ -204,7 +214,13 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 	c := &Calibration{Status: StatusCalibrated, Similarity: "raw",
 		NonMatedSearches: len(s.NonMated), MatedSearches: len(s.Mated),
 		NonMatedFolders: s.NonMatedFolders, MatedFolders: s.MatedFolders,
-		NonMated: sorted32(s.NonMated), Mated: sorted32(s.Mated)}
+		Mated: sorted32(s.Mated)}
+	clustered := len(s.NonMatedCluster) == len(s.NonMated) && len(s.NonMated) > 0
+	if clustered {
+		c.NonMated, c.NonMatedClusters = sortedWith(s.NonMated, s.NonMatedCluster)
+	} else {
+		c.NonMated = sorted32(s.NonMated)
+	}
 	for _, v := range s.NonMated {
 		if math.IsNaN(v) {
 			return nil, errors.New("fit: a non-mated score is NaN")
@@ -213,7 +229,9 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 	switch need := MinNonMated(o.MatchFPIR); {
 	case len(s.NonMated) < need:
 		c.uncalibrated(fmt.Sprintf("%d non-mated searches; a match point at FPIR %g needs at least %d (3/FPIR)", len(s.NonMated), o.MatchFPIR, need))
-	case s.NonMatedFolders < MinNonMatedFolders(o.MatchFPIR):
+	case clustered && s.NonMatedFolders < MinFolders:
+		c.uncalibrated(fmt.Sprintf("%d folders behind the non-mated searches; calibration needs at least %d people", s.NonMatedFolders, MinFolders))
+	case !clustered && s.NonMatedFolders < MinNonMatedFolders(o.MatchFPIR):
 		c.uncalibrated(fmt.Sprintf("%d folders; a match point at FPIR %g needs at least %d people (0.3/FPIR, at least %d) behind the non-mated searches", s.NonMatedFolders, o.MatchFPIR, MinNonMatedFolders(o.MatchFPIR), MinFolders))
 	case len(s.Mated) < MinMated:
 		c.uncalibrated(fmt.Sprintf("%d mated searches (folders with two photos or more); calibration needs at least %d", len(s.Mated), MinMated))
@@ -228,7 +246,7 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("FPIR %g rests on %.0f of %d non-mated searches: the threshold is rough", p.FPIR, n, len(s.NonMated)))
 		}
 	}
-	if f := s.NonMatedFolders; f > 0 && len(s.NonMated) > MaxSearchesPerFolder*f {
+	if f := s.NonMatedFolders; f > 0 && len(s.NonMated) > MaxSearchesPerFolder*f && !clustered {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d non-mated searches come from %d folders (%.0f each): searches of one person are correlated, so the rates rest on fewer independent samples than searches", len(s.NonMated), f, float64(len(s.NonMated))/float64(f)))
 	}
 	return c, nil
@@ -242,6 +260,14 @@ func (c *Calibration) uncalibrated(reason string) {
 func (c *Calibration) point(p float64) Point {
 	n := len(c.NonMated)
 	allowed := allowedAbove(p, n)
+	clustered := len(c.NonMatedClusters) == n && n > 0
+	if clustered {
+		cl := make([]int, n)
+		for i, x := range c.NonMatedClusters {
+			cl[i] = int(x)
+		}
+		allowed = clusteredAllowed(c.NonMated, cl, p)
+	}
 	// NonMated ascending: the allowed highest scores are the last ones; the
 	// threshold lies just above the next one down.
 	var t float32
@@ -252,6 +278,9 @@ func (c *Calibration) point(p float64) Point {
 	}
 	above := c.atOrAbove(t)
 	pt := Point{FPIR: p, Threshold: t, NonMatedAbove: above, MeasuredFPIR: float64(above) / float64(n), UpperFPIR: UpperFPIR(above, n)}
+	if clustered {
+		pt.UpperFPIR = c.clusteredUpper(t)
+	}
 	if m := len(c.Mated); m > 0 {
 		miss := sort.Search(m, func(i int) bool { return c.Mated[i] >= t })
 		pt.FNIR = float64(miss) / float64(m)
@@ -269,6 +298,11 @@ func (c *Calibration) atOrAbove(t float32) int {
 // (from the stored samples; no search is run).
 func (c *Calibration) Refit(opts FitOptions) (*Calibration, error) {
 	s := Samples{NonMated: to64(c.NonMated), Mated: to64(c.Mated), NonMatedFolders: c.NonMatedFolders, MatedFolders: c.MatedFolders}
+	if len(c.NonMatedClusters) == len(c.NonMated) && len(c.NonMated) > 0 {
+		for _, x := range c.NonMatedClusters {
+			s.NonMatedCluster = append(s.NonMatedCluster, int(x))
+		}
+	}
 	r, err := Fit(s, opts)
 	if err != nil {
 		return nil, err
@@ -294,4 +328,39 @@ func to64(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
+}
+
+// sortedWith sorts v ascending, carrying the cluster of each value.
+func sortedWith(v []float64, cl []int) ([]float32, []int32) {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	out, oc := make([]float32, len(v)), make([]int32, len(v))
+	for i, j := range idx {
+		out[i], oc[i] = float32(v[j]), int32(cl[j])
+	}
+	return out, oc
+}
+
+// clusteredUpper is the clustered bound (clusterUpper) of the FPIR at t.
+func (c *Calibration) clusteredUpper(t float32) float64 {
+	n := len(c.NonMated)
+	ids := map[int32]int{}
+	for _, x := range c.NonMatedClusters {
+		if _, ok := ids[x]; !ok {
+			ids[x] = len(ids)
+		}
+	}
+	above, total := make([]int, len(ids)), make([]int, len(ids))
+	k := 0
+	for i, x := range c.NonMatedClusters {
+		total[ids[x]]++
+		if c.NonMated[i] >= t {
+			above[ids[x]]++
+			k++
+		}
+	}
+	return clusterUpper(above, total, k, n, uint64(k))
 }
