@@ -7,12 +7,12 @@ GO ?= go
 # they run once, raced.
 RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/cleanse/... ./internal/server/...
 RACE_RE := /internal/(faiss|ort|catalog|library|cleanse|server)(/|$$)
-# These run their short tests (every concurrent code path: reloads, pools) under the race detector
+# These run their short tests (every concurrent code path: reloads, pools, the serve backend) under the race detector
 # too; their long whole-dataset tests run once, without it (under -race cli alone took 15 minutes on
 # 2 cores). internal/embed starts no goroutine of its own (its callers' pools are raced in library
 # and cli), so it runs once, without the detector. The end-to-end tests (e2e/: the commands, the
 # page in Chromium, the Weaviate cluster) run once, without the detector, with the remainder.
-RACE_SHORT_PKGS := ./internal/eval/... ./internal/cli/...
+RACE_SHORT_PKGS := ./internal/eval/... ./internal/cli/... ./internal/review/...
 
 .PHONY: setup build test test-short vet demo eval bench clean cluster cluster-server
 
