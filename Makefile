@@ -2,14 +2,17 @@
 SHELL := /bin/bash
 export FACESEARCH_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/facesearch
 GO ?= go
-# Packages whose tests run under the race detector (cgo handles, concurrency).
-RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/cleanse/...
-RACE_RE := /internal/(faiss|ort|catalog|library|cleanse)(/|$$)
-# These run their short tests (every concurrent code path: handlers, reloads, pools) under the race
-# detector too; their long whole-dataset and browser tests run once, without it (under -race cli alone
-# took 15 minutes and server's browser tests 4 minutes on 2 cores). internal/embed starts no goroutine
-# of its own (its callers' pools are raced in library and cli), so it runs once, without the detector.
-RACE_SHORT_PKGS := ./internal/server/... ./internal/eval/... ./internal/cli/...
+# Packages whose tests run under the race detector (cgo handles, concurrency). internal/server's
+# tests are all short handler tests (its browser and load tests are end-to-end tests in e2e/), so
+# they run once, raced.
+RACE_PKGS := ./internal/faiss/... ./internal/ort/... ./internal/catalog/... ./internal/library/... ./internal/cleanse/... ./internal/server/...
+RACE_RE := /internal/(faiss|ort|catalog|library|cleanse|server)(/|$$)
+# These run their short tests (every concurrent code path: reloads, pools, the serve backend) under the race detector
+# too; their long whole-dataset tests run once, without it (under -race cli alone took 15 minutes on
+# 2 cores). internal/embed starts no goroutine of its own (its callers' pools are raced in library
+# and cli), so it runs once, without the detector. The end-to-end tests (e2e/: the commands, the
+# page in Chromium, the Weaviate cluster) run once, without the detector, with the remainder.
+RACE_SHORT_PKGS := ./internal/eval/... ./internal/cli/... ./internal/review/...
 
 .PHONY: setup build test test-short vet demo eval bench clean cluster cluster-server
 
@@ -29,7 +32,8 @@ test: setup vet cluster-server
 	$(GO) test -race -short -count=1 -timeout 15m $(RACE_SHORT_PKGS)
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -Ev '$(RACE_RE)')
 
-# The fast tier: no race detector, long tests (whole-dataset evaluations, browser, cluster) skipped.
+# The fast tier: no race detector, long tests (whole-dataset evaluations, e2e browser and cluster
+# tests) skipped.
 # Run it while editing; run 'make test' before committing.
 test-short: setup vet
 	$(GO) test -short -count=1 -timeout 10m ./...

@@ -221,7 +221,7 @@ stage_ms() { # FILE NAME -> ms per op
 # --- 6. server load ----------------------------------------------------------------
 log "part 6: server load"
 load6=$(load)
-run serve_load "FACESEARCH_LOAD_SECONDS=$load_s go test -run XXX -bench BenchmarkServerLoad -benchtime 1x ./internal/server"
+run serve_load "FACESEARCH_LOAD_SECONDS=$load_s go test -run XXX -bench BenchmarkServerLoad -benchtime 1x ./e2e"
 # --- 7. integrity checks (docs/RELIABILITY.md) -------------------------------------
 log "part 7: integrity checks"
 run open_flat "go test -run XXX -bench BenchmarkOpenFlatVerified -benchtime 20x ./internal/library"
@@ -444,7 +444,7 @@ EOF
 
 ## 6. Server load
 
-Load average at the start: $load6. \`internal/server\`'s \`BenchmarkServerLoad\`:
+Load average at the start: $load6. \`e2e\`'s \`BenchmarkServerLoad\`:
 it indexes \`../shared/faces/face_recognition\` into a temporary library, runs
 \`facesearch serve\` in the test process on loopback and has 8 concurrent clients
 upload photos to \`/api/search\` (detect + embed + search per request) for

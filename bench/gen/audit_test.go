@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/facesearch/facesearch/internal/cli"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // TestAuditFindsPlantedSplits imports a generated FACE01-style dataset (500
@@ -29,21 +28,15 @@ func TestAuditFindsPlantedSplits(t *testing.T) {
 	o.People, o.Faces, o.Split, o.Queries, o.Workers = 500, 5764, 20, 0, 1
 	generate(t, o)
 	lib := filepath.Join(t.TempDir(), "lib")
+	home := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
-		home := t.TempDir()
-		env := &cli.Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Getenv: func(k string) string {
-				switch k {
-				case "FACESEARCH_HOME":
-					return home // the manifest is built in; no model file needed
-				case "LANG", "LC_ALL", "LC_MESSAGES", "FACESEARCH_LIBRARY":
-					return ""
-				}
-				return os.Getenv(k)
-			}}
-		if err := cli.RunEnv(context.Background(), env, args); err != nil {
+		// The manifest is built in; no model file needed.
+		for k, v := range testenv.CLIEnv(home) {
+			t.Setenv(k, v)
+		}
+		if err := cli.Run(context.Background(), args, &out, &errb); err != nil {
 			t.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 		}
 		return out.String()

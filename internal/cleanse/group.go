@@ -17,39 +17,70 @@ type FolderPair struct {
 	Pairs []Pair
 }
 
-// GroupPairs groups face pairs by folder pair, most pairs first (ties: best
-// similarity, then names). Pairs within a folder are left out.
-func (d *Dataset) GroupPairs(pairs []Pair) []FolderPair {
-	byKey := map[int64]*FolderPair{}
-	var order []int64
-	for _, p := range pairs {
-		pa, pb := d.person[p.A], d.person[p.B]
-		if pa == pb {
+// FolderGroup is one folder pair's share of a list of face pairs (see
+// GroupByFolder).
+type FolderGroup struct {
+	Persons      [2]string // the two folders, sorted
+	Count        int       // face pairs
+	Best, Median float32   // their highest and median similarity
+	Index        []int     // their positions in the list, in list order
+}
+
+// GroupByFolder groups the n face pairs of a list by folder pair: pair(i)
+// gives the i-th pair's two folders and similarity. Pairs within a folder
+// are left out. The groups come most pairs first (ties: best similarity,
+// then names). It is the one grouping of the pairs command, the pairs
+// report and the API's folder pairs.
+func GroupByFolder(n int, pair func(i int) (a, b string, sim float32)) []FolderGroup {
+	byKey := map[[2]string]int{}
+	var out []FolderGroup
+	var sims [][]float32
+	for i := range n {
+		a, b, sim := pair(i)
+		if a == b {
 			continue
 		}
-		k := pairKey(min(pa, pb), max(pa, pb))
-		g := byKey[k]
-		if g == nil {
-			g = &FolderPair{Persons: [2]string{d.persons[min(pa, pb)], d.persons[max(pa, pb)]}}
-			byKey[k] = g
-			order = append(order, k)
+		if b < a {
+			a, b = b, a
 		}
-		g.Pairs = append(g.Pairs, p)
-	}
-	out := make([]FolderPair, 0, len(order))
-	for _, k := range order {
-		g := byKey[k]
-		slices.SortFunc(g.Pairs, func(x, y Pair) int { return cmp.Compare(y.Similarity, x.Similarity) })
-		sims := make([]float32, len(g.Pairs))
-		for i, p := range g.Pairs {
-			sims[i] = p.Similarity
+		k, ok := byKey[[2]string{a, b}]
+		if !ok {
+			k = len(out)
+			byKey[[2]string{a, b}] = k
+			out = append(out, FolderGroup{Persons: [2]string{a, b}, Best: sim})
+			sims = append(sims, nil)
 		}
-		g.Count, g.Best, g.Median = len(g.Pairs), g.Pairs[0].Similarity, median(sims)
-		out = append(out, *g)
+		g := &out[k]
+		g.Count++
+		g.Best = max(g.Best, sim)
+		g.Index = append(g.Index, i)
+		sims[k] = append(sims[k], sim)
 	}
-	slices.SortFunc(out, func(x, y FolderPair) int {
+	for k := range out {
+		out[k].Median = median(sims[k])
+	}
+	slices.SortFunc(out, func(x, y FolderGroup) int {
 		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(y.Best, x.Best),
 			cmp.Compare(x.Persons[0], y.Persons[0]), cmp.Compare(x.Persons[1], y.Persons[1]))
 	})
+	return out
+}
+
+// GroupPairs groups face pairs by folder pair (GroupByFolder), each group's
+// pairs best first.
+func (d *Dataset) GroupPairs(pairs []Pair) []FolderPair {
+	groups := GroupByFolder(len(pairs), func(i int) (string, string, float32) {
+		p := pairs[i]
+		return d.persons[d.person[p.A]], d.persons[d.person[p.B]], p.Similarity
+	})
+	out := make([]FolderPair, len(groups))
+	for gi, g := range groups {
+		ps := make([]Pair, len(g.Index))
+		for j, i := range g.Index {
+			ps[j] = pairs[i]
+		}
+		slices.SortFunc(ps, func(x, y Pair) int { return cmp.Compare(y.Similarity, x.Similarity) })
+		out[gi] = FolderPair{Persons: g.Persons, Count: g.Count, Best: g.Best, Median: g.Median, Pairs: ps}
+	}
 	return out
 }

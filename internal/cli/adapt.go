@@ -32,7 +32,7 @@ type adaptJSON struct {
 	Selection  *adapt.Selection `json:"selection,omitempty"`
 }
 
-func cmdAdapt(ctx context.Context, env *Env, args []string) error {
+func cmdAdapt(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "adapt", "[flags]\n\nShows, refits or switches the library's similarity adaptation (docs/ADAPTATION.md).\n'index' and 'import-npz' fit it by themselves when the library changed by 10%;\nit is kept only if it beats the raw cosine on held-out folders.\n--similarity raw|adapted|auto stores the library's setting (auto: adapted when\nkept, else raw); searches then say which similarity they used.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	sim := fs.String("similarity", "", "store the library's similarity: raw, adapted or auto")

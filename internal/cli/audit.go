@@ -13,7 +13,7 @@ import (
 	"github.com/facesearch/facesearch/internal/report"
 )
 
-func cmdAudit(ctx context.Context, env *Env, args []string) error {
+func cmdAudit(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "audit", "[flags]\n\nFinds folders that are one person, misfiled images, near-duplicate photos and\noutliers, judged against each folder's own similarities and the library's\n(docs/CLEANSING.md). Filing problems come first, by severity (high: act,\nmedium: look, low: for information); copies inside one folder come last.\nFindings marked \"not a problem\" in the web page are left out.\nNothing is moved or deleted; --script writes the suggested moves, commented out.")
 	cf := addCleanseFlags(fs, "same-person similarity threshold (default: the library's)", 50, "write JSON (schema "+AuditSchema+") instead of text")
 	script := fs.String("script", "", "write a reviewable bash script of suggested moves (all commented out) to `FILE`")

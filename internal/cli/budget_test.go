@@ -27,7 +27,7 @@ func TestBudgetWorkers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var log bytes.Buffer
-			env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil)), Getenv: func(string) string { return "" }}
+			env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil)), Getenv: func(string) string { return "" }}
 			if got := budgetWorkers(env, tc.workers, tc.threads, tc.ncpu); got != tc.want {
 				t.Errorf("budgetWorkers(%d, %d, %d) = %d, want %d", tc.workers, tc.threads, tc.ncpu, got, tc.want)
 			}

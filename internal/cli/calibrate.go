@@ -21,7 +21,7 @@ const (
 	degenerateTAR       = 0.2
 )
 
-func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
+func cmdCalibrate(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "calibrate", "[flags]\n\nCalibrates the library on its own folders (one person per folder; misfiled\nimages and people filed under two folders are trimmed, see docs/MODEL.md):\n  - the pairwise same-person threshold for the false-accept rate --far\n    (used by compare, pairs, audit and lookalikes);\n  - the open-set (1:N) operating points of the verdicts of search, check and\n    the web page, at the false-positive identification rates --fpir\n    (docs/VERDICTS.md; index refreshes these by itself).\nA threshold of 0.99 or more, or one keeping fewer than 20% of same-person\npairs or far fewer than the curve offers at a 10x looser FAR, is refused\nunless --force. --reset goes back to the model manifest's threshold.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	far := fs.Float64("far", 1e-3, "target false-accept rate: share of different-person pairs called the same person")
@@ -83,7 +83,7 @@ func cmdCalibrate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	groups, paths := folderGroupPaths(faces)
+	groups, paths := eval.FolderGroups(faces)
 	c, err := eval.Calibrate(ctx, groups, eval.CalibrateOptions{FAR: *far, Seed: *seed})
 	if err != nil {
 		return fmt.Errorf("calibrate %s: %w", l.Dir(), err)
@@ -249,30 +249,8 @@ func libraryFaces(ctx context.Context, l *library.Library) ([]face.Face, error) 
 
 // folderGroups groups the images with a face by folder (person).
 func folderGroups(faces []face.Face) []eval.Group {
-	gs, _ := folderGroupPaths(faces)
+	gs, _ := eval.FolderGroups(faces)
 	return gs
-}
-
-// folderGroupPaths is folderGroups plus the path of every vector.
-func folderGroupPaths(faces []face.Face) ([]eval.Group, [][]string) {
-	idx := map[string]int{}
-	var gs []eval.Group
-	var paths [][]string
-	for _, f := range faces {
-		if f.Vec == nil {
-			continue
-		}
-		i, ok := idx[f.Person]
-		if !ok {
-			i = len(gs)
-			idx[f.Person] = i
-			gs = append(gs, eval.Group{Name: f.Person})
-			paths = append(paths, nil)
-		}
-		gs[i].Vectors = append(gs[i].Vectors, f.Vec)
-		paths[i] = append(paths[i], f.File)
-	}
-	return gs, paths
 }
 
 func countVecs(gs []eval.Group) int {

@@ -102,7 +102,7 @@ The stranger rate says how often a person who is not in the library scores
 as high ("1 in 300"), measured on this library's own folders. Photos are
 listed riskiest first. See docs/VERDICTS.md.`
 
-func cmdCheck(ctx context.Context, env *Env, args []string) error {
+func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	start := time.Now()
 	fs := newFlagSet(env, "check", checkUsage)
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")

@@ -187,7 +187,7 @@ func checkOutputs(t *testing.T, lib, queries string, want map[string]string, pho
 	dir := t.TempDir()
 	html := filepath.Join(dir, "check.html")
 	env, out := libEnv(t)
-	err := RunEnv(t.Context(), env, []string{"check", "--csv", "--html", html, "--fail-on-match", "--library", lib,
+	err := runEnv(t.Context(), env, []string{"check", "--csv", "--html", html, "--fail-on-match", "--library", lib,
 		filepath.Join(queries, strangerFile), filepath.Join(queries, knownFile)})
 	if ExitCode(err) != 3 {
 		t.Errorf("check --fail-on-match with a match: exit %d (%v), want 3", ExitCode(err), err)

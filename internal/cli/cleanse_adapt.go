@@ -57,7 +57,7 @@ type cleanseSession struct {
 }
 
 // openCleanse opens the library read-only and loads its faces.
-func openCleanse(ctx context.Context, env *Env, cf *cleanseFlags) (*cleanseSession, error) {
+func openCleanse(ctx context.Context, env *cmdEnv, cf *cleanseFlags) (*cleanseSession, error) {
 	if *cf.min != 0 && (*cf.min <= -1 || *cf.min >= 1) {
 		return nil, usageError{fmt.Sprintf("--min %v must be a cosine similarity in (-1, 1)", *cf.min)}
 	}

@@ -24,20 +24,6 @@ import (
 var lfwPeople = []string{"George_W_Bush", "Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder",
 	"Ariel_Sharon", "Hugo_Chavez", "Junichiro_Koizumi", "Jean_Chretien", "John_Ashcroft"}
 
-func copyFile(tb testing.TB, from, to string) {
-	tb.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // lfwSubset copies the first perPerson photos of each of lfwPeople to dir.
 func lfwSubset(tb testing.TB, lfw, dir string, perPerson int) {
 	tb.Helper()
@@ -48,7 +34,7 @@ func lfwSubset(tb testing.TB, lfw, dir string, perPerson int) {
 		}
 		sort.Strings(names)
 		for _, n := range names[:min(perPerson, len(names))] {
-			copyFile(tb, n, filepath.Join(dir, p, filepath.Base(n)))
+			testenv.CopyFile(tb, n, filepath.Join(dir, p, filepath.Base(n)))
 		}
 	}
 }
@@ -57,8 +43,8 @@ func lfwSubset(tb testing.TB, lfw, dir string, perPerson int) {
 func runCLI(tb testing.TB, args ...string) string {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
-	if err := RunEnv(context.Background(), env, args); err != nil {
+	env := &cmdEnv{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+	if err := runEnv(context.Background(), env, args); err != nil {
 		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	tb.Logf("facesearch %s:\n%s", args[0], errb.String())
@@ -113,12 +99,12 @@ func TestAuditLFW(t *testing.T) {
 	const twin = "Chávez, Hugo"
 	chavez, _ := filepath.Glob(filepath.Join(dirty, "Hugo_Chavez", "*.jpg"))
 	for _, n := range chavez {
-		copyFile(t, n, filepath.Join(dirty, twin, "hc "+filepath.Base(n)))
+		testenv.CopyFile(t, n, filepath.Join(dirty, twin, "hc "+filepath.Base(n)))
 	}
 	// Plant: two photos twice in their own folder.
 	dups := [][2]string{{"George_W_Bush", "George_W_Bush_0001"}, {"Ariel_Sharon", "Ariel_Sharon_0003"}}
 	for _, d := range dups {
-		copyFile(t, filepath.Join(dirty, d[0], d[1]+".jpg"), filepath.Join(dirty, d[0], d[1]+" (copy).jpg"))
+		testenv.CopyFile(t, filepath.Join(dirty, d[0], d[1]+".jpg"), filepath.Join(dirty, d[0], d[1]+" (copy).jpg"))
 	}
 
 	audit := func(root, name string) (*auditJSON, string, string) {

@@ -85,7 +85,7 @@ func TestAuditPlantedSmallFolders(t *testing.T) {
 
 	// One review state: a dismissal made through the API is gone from the
 	// command line's audit, and comes back with --include-dismissed.
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
 	ctx := context.Background()
 	l, err := openLibrary(ctx, env, lib, true)
 	if err != nil {
@@ -153,7 +153,7 @@ func TestAuditPlantedSmallFolders(t *testing.T) {
 		t.Errorf("text audit shows a dismissed finding:\n%s", text)
 	}
 	var buf bytes.Buffer
-	if err := RunEnv(ctx, &Env{Stdout: &buf, Stderr: &buf, Log: env.Log, Getenv: os.Getenv}, []string{"audit", "--library", lib, "--kind", "nonsense"}); err == nil {
+	if err := runEnv(ctx, &cmdEnv{Stdout: &buf, Stderr: &buf, Log: env.Log, Getenv: os.Getenv}, []string{"audit", "--library", lib, "--kind", "nonsense"}); err == nil {
 		t.Error("audit --kind nonsense: no error")
 	}
 	// Restored through the API, it is back.

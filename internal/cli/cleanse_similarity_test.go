@@ -21,14 +21,14 @@ import (
 func runCleanseCmd(tb testing.TB, args ...string) (string, string, error) {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	env := &cmdEnv{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Getenv: func(k string) string {
 			if k == "LANG" || k == "LC_ALL" || k == "LC_MESSAGES" || k == "FACESEARCH_LIBRARY" {
 				return ""
 			}
 			return os.Getenv(k)
 		}}
-	err := RunEnv(context.Background(), env, args)
+	err := runEnv(context.Background(), env, args)
 	return out.String(), errb.String(), err
 }
 
@@ -84,7 +84,7 @@ func TestCleanseSimilarity(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
+	env := &cmdEnv{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Getenv: os.Getenv}
 	w, err := openLibrary(ctx, env, lib, false)
 	if err != nil {
 		t.Fatal(err)

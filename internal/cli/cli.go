@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// Env is what every subcommand receives: its output streams, a logger and the
+// cmdEnv is what every subcommand receives: its output streams, a logger and the
 // process environment (passed in, so tests can set it without touching os).
-type Env struct {
+type cmdEnv struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    *slog.Logger
@@ -28,7 +28,7 @@ type Env struct {
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, env *Env, args []string) error
+	run     func(ctx context.Context, env *cmdEnv, args []string) error
 }
 
 // commands lists every subcommand; each lives in its own file.
@@ -74,17 +74,17 @@ func ExitCode(err error) int {
 // Run parses args (without the program name) and runs one subcommand with
 // the process environment.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return RunEnv(ctx, NewEnv(stdout, stderr, os.Getenv), args)
+	return runEnv(ctx, newEnv(stdout, stderr, os.Getenv), args)
 }
 
-// NewEnv returns an Env writing to stdout and stderr whose logger writes
+// newEnv returns a cmdEnv writing to stdout and stderr whose logger writes
 // text to stderr, at debug level when getenv("FACESEARCH_DEBUG") is set.
-func NewEnv(stdout, stderr io.Writer, getenv func(string) string) *Env {
+func newEnv(stdout, stderr io.Writer, getenv func(string) string) *cmdEnv {
 	level := slog.LevelInfo
 	if getenv("FACESEARCH_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return &Env{
+	return &cmdEnv{
 		Stdout: stdout,
 		Stderr: stderr,
 		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
@@ -92,8 +92,8 @@ func NewEnv(stdout, stderr io.Writer, getenv func(string) string) *Env {
 	}
 }
 
-// RunEnv is Run with an explicit Env (used by tests).
-func RunEnv(ctx context.Context, env *Env, args []string) error {
+// runEnv is Run with an explicit cmdEnv (used by tests).
+func runEnv(ctx context.Context, env *cmdEnv, args []string) error {
 	cmds := commands()
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
 		printVersion(env)
@@ -133,7 +133,7 @@ func RunEnv(ctx context.Context, env *Env, args []string) error {
 
 // unknownCommand is the error for a command name that is not one, naming
 // the nearest command.
-func unknownCommand(env *Env, cmds []command, name string) error {
+func unknownCommand(env *cmdEnv, cmds []command, name string) error {
 	names := make([]string, len(cmds))
 	for i, c := range cmds {
 		names[i] = c.name
@@ -144,7 +144,7 @@ func unknownCommand(env *Env, cmds []command, name string) error {
 	return usageError{printer(env).Sprintf("unknown command %q (see 'facesearch help')", name)}
 }
 
-func printUsage(env *Env, cmds []command) {
+func printUsage(env *cmdEnv, cmds []command) {
 	p := printer(env)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	var b strings.Builder
@@ -160,7 +160,7 @@ func printUsage(env *Env, cmds []command) {
 
 // newFlagSet returns a FlagSet that writes its usage to env.Stderr and returns
 // errors instead of exiting.
-func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
+func newFlagSet(env *cmdEnv, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {

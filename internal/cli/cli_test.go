@@ -24,15 +24,15 @@ func TestNewEnvDebugLevelFromGetenv(t *testing.T) {
 				asked = asked || k == "FACESEARCH_DEBUG"
 				return tc.env[k]
 			}
-			env := NewEnv(io.Discard, io.Discard, getenv)
+			env := newEnv(io.Discard, io.Discard, getenv)
 			if !asked {
-				t.Error("NewEnv did not read FACESEARCH_DEBUG through getenv")
+				t.Error("newEnv did not read FACESEARCH_DEBUG through getenv")
 			}
 			if got := env.Log.Enabled(context.Background(), slog.LevelDebug); got != tc.debug {
 				t.Errorf("debug enabled = %v, want %v", got, tc.debug)
 			}
 			if env.Getenv == nil || env.Getenv("FACESEARCH_DEBUG") != tc.env["FACESEARCH_DEBUG"] {
-				t.Error("Env.Getenv is not the getenv given")
+				t.Error("cmdEnv.Getenv is not the getenv given")
 			}
 		})
 	}

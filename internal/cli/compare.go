@@ -39,7 +39,7 @@ type compareJSON struct {
 	SamePairs int      `json:"same_pairs"`
 }
 
-func cmdCompare(ctx context.Context, env *Env, args []string) error {
+func cmdCompare(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "compare", "[flags] PHOTO_A PHOTO_B\n\nAre the people in two photos the same person? Prints the cosine similarity\nof their primary faces (or --face-a/--face-b) and, from the library's own\nfolders, the pairwise false-accept rate at that similarity: the share of\ndifferent-person pairs that are at least as similar. This is a 1:1\nquestion; to ask whether a person is in the library, use 'check'.")
 	lib := fs.String("library", "", "library giving the pairwise rates (default $FACESEARCH_LIBRARY or ./.facesearch; without one only the model's threshold is used)")
 	asJSON := fs.Bool("json", false, "print JSON (schema "+CompareSchema+")")

@@ -12,13 +12,12 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/eval"
-	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
-func cmdEval(ctx context.Context, env *Env, args []string) error {
+func cmdEval(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) > 0 && args[0] == "library" {
 		return evalLibrary(ctx, env, args[1:])
 	}
@@ -35,63 +34,7 @@ func cmdEval(ctx context.Context, env *Env, args []string) error {
 	return evalLFW(ctx, env, args[1:])
 }
 
-// lfwSummary is what eval lfw measures; it is also written as JSON.
-type lfwSummary struct {
-	Dataset   string    `json:"dataset"`
-	Model     string    `json:"model"`
-	Library   string    `json:"library"`
-	When      time.Time `json:"when"`
-	Images    int       `json:"images"`
-	NoFace    []string  `json:"images_without_face"`
-	Pairs     int       `json:"pairs"`
-	NoFacePrs int       `json:"pairs_without_face"`
-	Accuracy  float64   `json:"accuracy_mean"`
-	AccStd    float64   `json:"accuracy_std"`
-	FoldAcc   []float64 `json:"fold_accuracies"`
-	FoldThr   []float64 `json:"fold_thresholds"`
-	AUC       float64   `json:"auc"`
-	FAR       float64   `json:"far"`
-	TAR       float64   `json:"tar_at_far"`
-	TARThr    float64   `json:"tar_threshold"`
-	BestThr   float64   `json:"best_threshold"`
-	BestAcc   float64   `json:"best_threshold_accuracy"`
-	Calib     struct {
-		Threshold   float64 `json:"threshold"`
-		MeasuredFAR float64 `json:"measured_far"`
-		TAR         float64 `json:"tar"`
-		SamePairs   int     `json:"same_pairs"`
-		DiffPairs   int     `json:"diff_pairs"`
-		Outliers    int     `json:"outliers"`
-		Merged      int     `json:"merged_folder_pairs"`
-		PairsFAR    float64 `json:"far_on_lfw_pairs"`
-		PairsNeg    int     `json:"lfw_diff_pairs"`
-		PairsAcc    float64 `json:"accuracy_on_lfw_pairs"`
-	} `json:"calibration"`
-	HeldOut []heldOutSummary `json:"held_out_checks"`
-	Ident   struct {
-		Queries int     `json:"queries"`
-		Gallery int     `json:"gallery"`
-		Rank1   float64 `json:"rank1"`
-		Rank5   float64 `json:"rank5"`
-	} `json:"identification"`
-	SamePairMean float64 `json:"same_pair_mean"`
-	SamePairStd  float64 `json:"same_pair_std"`
-	DiffPairMean float64 `json:"diff_pair_mean"`
-	DiffPairStd  float64 `json:"diff_pair_std"`
-}
-
-type heldOutSummary struct {
-	Name      string  `json:"name"`
-	Threshold float64 `json:"threshold"`
-	FAR       float64 `json:"held_out_far"`
-	TAR       float64 `json:"held_out_tar"`
-	DiffPairs int     `json:"held_out_diff_pairs"`
-	Within2   bool    `json:"within_factor_2"`
-	Misfiled  int     `json:"misfiled_injected"`
-	Outliers  int     `json:"outliers_found"`
-}
-
-func evalLFW(ctx context.Context, env *Env, args []string) error {
+func evalLFW(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "eval lfw", "[flags] DIR\n\nRuns the standard LFW protocol on DIR (DIR/<name>/<name>_NNNN.jpg and\nDIR/pairs.txt): 10-fold verification accuracy, ROC AUC, TAR at --far,\nthe threshold calibrated on the folders, and identification rank-1/rank-5\nover every image. Embeddings are cached in --library, so a rerun only\nrecomputes the statistics. An image in which no face is found counts as a\nwrong decision in every pair it is part of and as a miss as a query.")
 	pairsFile := fs.String("pairs", "", "pairs file (default DIR/pairs.txt)")
 	lib := fs.String("library", "", "library caching the embeddings (default $FACESEARCH_HOME/eval/lfw-MODEL)")
@@ -166,99 +109,27 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 	if len(faces) == 0 {
 		return fmt.Errorf("eval lfw: library %s is empty (run without --no-index)", l.Dir())
 	}
-	byKey := make(map[string][]float32, len(faces))
-	var s lfwSummary
-	s.Dataset, s.Model, s.Library, s.When, s.Images = dir, modelID, l.Dir(), time.Now().UTC(), len(faces)
+	known := make(map[string]bool, len(faces))
 	for _, f := range faces {
-		byKey[f.File] = f.Vec
-		if f.Vec == nil {
-			s.NoFace = append(s.NoFace, f.File)
-		}
+		known[f.File] = true
 	}
 	for _, im := range eval.Images(pairs) {
-		if _, ok := byKey[im.Key()]; !ok {
+		if !known[im.Key()] {
 			return fmt.Errorf("eval lfw: %s names %s, which is not in library %s (was it indexed from %s?)", *pairsFile, im.Key(), l.Dir(), dir)
 		}
 	}
-	v, err := eval.Verify(pairs, func(im eval.Image) []float32 { return byKey[im.Key()] }, *far)
-	if err != nil {
-		return fmt.Errorf("eval lfw: %w", err)
-	}
-	s.Pairs, s.NoFacePrs = v.Pairs, v.MissingPairs
-	s.Accuracy, s.AccStd, s.FoldAcc, s.FoldThr = v.KFold.Mean, v.KFold.Std, v.KFold.Accuracies, v.KFold.Thresholds
-	s.AUC, s.FAR, s.TAR, s.TARThr = v.AUC, *far, v.TAR, v.TARThreshold
-	s.BestThr, s.BestAcc = v.BestThreshold, v.BestAccuracy
-	var same, diff []float64
-	for _, sc := range v.Scores {
-		switch {
-		case sc.Sim == eval.MissingSame || sc.Sim == eval.MissingDiff:
-		case sc.Same:
-			same = append(same, sc.Sim)
-		default:
-			diff = append(diff, sc.Sim)
-		}
-	}
-	s.SamePairMean, s.SamePairStd = eval.MeanStd(same)
-	s.DiffPairMean, s.DiffPairStd = eval.MeanStd(diff)
-
-	// Calibration on the folders (every image, no pairs file).
-	groups, paths := folderGroupPaths(faces)
-	c, err := eval.Calibrate(ctx, groups, eval.CalibrateOptions{FAR: *far, Seed: 1})
-	if err != nil {
-		return fmt.Errorf("eval lfw: %w", err)
-	}
-	s.Calib.Threshold, s.Calib.MeasuredFAR, s.Calib.TAR = c.Threshold, c.MeasuredFAR, c.TAR
-	s.Calib.SamePairs, s.Calib.DiffPairs, s.Calib.Outliers, s.Calib.Merged = len(c.Same), len(c.Diff), len(c.Outliers), c.MergedGroupPairs
-	s.Calib.PairsAcc = eval.Accuracy(v.Scores, c.Threshold)
-	neg, acc := 0, 0
-	for _, sc := range v.Scores {
-		if !sc.Same {
-			neg++
-			if sc.Sim >= c.Threshold {
-				acc++
-			}
-		}
-	}
-	s.Calib.PairsFAR, s.Calib.PairsNeg = float64(acc)/float64(max(neg, 1)), neg
-
-	// Held-out checks: calibrate on half the people, measure on the other half.
-	for _, chk := range []struct {
-		name    string
-		groups  []eval.Group
-		misfile float64
-	}{
-		{"all folders", groups, 0},
-		{"hardest half of the folders (most varied photos), 2% of calibration images misfiled", eval.Hardest(groups, 0.5), 0.02},
-	} {
-		moved := 0
-		prep := func(g []eval.Group) []eval.Group {
-			if chk.misfile == 0 {
-				return g
-			}
-			var out []eval.Group
-			out, moved = eval.Misfile(g, chk.misfile, 7)
-			return out
-		}
-		h, err := eval.CheckCalibration(ctx, chk.groups, eval.CalibrateOptions{FAR: *far, Seed: 1}, prep)
-		if err != nil {
-			return fmt.Errorf("eval lfw: %s: %w", chk.name, err)
-		}
-		s.HeldOut = append(s.HeldOut, heldOutSummary{Name: chk.name, Threshold: h.Calibration.Threshold, FAR: h.FAR, TAR: h.TAR,
-			DiffPairs: h.DiffPairs, Within2: h.Within(2), Misfiled: moved, Outliers: len(h.Calibration.Outliers)})
-	}
-
-	// Identification over every image with a face: one batch search, the
-	// embedding sessions are closed by now, so faiss gets every core.
+	// The embedding sessions are closed by now: the identification's one
+	// batch search gets every core.
 	faissAllCores(env)
-	id, gallery, err := identifyAll(ctx, faces)
+	s, err := eval.RunLFW(ctx, eval.LFWOptions{Pairs: pairs, Faces: faces, FAR: *far, KNN: faissidx.KNN})
 	if err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
 	}
-	s.Ident.Queries, s.Ident.Gallery, s.Ident.Rank1, s.Ident.Rank5 = id.Queries, gallery, id.Rank(1), id.Rank(5)
+	s.Dataset, s.Model, s.Library, s.When = dir, modelID, l.Dir(), time.Now().UTC()
 
-	printLFW(env.Stdout, &s, c, groups, paths)
+	printLFW(env.Stdout, s)
 	if *out != "" {
-		if err := writeLFWOutputs(*out, &s, v, c, same, diff, *far); err != nil {
+		if err := writeLFWOutputs(*out, s); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "wrote %s, %s and %s\n", filepath.Join(*out, "roc.png"), filepath.Join(*out, "hist.png"), filepath.Join(*out, "eval-lfw.json"))
@@ -267,7 +138,7 @@ func evalLFW(ctx context.Context, env *Env, args []string) error {
 }
 
 // indexForEval brings the eval library up to date with the LFW directory.
-func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Manifest, dir string, workers, threads int) error {
+func indexForEval(ctx context.Context, env *cmdEnv, l *library.Library, m *model.Manifest, dir string, workers, threads int) error {
 	if threads < 1 {
 		return usageError{"eval lfw: --threads must be ≥ 1"}
 	}
@@ -290,53 +161,8 @@ func indexForEval(ctx context.Context, env *Env, l *library.Library, m *model.Ma
 	return nil
 }
 
-// identifyAll runs closed-set identification over every image with a face:
-// one exact (Flat) inner-product search of all of them at once.
-func identifyAll(ctx context.Context, faces []face.Face) (eval.Identification, int, error) {
-	labels := make([]string, len(faces))
-	var vecs []float32
-	var ids []int64
-	dim := 0
-	for i, f := range faces {
-		labels[i] = f.Person
-		if f.Vec != nil {
-			dim = len(f.Vec)
-			vecs = append(vecs, f.Vec...)
-			ids = append(ids, int64(i))
-		}
-	}
-	if len(ids) == 0 {
-		return eval.Identification{}, 0, fmt.Errorf("identification: no image has a face")
-	}
-	x, err := faissidx.Backend{}.New(dim, "Flat")
-	if err != nil {
-		return eval.Identification{}, 0, err
-	}
-	defer x.Close()
-	if err := x.Add(vecs, ids); err != nil {
-		return eval.Identification{}, 0, err
-	}
-	const k = 6 // rank 5 plus the query itself
-	_, res, err := x.Search(vecs, k, library.SearchParams{})
-	if err != nil {
-		return eval.Identification{}, 0, err
-	}
-	row := make(map[int][]int, len(ids))
-	for qi, id := range ids {
-		r := make([]int, 0, k)
-		for _, j := range res[qi*k : (qi+1)*k] {
-			if j >= 0 {
-				r = append(r, int(j))
-			}
-		}
-		row[int(id)] = r
-	}
-	search := func(_ context.Context, q, _ int) ([]int, error) { return row[q], nil } // nil (no face): a miss
-	id, err := eval.Identify(ctx, labels, search, eval.IdentifyOptions{MaxRank: 5})
-	return id, len(ids), err
-}
-
-func printLFW(w io.Writer, s *lfwSummary, c *eval.Calibration, groups []eval.Group, paths [][]string) {
+func printLFW(w io.Writer, s *eval.LFWResult) {
+	c, groups, paths := s.Calibration, s.Groups, s.GroupPaths
 	fmt.Fprintf(w, "LFW %s, model %s (%d images, library %s)\n", termText(s.Dataset), s.Model, s.Images, termText(s.Library))
 	fmt.Fprintf(w, "verification, %d pairs, %d folds: accuracy %.2f%% ± %.2f%% (population std of the fold accuracies)\n",
 		s.Pairs, len(s.FoldAcc), 100*s.Accuracy, 100*s.AccStd)
@@ -385,7 +211,8 @@ func (i indentWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func writeLFWOutputs(out string, s *lfwSummary, v *eval.Verification, c *eval.Calibration, same, diff []float64, far float64) error {
+func writeLFWOutputs(out string, s *eval.LFWResult) error {
+	v, c, same, diff, far := s.Verification, s.Calibration, s.SameSims, s.DiffSims, s.FAR
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("eval lfw: %w", err)
 	}

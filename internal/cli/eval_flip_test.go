@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
@@ -26,7 +27,7 @@ func TestEvalLFWFlip(t *testing.T) {
 	if stdout, stderr, err := runEvalCmd(t, "eval", "lfw", "--flip", "--library", lib, "--out", out, "--far", "0.05", dir); err != nil {
 		t.Fatalf("eval lfw --flip: %v\n%s\n%s", err, stdout, stderr)
 	}
-	var s lfwSummary
+	var s eval.LFWResult
 	readJSON(t, filepath.Join(out, "eval-lfw.json"), &s)
 	want := model.DefaultName + model.FlipSuffix
 	if s.Model != want || s.Images != 24 || s.AUC < 0.9 {

@@ -24,8 +24,8 @@ import (
 func runEvalCmd(tb testing.TB, args ...string) (stdout, stderr string, err error) {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(&errb, nil)), Getenv: os.Getenv}
-	err = RunEnv(context.Background(), env, args)
+	env := &cmdEnv{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(&errb, nil)), Getenv: os.Getenv}
+	err = runEnv(context.Background(), env, args)
 	return out.String(), errb.String(), err
 }
 
@@ -109,7 +109,7 @@ func TestEvalLFWAndCalibrate(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	var s lfwSummary
+	var s eval.LFWResult
 	readJSON(t, filepath.Join(out, "eval-lfw.json"), &s)
 	if s.Images != 36 || s.Pairs != 24 || s.Accuracy < 0.8 || s.AUC < 0.9 || s.Ident.Rank5 < 0.8 || len(s.HeldOut) != 2 {
 		t.Errorf("implausible summary: %+v", s)
@@ -130,7 +130,7 @@ func TestEvalLFWAndCalibrate(t *testing.T) {
 	if _, stderr, err := runEvalCmd(t, "eval", "lfw", "--no-index", "--library", lib, "--out", out2, "--far", "0.05", dir); err != nil {
 		t.Fatalf("rerun: %v\n%s", err, stderr)
 	}
-	var s2 lfwSummary
+	var s2 eval.LFWResult
 	readJSON(t, filepath.Join(out2, "eval-lfw.json"), &s2)
 	if s2.Accuracy != s.Accuracy || s2.AUC != s.AUC || s2.Calib.Threshold != s.Calib.Threshold {
 		t.Errorf("rerun differs: %+v vs %+v", s2, s)

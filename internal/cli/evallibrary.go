@@ -32,7 +32,7 @@ type worstPair struct {
 	Other string  `json:"other_folder_path"`
 }
 
-func evalLibrary(ctx context.Context, env *Env, args []string) error {
+func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: the first N\nfolders (sorted) keep the first --split-share of their photos, their other\nphotos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "target false-positive identification rate (share of strangers matched)")

@@ -95,7 +95,7 @@ func (r rate) String() string {
 	return fmt.Sprintf("%.2f%% (%d/%d, 95%% CI %.2f–%.2f%%)", 100*r.Rate, r.Count, r.Of, 100*r.Lo, 100*r.Hi)
 }
 
-func evalVerdicts(ctx context.Context, env *Env, args []string) error {
+func evalVerdicts(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "eval verdicts", "[flags]\n\nMeasures the open-set verdicts on LFW, on the library 'eval lfw' caches:\nthe gallery is every person with two or more faces; its folders are split in\ntwo halves; the operating points are fitted on the first half's searches and\nmeasured on people not used for the fit: the second half (mated searches:\nFNIR; leave-one-folder-out: FPIR) and the single-photo people, who are not\nin the gallery (FPIR). See docs/VERDICTS.md.")
 	lib := fs.String("library", "", "library of embedded LFW (default $FACESEARCH_HOME/eval/lfw-MODEL, made by 'eval lfw')")
 	out := fs.String("out", "docs", "directory for eval-verdicts.json ('' writes nothing)")

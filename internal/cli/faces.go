@@ -47,7 +47,7 @@ type faceJSON struct {
 	Crop      string        `json:"crop,omitempty"`
 }
 
-func cmdFaces(ctx context.Context, env *Env, args []string) error {
+func cmdFaces(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "faces", facesUsage)
 	asJSON := fs.Bool("json", false, "print JSON (with 68 landmarks and embeddings)")
 	crops := fs.String("crops", "", "write each aligned 112x112 face as PNG into `DIR`")
@@ -184,7 +184,7 @@ func writePNG(path string, f embed.Face) error {
 	return nil
 }
 
-func printFaces(env *Env, r facesJSON) {
+func printFaces(env *cmdEnv, r facesJSON) {
 	pr := printer(env)
 	pr.Fprintf(env.Stdout, "%s: %dx%d, %d face(s)\n", termText(r.File), r.Width, r.Height, len(r.Faces))
 	pt := func(p [2]float32) string { return fmt.Sprintf("(%.1f,%.1f)", p[0], p[1]) }

@@ -26,7 +26,7 @@ func facesRun(tb testing.TB, args ...string) (stdout, log string, err error) {
 	var lb bytes.Buffer
 	env.Log = slog.New(slog.NewTextHandler(&lb, nil))
 	env.Stderr = io.Discard
-	err = RunEnv(context.Background(), env, append([]string{"faces"}, args...))
+	err = runEnv(context.Background(), env, append([]string{"faces"}, args...))
 	return out.String(), lb.String(), err
 }
 
@@ -230,8 +230,8 @@ func TestFacesUsage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			env := &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }}
-			err := RunEnv(context.Background(), env, append([]string{"faces"}, tc.args...))
+			env := &cmdEnv{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }}
+			err := runEnv(context.Background(), env, append([]string{"faces"}, tc.args...))
 			if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v (exit %d), want a usage error mentioning %q", err, ExitCode(err), tc.want)
 			}

@@ -56,7 +56,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // localizeUsage translates a command-line error to env's language: flag
 // errors by their parts, fixed usage messages through the catalogue.
-func localizeUsage(env *Env, err error) error {
+func localizeUsage(env *cmdEnv, err error) error {
 	if err == nil || !japanese(env.Getenv) {
 		return err
 	}
@@ -152,7 +152,7 @@ func editDistance(a, b string) int {
 
 // printVersion prints the module version and the commit it was built from
 // (from the build information Go records in the binary).
-func printVersion(env *Env) {
+func printVersion(env *cmdEnv) {
 	v, rev, dirty, goVer := "(devel)", "", false, ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVer = bi.GoVersion

@@ -143,7 +143,7 @@ func TestGoldenIndexJSON(t *testing.T) {
 	for _, p := range []string{"alex_lacamoire", "biden", "kit_harington"} {
 		files, _ := os.ReadDir(filepath.Join(src, p))
 		for _, f := range files {
-			copyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
+			testenv.CopyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
 		}
 	}
 	os.WriteFile(filepath.Join(root, "biden", "notes.jpg"), []byte("not an image"), 0o644)
@@ -151,7 +151,7 @@ func TestGoldenIndexJSON(t *testing.T) {
 	dirs := map[string]string{root: "$DATASET", lib: "$LIBRARY"}
 	for _, name := range []string{"index.golden.json", "index-again.golden.json"} {
 		out.Reset()
-		if err := RunEnv(context.Background(), env, []string{"index", "--json", "--library", lib, root}); err != nil {
+		if err := runEnv(context.Background(), env, []string{"index", "--json", "--library", lib, root}); err != nil {
 			t.Fatalf("index: %v\n%s", err, out.String())
 		}
 		schemaFirst(t, out.String(), IndexSchema)

@@ -74,7 +74,7 @@ func japanese(getenv func(string) string) bool {
 }
 
 // printer returns the message printer of env's language (English for nil).
-func printer(env *Env) *msgPrinter {
+func printer(env *cmdEnv) *msgPrinter {
 	if env == nil {
 		return &msgPrinter{}
 	}

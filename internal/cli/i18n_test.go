@@ -46,7 +46,7 @@ func TestCatalogueVerbs(t *testing.T) {
 }
 
 func TestPluralsEN(t *testing.T) {
-	p := printer(&Env{Getenv: func(string) string { return "" }})
+	p := printer(&cmdEnv{Getenv: func(string) string { return "" }})
 	if got := p.Sprintf("%s: %dx%d", "a.jpg", 970, 2204); got != "a.jpg: 970x2204" {
 		t.Errorf("numbers are localised: %q", got)
 	}
@@ -131,13 +131,13 @@ func TestCommandLineErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var out bytes.Buffer
-		env := &Env{Stdout: &out, Stderr: &out, Log: slog.New(slog.DiscardHandler), Getenv: func(k string) string {
+		env := &cmdEnv{Stdout: &out, Stderr: &out, Log: slog.New(slog.DiscardHandler), Getenv: func(k string) string {
 			if k == "LANG" {
 				return tc.lang
 			}
 			return ""
 		}}
-		err := RunEnv(context.Background(), env, tc.args)
+		err := runEnv(context.Background(), env, tc.args)
 		if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: %v (exit %d), want %q", tc.lang, tc.args, err, ExitCode(err), tc.want)
 		}
@@ -149,15 +149,15 @@ func TestCommandLineErrors(t *testing.T) {
 
 func TestHelpFlagSpelling(t *testing.T) {
 	var out bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &out, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }}
-	if err := RunEnv(context.Background(), env, []string{"help", "search"}); err != nil {
+	env := &cmdEnv{Stdout: &out, Stderr: &out, Log: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }}
+	if err := runEnv(context.Background(), env, []string{"help", "search"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "  --json\n") || !strings.Contains(out.String(), "  --k int\n") || regexp.MustCompile(`(?m)^  -[a-z]`).MatchString(out.String()) {
 		t.Errorf("help:\n%s", out.String())
 	}
 	out.Reset()
-	if err := RunEnv(context.Background(), env, []string{"--version"}); err != nil || !strings.HasPrefix(out.String(), "facesearch ") {
+	if err := runEnv(context.Background(), env, []string{"--version"}); err != nil || !strings.HasPrefix(out.String(), "facesearch ") {
 		t.Errorf("--version: %v %q", err, out.String())
 	}
 }
@@ -180,7 +180,7 @@ func TestJapaneseCommands(t *testing.T) {
 	for _, p := range []string{"biden", "obama", "alex_lacamoire"} {
 		files, _ := os.ReadDir(filepath.Join(src, p))
 		for _, f := range files {
-			copyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
+			testenv.CopyFile(t, filepath.Join(src, p, f.Name()), filepath.Join(root, p, f.Name()))
 		}
 	}
 	lib := filepath.Join(t.TempDir(), "lib")
@@ -197,7 +197,7 @@ func TestJapaneseCommands(t *testing.T) {
 	for _, tc := range tests {
 		out.Reset()
 		errb.Reset()
-		err := RunEnv(context.Background(), env, tc.args)
+		err := runEnv(context.Background(), env, tc.args)
 		text := out.String() + errb.String()
 		if err != nil {
 			t.Errorf("%s: %v\n%s", tc.args[0], err, text)

@@ -12,7 +12,7 @@ import (
 	"github.com/facesearch/facesearch/internal/npz"
 )
 
-func cmdImportNpz(ctx context.Context, env *Env, args []string) error {
+func cmdImportNpz(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "import-npz", "[flags] ROOT\n\nImports the embeddings of the original FACE01 scripts, ROOT/<person>/npKnown.npz,\ninto the library without re-embedding: each row becomes a face of that person,\nfiled under the image name the npz records. Incremental: unchanged files are\nskipped, changed ones replace their person's faces, deleted ones remove them.\nMalformed files are reported, recorded ('facesearch stats') and skipped; a wrong\n--key keeps the faces already imported. A run that would delete more than\nhalf of the library deletes nothing unless --prune is given.\nSee docs/MIGRATION.md.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	key := fs.String("key", npz.DefaultKey, "array holding the embeddings (e.g. dlib)")

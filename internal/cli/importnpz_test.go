@@ -24,7 +24,7 @@ func npzRun(tb testing.TB, args ...string) (string, error) {
 	tb.Helper()
 	home := tb.TempDir()
 	var out bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	env := &cmdEnv{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Getenv: func(k string) string {
 			switch k {
 			case "FACESEARCH_HOME":
@@ -34,7 +34,7 @@ func npzRun(tb testing.TB, args ...string) (string, error) {
 			}
 			return os.Getenv(k)
 		}}
-	err := RunEnv(context.Background(), env, args)
+	err := runEnv(context.Background(), env, args)
 	return out.String(), err
 }
 

@@ -24,7 +24,7 @@ import (
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
-func cmdIndex(ctx context.Context, env *Env, args []string) error {
+func cmdIndex(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "index", "[flags] ROOT\n\nIndexes ROOT/<person>/<images> into the library, incrementally: unchanged\nfiles are skipped, changed ones re-embedded, deleted ones removed. Ctrl-C\nstops cleanly; running the command again resumes.\n\nA run that would delete more than half of the library's images (or all of\nthem: an empty or unmounted ROOT) deletes nothing and fails unless --prune\nis given. Images under a folder that cannot be read are kept, and the run\nexits 1 naming the folder.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	workers := fs.Int("workers", 0, "images processed at once (default: CPUs / threads)")
@@ -88,14 +88,14 @@ func cmdIndex(ctx context.Context, env *Env, args []string) error {
 
 // openLibrary opens the library named by the flag value (or
 // FACESEARCH_LIBRARY, or ./.facesearch) with the faiss backend.
-func openLibrary(ctx context.Context, env *Env, dir string, readOnly bool) (*library.Library, error) {
+func openLibrary(ctx context.Context, env *cmdEnv, dir string, readOnly bool) (*library.Library, error) {
 	return library.Open(ctx, library.Options{
 		Dir: library.Dir(dir, env.Getenv), Backend: faissidx.Backend{}, Remote: remoteOpener(env.Log), Log: env.Log, ReadOnly: readOnly,
 	})
 }
 
 // newPipeline loads the face models of m from FACESEARCH_HOME.
-func newPipeline(env *Env, m *model.Manifest, threads int) (*embed.Pipeline, error) {
+func newPipeline(env *cmdEnv, m *model.Manifest, threads int) (*embed.Pipeline, error) {
 	p, err := embed.New(embed.Options{
 		Home: model.Home(env.Getenv), Manifest: m, LibPath: model.RuntimeLibrary(env.Getenv),
 		Threads: threads, Log: env.Log,
@@ -139,33 +139,20 @@ func shapeError(err error) error {
 	return err
 }
 
-// decodeImage decodes with imgio, classifying the file's own faults.
+// decodeImage decodes with imgio, classifying the file's own faults
+// (library.ImageFault).
 func decodeImage(path string) (image.Image, error) {
 	img, _, err := imgio.DecodeFile(path, imgio.Options{})
-	if err == nil {
-		return img, nil
+	if err != nil {
+		return nil, library.ImageFault(err)
 	}
-	for _, c := range []struct {
-		err    error
-		status string
-	}{
-		{imgio.ErrEmpty, library.StatusEmpty}, {imgio.ErrTruncated, library.StatusTruncated},
-		{imgio.ErrTooLarge, library.StatusTooLarge}, {imgio.ErrNotImage, library.StatusNotImage},
-		{imgio.ErrCorrupt, library.StatusCorrupt}, {imgio.ErrUnsupported, library.StatusUnsupported},
-	} {
-		if errors.Is(err, c.err) {
-			// The catalog records the reason; the path is shown beside it.
-			reason := strings.TrimPrefix(err.Error(), fmt.Sprintf("decode %q: ", path))
-			return nil, &library.DecodeError{Status: c.status, Reason: reason, Err: err}
-		}
-	}
-	return nil, err
+	return img, nil
 }
 
 // budgetWorkers returns how many images to embed at once: workers, or
 // ncpu / threads when workers ≤ 0, reduced (with a warning) so that workers
 // × onnxruntime threads per session stays within ncpu. threads must be ≥ 1.
-func budgetWorkers(env *Env, workers, threads, ncpu int) int {
+func budgetWorkers(env *cmdEnv, workers, threads, ncpu int) int {
 	fit := max(1, ncpu/threads)
 	if workers <= 0 {
 		return fit
@@ -182,7 +169,7 @@ func budgetWorkers(env *Env, workers, threads, ncpu int) int {
 // lookalikes, and eval's identification once embedding is done. A count the
 // user set in OMP_NUM_THREADS is left to the libraries. The thread budget of
 // each command is documented in docs/FAISS.md.
-func faissAllCores(env *Env) {
+func faissAllCores(env *cmdEnv) {
 	if env.Getenv("OMP_NUM_THREADS") != "" {
 		return
 	}

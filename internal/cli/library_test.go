@@ -23,7 +23,6 @@ import (
 	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/face"
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
 	"github.com/facesearch/facesearch/internal/vecindex"
@@ -47,23 +46,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// libEnv is a CLI environment for library tests: FACESEARCH_HOME from the
-// test's manifest, a fixed English locale, output captured.
-func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
+// libEnv is a CLI environment for library tests: FACESEARCH_HOME with the
+// prepared models, a fixed English locale (testenv.CLIEnv), output captured.
+func libEnv(tb testing.TB) (*cmdEnv, *bytes.Buffer) {
 	tb.Helper()
-	m, home := orttest.Manifest(tb)
-	builtin, _ := model.Builtin(model.DefaultName)
-	if m.Files["feature"].Path != builtin.Files["feature"].Path {
-		testenv.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
-	}
+	vars := testenv.CLIEnv(orttest.CLIHome(tb))
 	var out bytes.Buffer
-	return &Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return &cmdEnv{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Getenv: func(k string) string {
-			switch k {
-			case "FACESEARCH_HOME":
-				return home
-			case "LANG", "LC_ALL", "LC_MESSAGES", "FACESEARCH_LIBRARY":
-				return ""
+			if v, ok := vars[k]; ok {
+				return v
 			}
 			return os.Getenv(k)
 		}}, &out
@@ -73,7 +65,7 @@ func libEnv(tb testing.TB) (*Env, *bytes.Buffer) {
 func libRun(tb testing.TB, args ...string) string {
 	tb.Helper()
 	env, out := libEnv(tb)
-	if err := RunEnv(context.Background(), env, args); err != nil {
+	if err := runEnv(context.Background(), env, args); err != nil {
 		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	return out.String()
@@ -88,22 +80,6 @@ func libOpen(tb testing.TB, dir string) *library.Library {
 	}
 	tb.Cleanup(func() { l.Close() })
 	return l
-}
-
-// libCopyTree copies a dataset directory (read-only source) to dst.
-func libCopyTree(tb testing.TB, src, dst string) {
-	tb.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		copyFile(tb, p, filepath.Join(dst, rel))
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // TestLibraryDatasets indexes the shared datasets and checks that every
@@ -310,12 +286,12 @@ func TestIndexCrashIncremental(t *testing.T) {
 	faces := testenv.Faces(t)
 	libEnv(t) // skip early without models
 	root := filepath.Join(t.TempDir(), "data")
-	libCopyTree(t, filepath.Join(faces, "face_recognition"), root)
+	testenv.CopyTree(t, filepath.Join(faces, "face_recognition"), root)
 	if err := os.Rename(filepath.Join(root, "biden"), filepath.Join(root, "ジョー・バイデン")); err != nil {
 		t.Fatal(err)
 	}
 	sjis := "\x83o\x83C\x83f\x83\x93.jpg" // "バイデン" in Shift-JIS: not UTF-8
-	copyFile(t, filepath.Join(faces, "deepface", "person_01", "img1.jpg"), filepath.Join(root, "ジョー・バイデン", sjis))
+	testenv.CopyFile(t, filepath.Join(faces, "deepface", "person_01", "img1.jpg"), filepath.Join(root, "ジョー・バイデン", sjis))
 	jpg, err := os.ReadFile(filepath.Join(faces, "deepface", "person_02", "img12.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -394,8 +370,8 @@ func TestIndexCrashIncremental(t *testing.T) {
 	}
 
 	// 3. Add, change, delete: only those are processed.
-	copyFile(t, filepath.Join(faces, "deepface", "person_03", "img48.jpg"), filepath.Join(root, "newcomer", "a.jpg"))
-	copyFile(t, filepath.Join(faces, "deepface", "person_04", "img13.jpg"), filepath.Join(root, "obama", "truncated.jpg")) // now whole
+	testenv.CopyFile(t, filepath.Join(faces, "deepface", "person_03", "img48.jpg"), filepath.Join(root, "newcomer", "a.jpg"))
+	testenv.CopyFile(t, filepath.Join(faces, "deepface", "person_04", "img13.jpg"), filepath.Join(root, "obama", "truncated.jpg")) // now whole
 	if err := os.Remove(filepath.Join(root, "ジョー・バイデン", sjis)); err != nil {
 		t.Fatal(err)
 	}

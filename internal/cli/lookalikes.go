@@ -10,7 +10,7 @@ import (
 	"github.com/facesearch/facesearch/internal/report"
 )
 
-func cmdLookalikes(ctx context.Context, env *Env, args []string) error {
+func cmdLookalikes(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "lookalikes", "[flags]\n\nRanks pairs of different people by how alike they look: the 20% trimmed mean of\nthe similarities of all their face pairs (misfiled and outlying faces left out).\nPairs of folders that audit calls one person with high severity are left out\n(and named on stderr and in the JSON).")
 	cf := addCleanseFlags(fs, "same-person similarity threshold for the audit step (default: the library's)", 50, "write JSON (schema "+LookalikesSchema+") instead of text")
 	minFaces := fs.Int("min-faces", 2, "people need at least this many usable faces")

@@ -32,7 +32,7 @@ Subcommands:
 Model files live under FACESEARCH_HOME (now %[2]s).
 `
 
-func cmdModels(ctx context.Context, env *Env, args []string) error {
+func cmdModels(ctx context.Context, env *cmdEnv, args []string) error {
 	home := model.Home(env.Getenv)
 	usage := func() { fmt.Fprintf(env.Stderr, modelsUsage, model.DefaultName, home) }
 	if len(args) == 0 {
@@ -59,7 +59,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	return usageError{fmt.Sprintf("models: unknown subcommand %q (list, prepare, verify, add)", args[0])}
 }
 
-func modelsList(env *Env, home string, args []string) error {
+func modelsList(env *cmdEnv, home string, args []string) error {
 	flags := newFlagSet(env, "models list", "\n\nLists the built-in models and the state of their files under FACESEARCH_HOME.")
 	asJSON := flags.Bool("json", false, "print JSON (schema "+ModelsSchema+", docs/LIBRARY.md)")
 	if err := parseFlags(flags, args); err != nil {
@@ -143,7 +143,7 @@ func modelArg(home, cmd string, args []string) (*model.Manifest, error) {
 	return model.Load(home, m.Name)
 }
 
-func modelsPrepare(env *Env, home string, args []string) error {
+func modelsPrepare(env *cmdEnv, home string, args []string) error {
 	flags := newFlagSet(env, "models prepare", "[NAME]\n\nMakes the derived files of model NAME (default "+model.DefaultName+")\nunder FACESEARCH_HOME, then verifies the sha256 of every file.")
 	if err := parseFlags(flags, args); err != nil {
 		return err
@@ -159,7 +159,7 @@ func modelsPrepare(env *Env, home string, args []string) error {
 	return nil
 }
 
-func modelsVerify(env *Env, home string, args []string) error {
+func modelsVerify(env *cmdEnv, home string, args []string) error {
 	flags := newFlagSet(env, "models verify", "[NAME]\n\nChecks the sha256 of every file of model NAME (default "+model.DefaultName+")\nunder FACESEARCH_HOME.")
 	if err := parseFlags(flags, args); err != nil {
 		return err
@@ -191,7 +191,7 @@ func withSetupHint(err error) error {
 	return fmt.Errorf("%w\n(run scripts/setup.sh to download the model files and 'facesearch models prepare' to derive the others; a user-supplied file is installed with 'facesearch models add PROFILE FILE.onnx')", err)
 }
 
-func modelsAdd(env *Env, home string, args []string) error {
+func modelsAdd(env *cmdEnv, home string, args []string) error {
 	flags := newFlagSet(env, "models add", "PROFILE FILE.onnx\n\nInstalls a user-supplied model file for PROFILE (see 'facesearch models list'):\nchecks its input/output shapes and sha256 against the profile, copies it\nunder FACESEARCH_HOME and records its sha256 for 'models verify'.")
 	if err := parseFlags(flags, args); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 func runModelsCmd(tb testing.TB, home string, args ...string) (stdout, stderr string, code int) {
 	tb.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{
+	env := &cmdEnv{
 		Stdout: &out,
 		Stderr: &errb,
 		Log:    slog.New(slog.NewTextHandler(&errb, nil)),
@@ -29,7 +29,7 @@ func runModelsCmd(tb testing.TB, home string, args ...string) (stdout, stderr st
 			return ""
 		},
 	}
-	err := RunEnv(context.Background(), env, args)
+	err := runEnv(context.Background(), env, args)
 	if err != nil {
 		code = ExitCode(err)
 		errb.WriteString("error: " + err.Error() + "\n")

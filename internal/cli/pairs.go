@@ -12,7 +12,7 @@ import (
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
-func cmdPairs(ctx context.Context, env *Env, args []string) error {
+func cmdPairs(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "pairs", "[flags]\n\nLists the pairs of person folders whose faces match across the folders with\nsimilarity >= --min: per folder pair the number of face pairs, the best and the\nmedian similarity, most pairs first. --faces lists the face pairs themselves,\neach once, most similar first, as CSV (file_a,person_a,file_b,person_b,similarity).\nThe search is exact unless --approx is given.")
 	cf := addCleanseFlags(fs, "lowest similarity listed (default: the library's match level, see docs/CLEANSING.md)", 0, "write JSON (schema "+PairsSchema+") instead of text/CSV")
 	approx := fs.Bool("approx", false, "approximate search (faiss IVF); prints the measured recall")

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/npz"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -114,8 +115,71 @@ func b64IfInvalid(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-func cmdSearch(ctx context.Context, env *Env, args []string) error {
+func cmdSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	start := time.Now()
+	f, err := parseSearchFlags(env, args)
+	if err != nil {
+		return err
+	}
+	l, err := openLibrary(ctx, env, f.lib, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	m, err := libraryManifest(ctx, l)
+	if err != nil {
+		return err
+	}
+	s, err := l.Searcher(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	r, err := newSearchRun(ctx, f, s, m)
+	if err != nil {
+		return err
+	}
+	msg := messagesFor(env.Getenv)
+	if f.vector != "" {
+		if err := r.searchVectors(ctx); err != nil {
+			return err
+		}
+	}
+	if len(f.photos) > 0 {
+		if err := r.searchPhotos(ctx, env, m, msg); err != nil {
+			return err
+		}
+	}
+	for i := range r.out.Queries {
+		if r.out.Queries[i].Results == nil {
+			r.out.Queries[i].Results = []resultJSON{}
+		}
+	}
+	r.out.ElapsedSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
+	if err := writeSearch(env, &r.out, f, msg); err != nil {
+		return err
+	}
+	for _, q := range r.out.Queries {
+		if q.Error != "" {
+			return fmt.Errorf("search: %d of %d queries failed", countFailed(r.out.Queries), len(r.out.Queries))
+		}
+	}
+	return nil
+}
+
+// searchFlags are search's parsed and checked command line.
+type searchFlags struct {
+	lib, vector             string
+	photos                  []string // DIRs expanded
+	k, faceN, nprobe, ef    int
+	threads                 int
+	fpir                    verdict.FitOptions
+	asJSON, asCSV, byPerson bool
+	allFaces                bool
+	minSim                  float64
+}
+
+func parseSearchFlags(env *cmdEnv, args []string) (*searchFlags, error) {
 	fs := newFlagSet(env, "search", "[flags] PHOTO|DIR...\n\nFinds the library faces most similar to the face in each PHOTO (every photo\nunder a DIR; or to the embeddings of --vector FILE.npy), and says whether the\nperson is in the library: match, possible or no_match, with the stranger rate\nof the score (how often a person who is not in the library scores as high)\nand the margin to the next person (docs/VERDICTS.md). To screen many photos,\nuse 'check'.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	k := fs.Int("k", 10, "results per query (persons with --by-person)")
@@ -132,178 +196,181 @@ func cmdSearch(ctx context.Context, env *Env, args []string) error {
 	threads := fs.Int("threads", 1, "onnxruntime threads")
 	photos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if *asCSV && *byPerson { // the CSV has face rows: it would drop the by-person ranking
-		return usageError{"search: --csv writes face rows and cannot show the --by-person ranking; use --json or the text output"}
+		return nil, usageError{"search: --csv writes face rows and cannot show the --by-person ranking; use --json or the text output"}
 	}
 	if photos, err = expandPhotos(photos); err != nil {
-		return err
+		return nil, err
 	}
 	if *asJSON && *asCSV {
-		return usageError{"search: --json and --csv exclude each other"}
+		return nil, usageError{"search: --json and --csv exclude each other"}
 	}
 	if len(photos) == 0 && *vector == "" {
-		return usageError{"search: give at least one PHOTO or --vector FILE.npy"}
+		return nil, usageError{"search: give at least one PHOTO or --vector FILE.npy"}
 	}
 	if *k < 1 {
-		return usageError{"search: -k must be ≥ 1"}
+		return nil, usageError{"search: -k must be ≥ 1"}
 	}
 	faceN, err := parseFaceSel("search", *faceSel)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fo, err := parseFPIR("search", *fpir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l, err := openLibrary(ctx, env, *lib, true)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	m, err := libraryManifest(ctx, l)
-	if err != nil {
-		return err
-	}
-	s, err := l.Searcher(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	return &searchFlags{lib: *lib, vector: *vector, photos: photos, k: *k, faceN: faceN, nprobe: *nprobe, ef: *ef,
+		threads: *threads, fpir: fo, asJSON: *asJSON, asCSV: *asCSV, byPerson: *byPerson, allFaces: *allFaces, minSim: *minSim}, nil
+}
+
+// searchRun is one search command after the library is open: the searcher,
+// its calibration and threshold, the search options, and the output being
+// built.
+type searchRun struct {
+	f   *searchFlags
+	s   *library.Searcher
+	cal *verdict.Calibration
+	thr float32
+	opt library.SearchOptions
+	out searchJSON
+}
+
+func newSearchRun(ctx context.Context, f *searchFlags, s *library.Searcher, m *model.Manifest) (*searchRun, error) {
 	thr, thrSrc, err := s.Threshold(ctx, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cal, err := searcherCalibration(ctx, s, fo)
+	cal, err := searcherCalibration(ctx, s, f.fpir)
+	if err != nil {
+		return nil, err
+	}
+	info := s.Info()
+	r := &searchRun{f: f, s: s, cal: cal, thr: thr}
+	r.out = searchJSON{
+		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc, Similarity: s.Similarity(),
+		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
+		K:     f.k, AllFaces: f.allFaces, ByPerson: f.byPerson, Queries: []queryJSON{}, Calibration: calibrationOut(cal),
+	}
+	if f.minSim > -1 {
+		v := f.minSim
+		r.out.Min = &v
+	}
+	r.opt = library.SearchOptions{K: f.k, Min: float32(f.minSim), AllFaces: f.allFaces,
+		Params: library.SearchParams{NProbe: f.nprobe, EfSearch: f.ef}}
+	if f.byPerson {
+		r.opt.K = max(10*f.k, 100)
+	}
+	return r, nil
+}
+
+// render fills q with the judged search j: the verdict, the result rows and,
+// with --by-person, the person ranking.
+func (r *searchRun) render(q queryJSON, j *library.Judged) queryJSON {
+	cal, k := r.cal, r.f.k
+	// Only the best person can be the same person (a match).
+	same := func(sim float32, person string) bool {
+		if cal.Calibrated() {
+			return person == j.Best.Person && sim >= cal.Match.Threshold
+		}
+		return sim >= r.thr
+	}
+	hits := j.Hits
+	jo := judgementOut(j)
+	q.VerdictJSON = &jo
+	q.Results = []resultJSON{}
+	if r.f.byPerson {
+		for i, p := range library.ByPerson(hits) {
+			if i == k {
+				break
+			}
+			q.Persons = append(q.Persons, personJSON{Rank: i + 1, Person: show(p.Person), PersonB64: b64IfInvalid(p.Person),
+				BestSimilarity: r4(p.Best.Similarity), SamePerson: same(p.Best.Similarity, p.Person), Count: p.Count, BestPath: show(p.Best.Path)})
+		}
+		hits = hits[:min(len(hits), k)]
+	}
+	for i, h := range hits {
+		rv, above := rowVerdict(cal, h.Similarity, h.Person == j.Best.Person)
+		if j.ScoreName != "" && h.Person == j.Best.Person {
+			rv, above = j.Judgement.Verdict, false // judged by the person score, not one face's
+		}
+		q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
+			SamePerson: same(h.Similarity, h.Person), Verdict: rv, AboveMatch: above, Person: show(h.Person), File: show(h.Path), Path: show(h.Path),
+			PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
+	}
+	return q
+}
+
+// searchVectors adds a query for each embedding of --vector.
+func (r *searchRun) searchVectors(ctx context.Context) error {
+	file := r.f.vector
+	vecs, err := readNpy(file, r.s.Info().Dim)
 	if err != nil {
 		return err
 	}
-	info := s.Info()
-	msg := messagesFor(env.Getenv)
-	out := searchJSON{
-		Schema: SearchSchema, Model: m.Name, Threshold: r4(thr), ThresholdSource: thrSrc, Similarity: s.Similarity(),
-		Index: indexJSON{Type: info.Resolved, Faces: info.Count, Exact: info.Exact(), NProbe: info.NProbe, EfSearch: info.EfSearch},
-		K:     *k, AllFaces: *allFaces, ByPerson: *byPerson, Queries: []queryJSON{}, Calibration: calibrationOut(cal),
-	}
-	if *minSim > -1 {
-		v := *minSim
-		out.Min = &v
-	}
-	opt := library.SearchOptions{K: *k, Min: float32(*minSim), AllFaces: *allFaces,
-		Params: library.SearchParams{NProbe: *nprobe, EfSearch: *ef}}
-	if *byPerson {
-		opt.K = max(10**k, 100)
-	}
-	render := func(q queryJSON, j *library.Judged) queryJSON {
-		// Only the best person can be the same person (a match).
-		same := func(sim float32, person string) bool {
-			if cal.Calibrated() {
-				return person == j.Best.Person && sim >= cal.Match.Threshold
-			}
-			return sim >= thr
+	for i, v := range vecs {
+		q := queryJSON{Source: file}
+		if len(vecs) > 1 {
+			q.Source = fmt.Sprintf("%s[%d]", file, i)
 		}
-		hits := j.Hits
-		jo := judgementOut(j)
-		q.VerdictJSON = &jo
-		q.Results = []resultJSON{}
-		if *byPerson {
-			for i, p := range library.ByPerson(hits) {
-				if i == *k {
-					break
-				}
-				q.Persons = append(q.Persons, personJSON{Rank: i + 1, Person: show(p.Person), PersonB64: b64IfInvalid(p.Person),
-					BestSimilarity: r4(p.Best.Similarity), SamePerson: same(p.Best.Similarity, p.Person), Count: p.Count, BestPath: show(p.Best.Path)})
-			}
-			hits = hits[:min(len(hits), *k)]
-		}
-		for i, h := range hits {
-			rv, above := rowVerdict(cal, h.Similarity, h.Person == j.Best.Person)
-			if j.ScoreName != "" && h.Person == j.Best.Person {
-				rv, above = j.Judgement.Verdict, false // judged by the person score, not one face's
-			}
-			q.Results = append(q.Results, resultJSON{Rank: i + 1, FaceID: h.FaceID, Similarity: r4(h.Similarity),
-				SamePerson: same(h.Similarity, h.Person), Verdict: rv, AboveMatch: above, Person: show(h.Person), File: show(h.Path), Path: show(h.Path),
-				PathB64: b64IfInvalid(h.Path), PersonB64: b64IfInvalid(h.Person), Primary: h.Primary, Box: box1(h.Box)})
-		}
-		return q
-	}
-	run := func(q queryJSON, vec []float32) queryJSON {
-		j, err := s.SearchJudged(ctx, vec, opt, cal)
+		j, err := r.s.SearchJudged(ctx, v, r.opt, r.cal)
 		if err != nil {
 			q.Error = err.Error()
-			return q
+		} else {
+			q = r.render(q, j)
 		}
-		return render(q, j)
+		r.out.Queries = append(r.out.Queries, q)
 	}
-	if *vector != "" {
-		vecs, err := readNpy(*vector, info.Dim)
+	return nil
+}
+
+// searchPhotos adds a query for each chosen face of each photo; a photo
+// that cannot be read or has no face is a failed query, not an error.
+func (r *searchRun) searchPhotos(ctx context.Context, env *cmdEnv, m *model.Manifest, msg messages) error {
+	p, err := newPipeline(env, m, r.f.threads)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	det := pipelineDetector{p}
+	for _, photo := range r.f.photos {
+		img, err := decodeImage(photo)
 		if err != nil {
-			return err
+			r.out.Queries = append(r.out.Queries, queryJSON{Source: photo, Error: err.Error()})
+			continue
 		}
-		for i, v := range vecs {
-			src := *vector
-			if len(vecs) > 1 {
-				src = fmt.Sprintf("%s[%d]", *vector, i)
-			}
-			out.Queries = append(out.Queries, run(queryJSON{Source: src}, v))
+		res, err := r.s.SearchPhoto(ctx, det, img, library.PhotoOptions{Face: r.f.faceN, Search: r.opt, Calibration: r.cal})
+		switch {
+		case errors.Is(err, library.ErrNoFace):
+			r.out.Queries = append(r.out.Queries, queryJSON{Source: photo, Error: msg.noFace})
+			continue
+		case err != nil && res == nil:
+			return fmt.Errorf("search %s: %w", photo, err)
+		case err != nil:
+			r.out.Queries = append(r.out.Queries, queryJSON{Source: photo, Error: err.Error()})
+			continue
 		}
-	}
-	if len(photos) > 0 {
-		p, err := newPipeline(env, m, *threads)
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		det := pipelineDetector{p}
-		for _, photo := range photos {
-			img, err := decodeImage(photo)
-			if err != nil {
-				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: err.Error()})
-				continue
-			}
-			res, err := s.SearchPhoto(ctx, det, img, library.PhotoOptions{Face: faceN, Search: opt, Calibration: cal})
-			switch {
-			case errors.Is(err, library.ErrNoFace):
-				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: msg.noFace})
-				continue
-			case err != nil && res == nil:
-				return fmt.Errorf("search %s: %w", photo, err)
-			case err != nil:
-				out.Queries = append(out.Queries, queryJSON{Source: photo, Error: err.Error()})
-				continue
-			}
-			for _, fr := range res.Results {
-				f := fr.Face
-				q := queryJSON{Source: photo, Face: &qfaceJSON{Index: f.Number, Primary: f.Primary, Of: len(res.Faces), Box: box1(f.Box), Score: r4(f.Score)}}
-				out.Queries = append(out.Queries, render(q, fr.Judged))
-			}
+		for _, fr := range res.Results {
+			f := fr.Face
+			q := queryJSON{Source: photo, Face: &qfaceJSON{Index: f.Number, Primary: f.Primary, Of: len(res.Faces), Box: box1(f.Box), Score: r4(f.Score)}}
+			r.out.Queries = append(r.out.Queries, r.render(q, fr.Judged))
 		}
 	}
-	for i := range out.Queries {
-		if out.Queries[i].Results == nil {
-			out.Queries[i].Results = []resultJSON{}
-		}
-	}
-	out.ElapsedSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
-	if *asCSV {
-		if err := writeSearchCSV(env.Stdout, &out); err != nil {
-			return err
-		}
-	} else if *asJSON {
+	return nil
+}
+
+// writeSearch prints out as CSV, JSON or text.
+func writeSearch(env *cmdEnv, out *searchJSON, f *searchFlags, msg messages) error {
+	switch {
+	case f.asCSV:
+		return writeSearchCSV(env.Stdout, out)
+	case f.asJSON:
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return err
-		}
-	} else {
-		printSearch(env.Stdout, &out, msg)
+		return enc.Encode(out)
 	}
-	for _, q := range out.Queries {
-		if q.Error != "" {
-			return fmt.Errorf("search: %d of %d queries failed", countFailed(out.Queries), len(out.Queries))
-		}
-	}
+	printSearch(env.Stdout, out, msg)
 	return nil
 }
 
@@ -368,7 +435,7 @@ type messages struct {
 // messagesFor picks the labels of the locale (LC_ALL, LC_MESSAGES, LANG)
 // from the catalogue (messages_ja.go).
 func messagesFor(getenv func(string) string) messages {
-	p := printer(&Env{Getenv: getenv})
+	p := printer(&cmdEnv{Getenv: getenv})
 	return messages{p.Sprintf("rank"), p.Sprintf("similarity"), p.Sprintf("same person"), p.Sprintf("person"), p.Sprintf("file"),
 		p.Sprintf("faces"), p.Sprintf("yes"), p.Sprintf("no"), p.Sprintf("no face found"), p.Sprintf("threshold"),
 		p.Sprintf("processing time"), p.Sprintf("face"), p.Sprintf("of"), p.Sprintf("score"), p.Sprintf("model manifest"),

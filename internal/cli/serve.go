@@ -18,7 +18,7 @@ import (
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
 
-func cmdServe(ctx context.Context, env *Env, args []string) error {
+func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[flags]\n\nServes the web page and the JSON API (docs/API.md) of a library. It listens on\nloopback by default; another address needs --token (or $FACESEARCH_TOKEN), or\n--insecure given knowingly. Stop it with Ctrl-C or SIGTERM.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	addr := fs.String("addr", server.DefaultAddr, "listen address host:port (port 0 picks a free one)")
@@ -100,7 +100,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 }
 
 // logRequests logs each request at debug level.
-func logRequests(env *Env, h http.Handler) http.Handler {
+func logRequests(env *cmdEnv, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		h.ServeHTTP(w, r)
@@ -113,7 +113,7 @@ func logRequests(env *Env, h http.Handler) http.Handler {
 // the backends) and the options every reload builds a backend with. A
 // library imported from npz files is served without the photo model if its
 // files are missing: people, cleansing and vector search need none.
-func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, threads int) (*review.Backend, *embed.Pipeline, review.Options, error) {
+func newLibraryBackend(ctx context.Context, env *cmdEnv, l *library.Library, threads int) (*review.Backend, *embed.Pipeline, review.Options, error) {
 	m, err := libraryManifest(ctx, l)
 	if err != nil {
 		return nil, nil, review.Options{}, err
@@ -142,7 +142,7 @@ func newLibraryBackend(ctx context.Context, env *Env, l *library.Library, thread
 
 // serveOptions wires the serve backend: the photo pipeline (nil: no photo
 // search) and an exact faiss index for the audit.
-func serveOptions(env *Env, p *embed.Pipeline) review.Options {
+func serveOptions(env *cmdEnv, p *embed.Pipeline) review.Options {
 	opt := review.Options{Index: faissidx.Builder("Flat", 0), Log: env.Log}
 	if p != nil {
 		opt.Detector = servePhotoDetector{p}

@@ -26,7 +26,7 @@ func startServe(t *testing.T, lib string) string {
 	t.Helper()
 	home := t.TempDir()
 	pr, pw := io.Pipe()
-	env := &Env{Stdout: pw, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	env := &cmdEnv{Stdout: pw, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		reloadPoll: 50 * time.Millisecond,
 		Getenv: func(k string) string {
 			switch k {
@@ -40,7 +40,7 @@ func startServe(t *testing.T, lib string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunEnv(ctx, env, []string{"serve", "--library", lib, "--addr", "127.0.0.1:0"})
+		done <- runEnv(ctx, env, []string{"serve", "--library", lib, "--addr", "127.0.0.1:0"})
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -135,7 +135,7 @@ func statsDoc(r *library.StatsReport, source string) statsJSON {
 	return d
 }
 
-func cmdStats(ctx context.Context, env *Env, args []string) (err error) {
+func cmdStats(ctx context.Context, env *cmdEnv, args []string) (err error) {
 	fs := newFlagSet(env, "stats", "[flags]\n\nSummarises the library: persons, images, faces, failures, model, index.\nThe index file's checksum is always verified; --check also runs SQLite's full\nintegrity check of the catalog and exits 1 if anything is damaged.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	check := fs.Bool("check", false, "run the full integrity check of the catalog (reads the whole database)")

@@ -77,7 +77,7 @@ func printVectorsInfo(w io.Writer, info library.IndexInfo, rebuilt bool) {
 }
 
 // setVectors applies index --vectors and --rebuild-vectors before a run.
-func setVectors(ctx context.Context, env *Env, l *library.Library, url string, rebuild bool) error {
+func setVectors(ctx context.Context, env *cmdEnv, l *library.Library, url string, rebuild bool) error {
 	if url != "" {
 		if err := l.SetVectors(ctx, url); err != nil {
 			return err

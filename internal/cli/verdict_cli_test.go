@@ -12,6 +12,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/npz"
+	"github.com/facesearch/facesearch/internal/testenv"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
 
@@ -88,7 +89,7 @@ func searchVectors(t *testing.T, lib string, vecs ...[]float32) searchDoc {
 	for _, v := range vecs {
 		flat = append(flat, v...)
 	}
-	writeNpy2(t, f, flat, len(vecs), len(vecs[0]))
+	testenv.WriteNpy2(t, f, flat, len(vecs), len(vecs[0]))
 	out, err := npzRun(t, "search", "--json", "--library", lib, "--vector", f, "-k", "3")
 	if err != nil {
 		t.Fatalf("search: %v\n%s", err, out)
@@ -101,24 +102,6 @@ func searchVectors(t *testing.T, lib string, vecs ...[]float32) searchDoc {
 		t.Fatalf("%d queries, want %d", len(d.Queries), len(vecs))
 	}
 	return d
-}
-
-// writeNpy2 writes an (n, dim) float32 .npy file.
-func writeNpy2(t *testing.T, path string, flat []float32, n, dim int) {
-	t.Helper()
-	// Version 1.0 header, padded to 64 bytes.
-	hdr := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", n, dim)
-	for (10+len(hdr)+1)%64 != 0 {
-		hdr += " "
-	}
-	hdr += "\n"
-	b := []byte("\x93NUMPY\x01\x00")
-	b = append(b, byte(len(hdr)), byte(len(hdr)>>8))
-	b = append(b, hdr...)
-	b = append(b, le32(flat...)...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestVerdictPlanted: a calibrated library (refreshed by import-npz itself)
@@ -175,7 +158,7 @@ func TestVerdictPlanted(t *testing.T) {
 	}
 	// The text output says it too.
 	f := filepath.Join(t.TempDir(), "s.npy")
-	writeNpy2(t, f, stranger, 1, 512)
+	testenv.WriteNpy2(t, f, stranger, 1, 512)
 	out, err := npzRun(t, "search", "--library", lib, "--vector", f)
 	if err != nil || !strings.Contains(out, "no confident match") || !strings.Contains(out, "a stranger scores this high 1 time in") {
 		t.Errorf("search text (%v):\n%s", err, out)

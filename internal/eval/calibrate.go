@@ -122,9 +122,23 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	if len(c.Same) == 0 {
 		return nil, errors.New("calibrate: no folder has two usable images, so there are no same-person pairs")
 	}
-	mergeAt := median(c.Same)
+	c.Diff, c.MergedGroupPairs, err = diffPairs(ctx, groups, keep, median(c.Same), o, rng)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.fit(o); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
-	// 3. Different-person pairs.
+// diffPairs draws the different-person pairs (step 3 of Calibrate): every
+// pair of kept images across folders when there are at most DiffPairs, else
+// DiffPairs sampled with replacement, never across two folders whose
+// centroids are at least mergeAt alike (one person filed twice; unless
+// NoTrim). It returns their similarities and the number of folder pairs
+// found merged.
+func diffPairs(ctx context.Context, groups []Group, keep [][]int, mergeAt float64, o CalibrateOptions, rng *rand.Rand) ([]float64, int, error) {
 	centroids := make([][]float32, len(groups))
 	var flat []ImageRef // kept images in folders that have any
 	for g, k := range keep {
@@ -155,8 +169,9 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	}
 	totalDiff /= 2
 	if totalDiff == 0 {
-		return nil, errors.New("calibrate: need at least two folders with usable images for different-person pairs")
+		return nil, 0, errors.New("calibrate: need at least two folders with usable images for different-person pairs")
 	}
+	var diff []float64
 	if totalDiff <= o.DiffPairs {
 		for i := range flat {
 			for j := i + 1; j < len(flat); j++ {
@@ -164,39 +179,44 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 				if a.Group == b.Group || isMerged(a.Group, b.Group) {
 					continue
 				}
-				c.Diff = append(c.Diff, float64(Dot(vec(a), vec(b))))
+				diff = append(diff, float64(Dot(vec(a), vec(b))))
 			}
 			if i%1024 == 0 {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return nil, 0, err
 				}
 			}
 		}
 	} else {
 		// Sample with replacement; give up on pairs from merged folders.
-		for tries := 0; len(c.Diff) < o.DiffPairs && tries < 4*o.DiffPairs; tries++ {
+		for tries := 0; len(diff) < o.DiffPairs && tries < 4*o.DiffPairs; tries++ {
 			a, b := flat[rng.IntN(len(flat))], flat[rng.IntN(len(flat))]
 			if a.Group == b.Group || isMerged(a.Group, b.Group) {
 				continue
 			}
-			c.Diff = append(c.Diff, float64(Dot(vec(a), vec(b))))
+			diff = append(diff, float64(Dot(vec(a), vec(b))))
 			if tries%65536 == 0 {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return nil, 0, err
 				}
 			}
 		}
 	}
+	nMerged := 0
 	for _, v := range merged {
 		if v {
-			c.MergedGroupPairs++
+			nMerged++
 		}
 	}
-	if len(c.Diff) == 0 {
-		return nil, errors.New("calibrate: every pair of folders looks like one person; no different-person pairs")
+	if len(diff) == 0 {
+		return nil, 0, errors.New("calibrate: every pair of folders looks like one person; no different-person pairs")
 	}
+	return diff, nMerged, nil
+}
 
-	// 4. Threshold, rates, curve.
+// fit sets the threshold at the requested FAR, the rates, the curve and the
+// warnings from c.Same and c.Diff (step 4 of Calibrate).
+func (c *Calibration) fit(o CalibrateOptions) error {
 	c.Threshold = thresholdAtFAR(slices.Clone(c.Diff), o.FAR)
 	c.MeasuredFAR = fracAtLeast(c.Diff, c.Threshold)
 	c.TAR = fracAtLeast(c.Same, c.Threshold)
@@ -209,7 +229,7 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	}
 	curve, err := ROC(scores)
 	if err != nil {
-		return nil, fmt.Errorf("calibrate: %w", err)
+		return fmt.Errorf("calibrate: %w", err)
 	}
 	c.Curve = ThinROC(curve, 200)
 	if n := float64(len(c.Diff)); o.FAR*n < 10 {
@@ -219,7 +239,7 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	if len(c.Same) < 100 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("only %d same-person pairs: the true-accept rate is rough", len(c.Same)))
 	}
-	return c, nil
+	return nil
 }
 
 // ThinROC keeps about n points of a ROC curve, spread evenly on a log scale

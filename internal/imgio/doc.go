@@ -18,9 +18,11 @@
 // Options.MaxPixels (default 100 megapixels) is refused before any pixel
 // buffer is allocated. A decoder panic becomes an error.
 //
-// Errors name the input and the reason, and wrap one of the sentinel kinds
-// (ErrNotImage, ErrTruncated, ErrTooLarge, ErrEmpty, ErrCorrupt,
-// ErrUnsupported) for errors.Is; I/O errors from DecodeFile wrap the os error.
+// Errors name the input and the reason. A fault of the input itself is an
+// *Error whose Kind is one of the sentinel kinds (ErrNotImage, ErrTruncated,
+// ErrTooLarge, ErrEmpty, ErrCorrupt, ErrUnsupported; errors.Is holds) and
+// whose Reason is the message without the name; I/O errors from DecodeFile
+// wrap the os error.
 // For example:
 //
 //	decode "a/b.jpg": not an image (starts with "hello wo")

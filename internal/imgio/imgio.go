@@ -51,6 +51,29 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 )
 
+// Error is the error Decode and DecodeFile return for a fault of the input
+// itself (not an I/O error): which input, which kind, and why. Callers take
+// the kind and the reason from its fields (errors.As), never from the text.
+type Error struct {
+	Name string // the input's name as given (the path, for DecodeFile)
+	// Kind is one of ErrNotImage, ErrTruncated, ErrTooLarge, ErrEmpty,
+	// ErrCorrupt and ErrUnsupported; errors.Is(err, Kind) holds.
+	Kind error
+	// Reason says what is wrong, without the name: it starts with the kind
+	// ("truncated JPEG", "too large: 30000x30000 (900 MP > 100 MP limit)").
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("decode %q: %s", e.Name, e.Reason) }
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// fault is an *Error of kind; the reason is the kind's text followed by
+// format.
+func fault(name string, kind error, format string, args ...any) *Error {
+	return &Error{Name: name, Kind: kind, Reason: kind.Error() + fmt.Sprintf(format, args...)}
+}
+
 // Options bound the work Decode does.
 type Options struct {
 	// MaxPixels refuses images with more than this many pixels (width*height)
@@ -79,12 +102,15 @@ type Info struct {
 // DecodeFile reads and decodes the image file at path; see Decode.
 func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
 	f, st, err := OpenRegular(path)
+	if errors.Is(err, ErrNotImage) { // a FIFO, a device, a directory
+		return nil, Info{}, &Error{Name: path, Kind: ErrNotImage, Reason: err.Error()}
+	}
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", path, err)
 	}
 	defer f.Close()
 	if st.Size() > maxInputBytes {
-		return nil, Info{}, fmt.Errorf("decode %q: %w: file is %d MiB (> %d MiB limit)", path, ErrTooLarge, st.Size()>>20, maxInputBytes>>20)
+		return nil, Info{}, fault(path, ErrTooLarge, ": file is %d MiB (> %d MiB limit)", st.Size()>>20, maxInputBytes>>20)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(st.Size()) + bytes.MinRead)
@@ -92,7 +118,7 @@ func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", path, err)
 	}
 	if buf.Len() > maxInputBytes { // the file grew since Stat
-		return nil, Info{}, fmt.Errorf("decode %q: %w: more than %d MiB of data", path, ErrTooLarge, maxInputBytes>>20)
+		return nil, Info{}, fault(path, ErrTooLarge, ": more than %d MiB of data", maxInputBytes>>20)
 	}
 	return decodeBytes(buf.Bytes(), path, opt)
 }
@@ -113,6 +139,9 @@ func DecodeFile(path string, opt Options) (*image.RGBA, Info, error) {
 // error the image is nil and Info holds at most the detected Format.
 func Decode(r io.Reader, name string, opt Options) (*image.RGBA, Info, error) {
 	data, err := readCapped(r, maxInputBytes)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, Info{}, fault(name, ErrTooLarge, ": more than %d MiB of data", maxInputBytes>>20)
+	}
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("decode %q: %w", name, err)
 	}
@@ -134,42 +163,42 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 func decodeBytes(data []byte, name string, opt Options) (img *image.RGBA, info Info, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("decode %q: %w %s: decoder panic: %v", name, ErrCorrupt, upper(info.Format), p)
+			err = fault(name, ErrCorrupt, " %s: decoder panic: %v", upper(info.Format), p)
 			img, info = nil, Info{Format: info.Format}
 		}
 	}()
 	if len(data) == 0 {
-		return nil, Info{}, fmt.Errorf("decode %q: %w", name, ErrEmpty)
+		return nil, Info{}, fault(name, ErrEmpty, "")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
 			if f := heifBrand(data); f != "" {
-				return nil, Info{Format: f}, fmt.Errorf("decode %q: %w %s: facesearch has no %s decoder (convert the photo to JPEG, e.g. with heif-convert)", name, ErrUnsupported, f, f)
+				return nil, Info{Format: f}, fault(name, ErrUnsupported, " %s: facesearch has no %s decoder (convert the photo to JPEG, e.g. with heif-convert)", f, f)
 			}
-			return nil, Info{}, fmt.Errorf("decode %q: %w (starts with %q)", name, ErrNotImage, prefix(data))
+			return nil, Info{}, fault(name, ErrNotImage, " (starts with %q)", prefix(data))
 		}
-		return nil, Info{}, fmt.Errorf("decode %q: %w", name, classify(err, data, sniff(data)))
+		return nil, Info{}, classify(name, err, data, sniff(data))
 	}
 	info.Format = format
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, info, fmt.Errorf("decode %q: %w %s: %dx%d pixels", name, ErrCorrupt, upper(format), cfg.Width, cfg.Height)
+		return nil, info, fault(name, ErrCorrupt, " %s: %dx%d pixels", upper(format), cfg.Width, cfg.Height)
 	}
 	if max := opt.maxPixels(); int64(cfg.Width)*int64(cfg.Height) > max {
-		return nil, info, fmt.Errorf("decode %q: %w: %dx%d (%s MP > %s MP limit)", name, ErrTooLarge,
+		return nil, info, fault(name, ErrTooLarge, ": %dx%d (%s MP > %s MP limit)",
 			cfg.Width, cfg.Height, mp(int64(cfg.Width)*int64(cfg.Height)), mp(max))
 	}
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, info, fmt.Errorf("decode %q: %w", name, classify(err, data, format))
+		return nil, info, classify(name, err, data, format)
 	}
 	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
 	if b := src.Bounds(); b != canvas {
 		// A GIF's first frame may cover only part of its logical screen;
 		// every other decoder returns exactly what its header said.
 		if !b.In(canvas) {
-			return nil, info, fmt.Errorf("decode %q: %w %s: header says %dx%d, image is %v",
-				name, ErrCorrupt, upper(format), cfg.Width, cfg.Height, b)
+			return nil, info, fault(name, ErrCorrupt, " %s: header says %dx%d, image is %v",
+				upper(format), cfg.Width, cfg.Height, b)
 		}
 		src = onCanvas{src, canvas}
 	}
@@ -198,20 +227,20 @@ func (c onCanvas) At(x, y int) color.Color {
 // decoder's own message. Decoders report a cut-off file inconsistently (io
 // errors, "short Huffman data", "not enough pixel data"), so truncation is
 // also judged from the container: a file whose end marker is missing.
-func classify(err error, data []byte, format string) error {
+func classify(name string, err error, data []byte, format string) *Error {
 	f := upper(format)
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || truncated(data, format) {
-		return fmt.Errorf("%w %s", ErrTruncated, f)
+		return fault(name, ErrTruncated, " %s", f)
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "EOF"):
 		// Some decoders flatten io.ErrUnexpectedEOF into their message.
-		return fmt.Errorf("%w %s (%s)", ErrTruncated, f, msg)
+		return fault(name, ErrTruncated, " %s (%s)", f, msg)
 	case strings.Contains(msg, "unsupported"):
-		return fmt.Errorf("%w %s: %s", ErrUnsupported, f, msg)
+		return fault(name, ErrUnsupported, " %s: %s", f, msg)
 	}
-	return fmt.Errorf("%w %s: %s", ErrCorrupt, f, msg)
+	return fault(name, ErrCorrupt, " %s: %s", f, msg)
 }
 
 // truncated reports whether data, which failed to decode as format, lacks

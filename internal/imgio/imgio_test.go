@@ -344,8 +344,28 @@ func TestDecodeErrors(t *testing.T) {
 			if !strings.HasPrefix(msg, `decode "`+tc.path+`": `) || !strings.Contains(msg, tc.wantMsg) {
 				t.Errorf("error %q, want `decode %q: ...%s...`", msg, tc.path, tc.wantMsg)
 			}
+			// The file's own faults carry their kind and reason as values;
+			// I/O errors do not.
+			var ie *Error
+			isFault := errors.As(err, &ie)
+			if fault := isKind(tc.want); isFault != fault {
+				t.Fatalf("errors.As(%q, *Error) = %v, want %v", err, isFault, fault)
+			}
+			if isFault && (ie.Kind != tc.want || ie.Name != tc.path || msg != `decode "`+tc.path+`": `+ie.Reason || !strings.HasPrefix(ie.Reason, tc.want.Error())) {
+				t.Errorf("*Error %+v for %q: want kind %v, name %q and the message's reason", *ie, msg, tc.want, tc.path)
+			}
 		})
 	}
+}
+
+// isKind reports whether err is one of the sentinel kinds.
+func isKind(err error) bool {
+	for _, k := range []error{ErrNotImage, ErrTruncated, ErrTooLarge, ErrEmpty, ErrCorrupt, ErrUnsupported} {
+		if err == k {
+			return true
+		}
+	}
+	return false
 }
 
 // badCRC flips a byte inside the first IDAT chunk of a PNG, leaving the

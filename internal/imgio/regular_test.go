@@ -24,8 +24,9 @@ func TestDecodeFIFO(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrNotImage) || !strings.Contains(err.Error(), "named pipe") {
-			t.Errorf("error %v, want ErrNotImage naming the named pipe", err)
+		var ie *Error
+		if !errors.Is(err, ErrNotImage) || !strings.Contains(err.Error(), "named pipe") || !errors.As(err, &ie) || ie.Kind != ErrNotImage {
+			t.Errorf("error %v, want an *Error of kind ErrNotImage naming the named pipe", err)
 		}
 	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
 		t.Fatal("DecodeFile blocked on a FIFO")

@@ -12,12 +12,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
@@ -52,13 +49,15 @@ type ImportOptions struct {
 	// Workers is the number of npz files read at once (default NumCPU).
 	Workers int
 	// BatchSize is the number of images (rows) per catalog transaction
-	// (default 4096).
-	BatchSize int
-	Factory   string       // faiss index type ("" keeps the library's)
-	Params    SearchParams // default search parameters of an approximate index
-	Reroot    bool         // accept a Root other than the library's
-	Prune     bool         // confirm deleting more than half of the images (see IndexOptions.Prune)
-	Progress  Progress     // counts npz files
+	// (default 4096); BatchInterval commits a partial batch after that long
+	// (default 2s), as for index.
+	BatchSize     int
+	BatchInterval time.Duration
+	Factory       string       // faiss index type ("" keeps the library's)
+	Params        SearchParams // default search parameters of an approximate index
+	Reroot        bool         // accept a Root other than the library's
+	Prune         bool         // confirm deleting more than half of the images (see IndexOptions.Prune)
+	Progress      Progress     // counts npz files
 }
 
 // ImportReport summarises an ImportNPZ run.
@@ -318,33 +317,27 @@ func unchangedNPZ(w npzWork, modelID string) bool {
 	return true
 }
 
-// importFiles reads the npz files with a bounded pool and commits their
-// rows in batches from one writer.
+// importFiles runs the npz files through the pipeline: a bounded pool reads
+// them, one writer commits every BatchSize rows or BatchInterval (a file's
+// rows are never split between transactions).
 func (l *Library) importFiles(ctx context.Context, todo []npzWork, key string, m *model.Manifest, opt ImportOptions, rep *ImportReport) error {
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
 	size := opt.BatchSize
 	if size <= 0 {
 		size = 4096
 	}
-	if opt.Progress != nil {
-		opt.Progress.Start(len(todo))
-		defer opt.Progress.Finish()
-	}
-	results := make(chan npzResult, 4*workers)
-	writeErr := make(chan error, 1)
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		var b catalog.Batch
-		var pending []npzResult
-		flush := func() error {
-			if err := l.cat.Apply(context.WithoutCancel(ctx), &b); err != nil {
-				return err
-			}
-			for _, r := range pending {
+	return pipeline[npzWork, npzResult]{
+		Workers: opt.Workers, Size: size, Interval: opt.BatchInterval, Progress: opt.Progress,
+		Do: func(_ context.Context, w npzWork) (npzResult, error) {
+			return readNPZ(w, key, m), nil
+		},
+		Add: func(b *catalog.Batch, r npzResult) int {
+			b.Delete = append(b.Delete, r.batch.Delete...)
+			b.Put = append(b.Put, r.batch.Put...)
+			b.Touch = append(b.Touch, r.batch.Touch...)
+			return len(r.batch.Put) + len(r.batch.Touch) // BatchSize counts rows
+		},
+		Committed: func(_ *catalog.Batch, rs []npzResult) {
+			for _, r := range rs {
 				if r.touched {
 					rep.Touched++
 					continue
@@ -355,57 +348,8 @@ func (l *Library) importFiles(ctx context.Context, todo []npzWork, key string, m
 					rep.Failed = append(rep.Failed, *r.failed)
 				}
 			}
-			b, pending = catalog.Batch{}, pending[:0]
-			return nil
-		}
-		var err error
-		for r := range results {
-			if err != nil {
-				continue // drain after a failure
-			}
-			b.Delete = append(b.Delete, r.batch.Delete...)
-			b.Put = append(b.Put, r.batch.Put...)
-			b.Touch = append(b.Touch, r.batch.Touch...)
-			pending = append(pending, r)
-			if opt.Progress != nil {
-				opt.Progress.Add(1)
-			}
-			if len(b.Put)+len(b.Touch) >= size {
-				if err = flush(); err != nil {
-					cancel(err)
-				}
-			}
-		}
-		if err == nil {
-			err = flush()
-		}
-		writeErr <- err
-	}()
-	g, gctx := errgroup.WithContext(wctx)
-	g.SetLimit(workers)
-	for _, w := range todo {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			r := readNPZ(w, key, m)
-			select {
-			case results <- r:
-				return nil
-			case <-gctx.Done():
-				return context.Cause(gctx)
-			}
-		})
-	}
-	err := g.Wait()
-	close(results)
-	if werr := <-writeErr; werr != nil {
-		return werr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
+		},
+	}.run(ctx, l.cat, todo)
 }
 
 // readNPZ turns one npz file into catalog changes: a touch when only its

@@ -14,12 +14,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/model"
@@ -43,6 +40,7 @@ type IndexOptions struct {
 	Workers int
 	// BatchSize is the number of images per catalog transaction (default 64);
 	// BatchInterval commits a partial batch after that long (default 2s).
+	// (ImportOptions has the same two, through the same pipeline.)
 	BatchSize     int
 	BatchInterval time.Duration
 	// Factory is the faiss index factory string ("" keeps the library's
@@ -241,47 +239,48 @@ func (g *goneSet) claim(hash []byte) (string, bool) {
 	return p, true
 }
 
-// process runs the workers and the catalog writer. On cancellation every
-// completed image is still committed.
+// process runs the images through the pipeline: a bounded pool embeds
+// them, one writer commits every BatchSize results or BatchInterval. On
+// cancellation every completed image is still committed.
 func (l *Library) process(ctx context.Context, root, modelID string, todo []work, gone *goneSet, opt IndexOptions, rep *IndexReport) error {
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
+	size := opt.BatchSize
+	if size <= 0 {
+		size = 64
 	}
-	if opt.Progress != nil {
-		opt.Progress.Start(len(todo))
-		defer opt.Progress.Finish()
-	}
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	results := make(chan result, 2*workers)
-	writeErr := make(chan error, 1)
-	go func() { writeErr <- l.write(context.WithoutCancel(ctx), results, opt, rep, cancel) }()
-
-	g, gctx := errgroup.WithContext(wctx)
-	g.SetLimit(workers)
-	for _, w := range todo {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			r, err := l.processOne(gctx, root, modelID, w, gone, opt)
-			if err != nil {
-				return err
+	return pipeline[work, result]{
+		Workers: opt.Workers, Size: size, Interval: opt.BatchInterval, Progress: opt.Progress,
+		Do: func(ctx context.Context, w work) (result, error) {
+			return l.processOne(ctx, root, modelID, w, gone, opt)
+		},
+		Add: func(b *catalog.Batch, r result) int {
+			switch {
+			case r.put != nil:
+				b.Put = append(b.Put, *r.put)
+			case r.touch != nil:
+				b.Touch = append(b.Touch, *r.touch)
+			case r.move != nil:
+				b.Move = append(b.Move, *r.move)
 			}
-			results <- r
-			return nil
-		})
-	}
-	err := g.Wait()
-	close(results)
-	if werr := <-writeErr; werr != nil {
-		return werr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
+			return 1 // BatchSize counts images
+		},
+		Committed: func(b *catalog.Batch, rs []result) {
+			for _, im := range b.Put {
+				rep.Processed++
+				rep.Faces += len(im.Faces)
+				if im.Status != catalog.StatusOK {
+					rep.Failed = append(rep.Failed, catalog.Failure{Path: im.Path, Status: im.Status, Error: im.Error})
+				}
+			}
+			rep.Touched += len(b.Touch)
+			rep.Moved += len(b.Move)
+			for _, r := range rs {
+				if r.kept != nil {
+					rep.Skipped = append(rep.Skipped, *r.kept)
+					rep.Kept++
+				}
+			}
+		},
+	}.run(ctx, l.cat, todo)
 }
 
 func (l *Library) processOne(ctx context.Context, root, modelID string, w work, gone *goneSet, opt IndexOptions) (result, error) {
@@ -402,80 +401,6 @@ func hashFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return h.Sum(nil), nil
-}
-
-// write commits results in batches; on a catalog error it cancels the
-// workers and drains the channel.
-func (l *Library) write(ctx context.Context, results <-chan result, opt IndexOptions, rep *IndexReport, cancel context.CancelCauseFunc) error {
-	size := opt.BatchSize
-	if size <= 0 {
-		size = 64
-	}
-	interval := opt.BatchInterval
-	if interval <= 0 {
-		interval = 2 * time.Second
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var b catalog.Batch
-	n := 0
-	flush := func() error {
-		if b.Empty() {
-			return nil
-		}
-		if err := l.cat.Apply(ctx, &b); err != nil {
-			return err
-		}
-		for _, im := range b.Put {
-			rep.Processed++
-			rep.Faces += len(im.Faces)
-			if im.Status != catalog.StatusOK {
-				rep.Failed = append(rep.Failed, catalog.Failure{Path: im.Path, Status: im.Status, Error: im.Error})
-			}
-		}
-		rep.Touched += len(b.Touch)
-		rep.Moved += len(b.Move)
-		b, n = catalog.Batch{}, 0
-		return nil
-	}
-	fail := func(err error) error {
-		cancel(err)
-		for range results {
-		}
-		return err
-	}
-	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				return flush()
-			}
-			switch {
-			case r.put != nil:
-				b.Put = append(b.Put, *r.put)
-			case r.touch != nil:
-				b.Touch = append(b.Touch, *r.touch)
-			case r.move != nil:
-				b.Move = append(b.Move, *r.move)
-			case r.kept != nil:
-				rep.Skipped = append(rep.Skipped, *r.kept)
-				rep.Kept++
-			}
-			n++
-			if opt.Progress != nil {
-				opt.Progress.Add(1)
-			}
-			if n >= size {
-				if err := flush(); err != nil {
-					return fail(err)
-				}
-			}
-		case <-tick.C:
-			if err := flush(); err != nil {
-				return fail(err)
-			}
-		}
-	}
 }
 
 // checkRoot resolves the dataset root given to command op and checks that it

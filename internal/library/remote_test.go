@@ -14,7 +14,7 @@ import (
 )
 
 // memStore is an in-memory RemoteStore for the library's sync logic; the
-// real Weaviate store is tested against a real cluster in internal/weaviate/clustertest and
+// real Weaviate store is tested against a real cluster in e2e (TestWeaviateCluster) and
 // internal/weaviate.
 type memStore struct {
 	mu      sync.Mutex

@@ -252,96 +252,110 @@ type imageSize struct {
 // search answers POST /api/search: a multipart photo (field "photo", with
 // optional fields or query parameters "k" and "face") or a JSON embedding.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxUpload)
 	q := r.URL.Query()
 	kStr, faceStr := q.Get("k"), q.Get("face")
 	resp := searchResponse{Threshold: s.opt.Threshold, Similarity: s.searchSimilarity(), TimingMS: map[string]float64{}}
-	var vec []float32
-
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
-		var req searchRequest
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				s.writeError(w, r, fmt.Errorf("search body: %w", err))
-				return
-			}
-			s.writeError(w, r, &Error{Kind: KindBadRequest, Msg: "search body: " + err.Error(), Err: err})
-			return
-		}
-		if req.K != 0 && kStr == "" {
-			kStr = strconv.Itoa(req.K)
-		}
-		if err := checkVector(req.Embedding, s.opt.Searcher.Dim()); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		vec = req.Embedding
-		resp.Faces = []queryFaceJSON{}
+		s.searchEmbedding(w, r, kStr, &resp)
 	case "multipart/form-data":
-		if err := s.bufferBody(w, r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if err := s.acquire(r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		defer s.release()
-		img, name, form, dt, err := s.readPhoto(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		resp.TimingMS["decode"] = ms(dt)
-		if kStr == "" {
-			kStr = form["k"]
-		}
-		if faceStr == "" {
-			faceStr = form["face"]
-		}
-		b := img.Bounds()
-		resp.Image = &imageSize{b.Dx(), b.Dy()}
-		if ps, ok := s.opt.Searcher.(PhotoSearcher); ok {
-			s.searchPhoto(w, r, ps, img, name, kStr, faceStr, &resp)
-			return
-		}
-		t0 := time.Now()
-		faces, primary, err := s.opt.Detector.Faces(ctx, img)
-		resp.TimingMS["detect_embed"] = ms(time.Since(t0))
-		if err != nil {
-			s.writeError(w, r, fmt.Errorf("faces of %s: %w", name, err))
-			return
-		}
-		if len(faces) == 0 {
-			s.writeError(w, r, errorf(KindNoFace, "no face found in %s", name))
-			return
-		}
-		if primary < 0 || primary >= len(faces) {
-			primary = largest(faces)
-		}
-		resp.Faces = make([]queryFaceJSON, len(faces))
-		for i, f := range faces {
-			resp.Faces[i] = queryFaceJSON{Index: i + 1, Box: f.Box, Score: f.Score, Primary: i == primary}
-		}
-		// Faces are numbered from 1, as in the CLI.
-		pick, err := intParam(faceStr, "face", primary+1, 1, len(faces))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		resp.Face = pick
-		vec = faces[pick-1].Embedding
+		s.searchUpload(w, r, kStr, faceStr, &resp)
 	default:
 		s.writeError(w, r, errorf(KindBadRequest, "send the photo as multipart/form-data (field \"photo\") or an embedding as application/json, not %q", r.Header.Get("Content-Type")))
+	}
+}
+
+// searchEmbedding answers a search with an embedding (application/json
+// searchRequest).
+func (s *Server) searchEmbedding(w http.ResponseWriter, r *http.Request, kStr string, resp *searchResponse) {
+	var req searchRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			s.writeError(w, r, fmt.Errorf("search body: %w", err))
+			return
+		}
+		s.writeError(w, r, &Error{Kind: KindBadRequest, Msg: "search body: " + err.Error(), Err: err})
 		return
 	}
+	if req.K != 0 && kStr == "" {
+		kStr = strconv.Itoa(req.K)
+	}
+	if err := checkVector(req.Embedding, s.opt.Searcher.Dim()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp.Faces = []queryFaceJSON{}
+	s.searchVector(w, r, req.Embedding, kStr, resp)
+}
 
+// searchUpload answers a search with a photo (multipart/form-data, field
+// "photo"; k and face as query or form fields) in a search slot: through the
+// library's photo search use case when the searcher has one, else the
+// detector's faces and the vector search.
+func (s *Server) searchUpload(w http.ResponseWriter, r *http.Request, kStr, faceStr string, resp *searchResponse) {
+	if err := s.bufferBody(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.acquire(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer s.release()
+	img, name, form, dt, err := s.readPhoto(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp.TimingMS["decode"] = ms(dt)
+	if kStr == "" {
+		kStr = form["k"]
+	}
+	if faceStr == "" {
+		faceStr = form["face"]
+	}
+	b := img.Bounds()
+	resp.Image = &imageSize{b.Dx(), b.Dy()}
+	if ps, ok := s.opt.Searcher.(PhotoSearcher); ok {
+		s.searchPhoto(w, r, ps, img, name, kStr, faceStr, resp)
+		return
+	}
+	t0 := time.Now()
+	faces, primary, err := s.opt.Detector.Faces(r.Context(), img)
+	resp.TimingMS["detect_embed"] = ms(time.Since(t0))
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("faces of %s: %w", name, err))
+		return
+	}
+	if len(faces) == 0 {
+		s.writeError(w, r, errorf(KindNoFace, "no face found in %s", name))
+		return
+	}
+	if primary < 0 || primary >= len(faces) {
+		primary = largest(faces)
+	}
+	resp.Faces = make([]queryFaceJSON, len(faces))
+	for i, f := range faces {
+		resp.Faces[i] = queryFaceJSON{Index: i + 1, Box: f.Box, Score: f.Score, Primary: i == primary}
+	}
+	// Faces are numbered from 1, as in the CLI.
+	pick, err := intParam(faceStr, "face", primary+1, 1, len(faces))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp.Face = pick
+	s.searchVector(w, r, faces[pick-1].Embedding, kStr, resp)
+}
+
+// searchVector is the search both formats share: the judged search of vec
+// (or the plain one, for a searcher without judgement) and the response.
+func (s *Server) searchVector(w http.ResponseWriter, r *http.Request, vec []float32, kStr string, resp *searchResponse) {
 	k, err := intParam(kStr, "k", s.opt.DefaultK, 1, s.opt.MaxK)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -351,9 +365,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	var ms0 []Match
 	if js, ok := s.opt.Searcher.(JudgedSearcher); ok {
-		ms0, resp.Verdict, err = js.SearchJudged(ctx, vec, k)
+		ms0, resp.Verdict, err = js.SearchJudged(r.Context(), vec, k)
 	} else {
-		ms0, err = s.opt.Searcher.Search(ctx, vec, k)
+		ms0, err = s.opt.Searcher.Search(r.Context(), vec, k)
 	}
 	resp.TimingMS["search"] = ms(time.Since(t0))
 	if err != nil {

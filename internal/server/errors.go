@@ -78,14 +78,15 @@ func errorf(k Kind, format string, args ...any) *Error {
 func kindOf(err error) Kind {
 	var e *Error
 	var mb *http.MaxBytesError
+	var ie *imgio.Error // an upload's own fault, by its kind
 	switch {
 	case errors.As(err, &e):
 		return e.Kind
-	case errors.As(err, &mb), errors.Is(err, imgio.ErrTooLarge):
+	case errors.As(err, &mb):
 		return KindTooLarge
-	case errors.Is(err, imgio.ErrNotImage), errors.Is(err, imgio.ErrTruncated),
-		errors.Is(err, imgio.ErrEmpty), errors.Is(err, imgio.ErrCorrupt),
-		errors.Is(err, imgio.ErrUnsupported):
+	case errors.As(err, &ie) && errors.Is(ie.Kind, imgio.ErrTooLarge):
+		return KindTooLarge
+	case errors.As(err, &ie):
 		return KindNotImage
 	case errors.Is(err, ErrNotFound):
 		return KindNotFound

@@ -1,9 +1,6 @@
 package server
 
-import (
-	"cmp"
-	"slices"
-)
+import "github.com/facesearch/facesearch/internal/cleanse"
 
 // folderPairJSON summarises the face pairs of two folders in GET /api/pairs.
 type folderPairJSON struct {
@@ -21,42 +18,15 @@ type folderPairJSON struct {
 const groupEvidence = 3
 
 // groupPairs groups face pairs (best first) by folder pair, most pairs
-// first, so that one folder pair cannot fill the page.
+// first, so that one folder pair cannot fill the page: cleanse's one
+// grouping (GroupByFolder; pure Go), as the pairs command and report do.
 func groupPairs(ps []FacePair) []folderPairJSON {
-	idx := map[[2]string]int{}
 	var out []folderPairJSON
-	var sims [][]float32
-	for i, p := range ps {
-		a, b := p.A.Person, p.B.Person
-		if b < a {
-			a, b = b, a
-		}
-		k, ok := idx[[2]string{a, b}]
-		if !ok {
-			k = len(out)
-			idx[[2]string{a, b}] = k
-			out = append(out, folderPairJSON{PersonA: a, PersonB: b, Best: p.Similarity})
-			sims = append(sims, nil)
-		}
-		g := &out[k]
-		g.Count++
-		g.Best = max(g.Best, p.Similarity)
-		if len(g.Pairs) < groupEvidence {
-			g.Pairs = append(g.Pairs, i)
-		}
-		sims[k] = append(sims[k], p.Similarity)
+	for _, g := range cleanse.GroupByFolder(len(ps), func(i int) (string, string, float32) {
+		return ps[i].A.Person, ps[i].B.Person, ps[i].Similarity
+	}) {
+		out = append(out, folderPairJSON{PersonA: g.Persons[0], PersonB: g.Persons[1], Count: g.Count, Best: g.Best,
+			Median: g.Median, Pairs: g.Index[:min(len(g.Index), groupEvidence)]})
 	}
-	for k := range out {
-		s := sims[k]
-		slices.Sort(s)
-		m := len(s) / 2
-		out[k].Median = s[m]
-		if len(s)%2 == 0 {
-			out[k].Median = (s[m-1] + s[m]) / 2
-		}
-	}
-	slices.SortStableFunc(out, func(x, y folderPairJSON) int {
-		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(y.Best, x.Best))
-	})
 	return out
 }

@@ -21,6 +21,12 @@ func TestGroupPairs(t *testing.T) {
 			{PersonA: "a", PersonB: "b", Count: 4, Best: 0.9, Median: 0.75, Pairs: []int{0, 2, 3}},
 			{PersonA: "c", PersonB: "d", Count: 1, Best: 0.85, Median: 0.85, Pairs: []int{1}},
 		}},
+		// Equal count and best similarity: by name (cleanse.GroupByFolder's
+		// rule, the same in the pairs command and report).
+		{"ties by name", []FacePair{fp("y", "z", 0.7), fp("b", "a", 0.7)}, []folderPairJSON{
+			{PersonA: "a", PersonB: "b", Count: 1, Best: 0.7, Median: 0.7, Pairs: []int{1}},
+			{PersonA: "y", PersonB: "z", Count: 1, Best: 0.7, Median: 0.7, Pairs: []int{0}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

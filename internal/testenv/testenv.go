@@ -1,10 +1,16 @@
 // Package testenv finds what facesearch's tests need outside the repository:
 // the shared test photos and a Chromium for browser tests. A missing piece
 // skips the test, or fails it when the environment variable CI is "true".
-// It is meant for tests only and depends on nothing but the standard library.
+// It also holds small file helpers the tests of several packages share
+// (copying a dataset, writing a .npy file). It is meant for tests only and
+// depends on nothing but the standard library.
 package testenv
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,4 +65,65 @@ func Chromium(tb testing.TB) string {
 	}
 	Missing(tb, "chromium is not installed (apt-get install chromium)")
 	return ""
+}
+
+// CopyFile copies the file from to to, creating to's directory.
+func CopyFile(tb testing.TB, from, to string) {
+	tb.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// CopyTree copies the regular files under src (a read-only dataset) to dst,
+// keeping their relative paths.
+func CopyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		CopyFile(tb, p, filepath.Join(dst, rel))
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// WriteNpy2 writes flat as an (n, dim) little-endian float32 .npy file
+// (version 1.0, header padded to 64 bytes).
+func WriteNpy2(tb testing.TB, path string, flat []float32, n, dim int) {
+	tb.Helper()
+	if n*dim != len(flat) {
+		tb.Fatalf("WriteNpy2: %d values for shape (%d, %d)", len(flat), n, dim)
+	}
+	hdr := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", n, dim)
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	hdr += "\n"
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
+	b.WriteString(hdr)
+	binary.Write(&b, binary.LittleEndian, flat)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// CLIEnv is the environment facesearch's commands see in a test, beside the
+// process's own: FACESEARCH_HOME set to home, the default (English) messages
+// and no default library. Each value overrides the process's variable.
+func CLIEnv(home string) map[string]string {
+	return map[string]string{"FACESEARCH_HOME": home, "LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "FACESEARCH_LIBRARY": ""}
 }

@@ -202,7 +202,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	// The restarted node holds the objects (above), but its own searches
 	// may lag or miss vectors its flat index lost in the crash (seen on
 	// v1.35.2; the library's self-check catches that, see
-	// internal/library/remote.go and internal/weaviate/clustertest):
+	// internal/library/remote.go and e2e/weaviate_cluster_test.go):
 	// reported here, not asserted.
 	c2 := weaviate.New(weaviate.Options{Config: func() weaviate.Config { x := cfg; x.Host = cl.Host(2); x.Consistency = weaviate.One; return x }()})
 	deadline = time.Now().Add(30 * time.Second)

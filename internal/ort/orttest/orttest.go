@@ -61,3 +61,17 @@ func Manifest(tb testing.TB) (*model.Manifest, string) {
 	}
 	return m, home
 }
+
+// CLIHome returns the FACESEARCH_HOME the commands can run with: it has the
+// models, and the feature model is the prepared one (the commands do not fall
+// back to the original the way Manifest does). Otherwise it calls
+// testenv.Missing.
+func CLIHome(tb testing.TB) string {
+	tb.Helper()
+	m, home := Manifest(tb)
+	builtin, _ := model.Builtin(model.DefaultName)
+	if m.Files["feature"].Path != builtin.Files["feature"].Path {
+		testenv.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
+	}
+	return home
+}

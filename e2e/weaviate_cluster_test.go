@@ -1,13 +1,12 @@
-// Package clustertest is the end-to-end test of facesearch on a Weaviate
-// cluster (see TestWeaviateCluster). It is a package of its own so that it
-// runs without the race detector (the commands it drives are raced by
-// internal/cli's own tests; here a 3-node cluster and real embedding run).
-package clustertest
+package e2e_test
+
+// The end-to-end test of facesearch on a Weaviate cluster (see
+// TestWeaviateCluster). Like every e2e test it runs without the race
+// detector (the commands it drives are raced by internal/cli's own tests;
+// here a 3-node cluster and real embedding run).
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,13 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facesearch/facesearch/internal/blasenv"
 	"github.com/facesearch/facesearch/internal/cli"
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/model"
-	"github.com/facesearch/facesearch/internal/ort/orttest"
 	"github.com/facesearch/facesearch/internal/testenv"
-	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 	"github.com/facesearch/facesearch/internal/weaviate"
 	"github.com/facesearch/facesearch/internal/weaviate/weaviatetest"
 )
@@ -44,7 +39,7 @@ func TestWeaviateCluster(t *testing.T) {
 		return
 	}
 	faces := testenv.FacesSet(t, "deepface")
-	env(t) // skips without the models, before the cluster starts
+	cliEnv(t) // skips without the models, before the cluster starts
 	cl := weaviatetest.Start(t, 3)
 	ctx := context.Background()
 
@@ -57,7 +52,7 @@ func TestWeaviateCluster(t *testing.T) {
 	late := people[len(people)-1]
 	ds := t.TempDir()
 	for _, p := range people[:len(people)-1] {
-		libCopyTree(t, p, filepath.Join(ds, filepath.Base(p)))
+		testenv.CopyTree(t, p, filepath.Join(ds, filepath.Base(p)))
 	}
 	local, remote := filepath.Join(t.TempDir(), "local"), filepath.Join(t.TempDir(), "remote")
 	libRun(t, "index", "--library", local, ds)
@@ -66,7 +61,7 @@ func TestWeaviateCluster(t *testing.T) {
 	os.MkdirAll(remote, 0o755)
 	for _, name := range []string{"catalog.db", "catalog.db-wal", "catalog.db-shm"} {
 		if _, err := os.Stat(filepath.Join(local, name)); err == nil {
-			copyFile(t, filepath.Join(local, name), filepath.Join(remote, name))
+			testenv.CopyFile(t, filepath.Join(local, name), filepath.Join(remote, name))
 		}
 	}
 	url := "weaviate://" + cl.Host(0) + "/Faces?shards=3&replicas=3"
@@ -104,7 +99,7 @@ func TestWeaviateCluster(t *testing.T) {
 	})
 
 	// An incremental run while node1 is down sends only the new person.
-	libCopyTree(t, late, filepath.Join(ds, filepath.Base(late)))
+	testenv.CopyTree(t, late, filepath.Join(ds, filepath.Base(late)))
 	libRun(t, "index", "--library", local, ds)
 	out = libRun(t, "index", "--library", remote, ds)
 	t.Logf("incremental index with node1 down:\n%s", out)
@@ -156,11 +151,10 @@ func TestWeaviateCluster(t *testing.T) {
 	// The sync runs the self-check too, so it may already fail here (a
 	// restarted node may have lost vectors of its flat index, see
 	// library.remoteIndex.probe); any other error fails the test.
-	e, eout := env(t)
-	err = cli.RunEnv(ctx, e, []string{"index", "--library", remote, "--vectors", url1, ds})
+	eout, err := runCLI(t, ctx, "index", "--library", remote, "--vectors", url1, ds)
 	t.Logf("index --vectors %s: %v", url1, err)
 	if err != nil && !strings.Contains(err.Error(), "failed its self-check") {
-		t.Fatalf("re-pointing at node1: %v\n%s", err, eout.String())
+		t.Fatalf("re-pointing at node1: %v\n%s", err, eout)
 	}
 	if info := indexInfo(t, remote); info.Sent != 0 || info.Removed != 0 {
 		t.Errorf("re-pointing at node1: sent %d, removed %d; want 0, 0", info.Sent, info.Removed)
@@ -222,24 +216,6 @@ func onePhotoPerPerson(tb testing.TB, ds string) []string {
 	return out
 }
 
-// writeNpy2 writes an (n, dim) float32 .npy file.
-func writeNpy2(tb testing.TB, path string, vecs []float32, dim int) {
-	tb.Helper()
-	hdr := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", len(vecs)/dim, dim)
-	for (10+len(hdr)+1)%64 != 0 {
-		hdr += " "
-	}
-	hdr += "\n"
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
-	b.WriteString(hdr)
-	binary.Write(&b, binary.LittleEndian, vecs)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 func searchesEqual(t *testing.T, when, local, remote string, photos []string, okErr func(error) bool) {
 	t.Helper()
 	if err := searchesEqualErr(t, local, remote, photos, okErr, false); err != nil {
@@ -265,19 +241,18 @@ func searchesEqualErr(t *testing.T, local, remote string, photos []string, clear
 		vecs, dim = append(vecs, f.Vec...), len(f.Vec)
 	}
 	npy := filepath.Join(t.TempDir(), "queries.npy")
-	writeNpy2(t, npy, vecs, dim)
+	testenv.WriteNpy2(t, npy, vecs, len(vecs)/dim, dim)
 	runs := [][]string{{"--vector", npy}}
 	if len(photos) > 0 {
 		runs = append(runs, photos)
 	}
 	for _, args := range runs {
 		run := func(lib string) (searchJSON, error) {
-			e, out := env(t)
 			a := append([]string{"search", "--library", lib, "--json", "--all-faces", "--k", "10"}, args...)
-			err := cli.RunEnv(context.Background(), e, a)
+			out, err := runCLI(t, context.Background(), a...)
 			var doc searchJSON
 			if err == nil {
-				err = json.Unmarshal(out.Bytes(), &doc)
+				err = json.Unmarshal([]byte(out), &doc)
 			}
 			return doc, err
 		}
@@ -356,38 +331,6 @@ type resultJSON struct {
 	Box        [4]float64 `json:"box"`
 }
 
-// env is a CLI environment: FACESEARCH_HOME with the models (skipping the
-// test without them), English messages, output captured.
-func env(tb testing.TB) (*cli.Env, *bytes.Buffer) {
-	tb.Helper()
-	m, home := orttest.Manifest(tb)
-	builtin, _ := model.Builtin(model.DefaultName)
-	if m.Files["feature"].Path != builtin.Files["feature"].Path {
-		testenv.Missing(tb, "the CLI needs the prepared feature model (run 'facesearch models prepare')")
-	}
-	var out bytes.Buffer
-	return &cli.Env{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Getenv: func(k string) string {
-			switch k {
-			case "FACESEARCH_HOME":
-				return home
-			case "LANG", "LC_ALL", "LC_MESSAGES", "FACESEARCH_LIBRARY":
-				return ""
-			}
-			return os.Getenv(k)
-		}}, &out
-}
-
-// libRun runs a facesearch command and returns its stdout.
-func libRun(tb testing.TB, args ...string) string {
-	tb.Helper()
-	e, out := env(tb)
-	if err := cli.RunEnv(context.Background(), e, args); err != nil {
-		tb.Fatalf("facesearch %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
-}
-
 // libOpen opens a library read-only.
 func libOpen(tb testing.TB, dir string) *library.Library {
 	tb.Helper()
@@ -397,44 +340,4 @@ func libOpen(tb testing.TB, dir string) *library.Library {
 	}
 	tb.Cleanup(func() { l.Close() })
 	return l
-}
-
-func copyFile(tb testing.TB, from, to string) {
-	tb.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// libCopyTree copies a dataset directory (read-only source) to dst.
-func libCopyTree(tb testing.TB, src, dst string) {
-	tb.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		copyFile(tb, p, filepath.Join(dst, rel))
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
-// OpenBLAS fell back to slow kernels on this CPU (see package blasenv), as
-// the commands do.
-func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
-		fmt.Fprintln(os.Stderr, "clustertest:", err)
-	}
-	os.Exit(m.Run())
 }

@@ -1,4 +1,4 @@
-package server_test
+package e2e_test
 
 // Browser tests of the People grid, the person page, the look-alikes view,
 // the empty and error states of search and the Japanese page, on a library
@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/facesearch/facesearch/internal/catalog"
-	"github.com/facesearch/facesearch/internal/cli"
 	"github.com/facesearch/facesearch/internal/library"
 	"github.com/facesearch/facesearch/internal/testenv"
 )
@@ -121,43 +119,6 @@ func addGenerated(tb testing.TB, lib string, n int) {
 	}
 }
 
-// serveLib runs `facesearch serve` on lib until the test ends and returns
-// its base URL.
-func serveLib(tb testing.TB, lib string) string {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	lw := &lineWriter{lines: make(chan string, 16)}
-	done := make(chan error, 1)
-	go func() {
-		done <- cli.RunEnv(ctx, testEnv(lw), []string{"serve", "--library", lib, "--addr", "127.0.0.1:0"})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("serve did not stop after cancel")
-		}
-	})
-	re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)/`)
-	timeout := time.After(3 * time.Minute)
-	for {
-		select {
-		case line := <-lw.lines:
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m[1]
-			}
-		case err := <-done:
-			tb.Fatalf("serve exited: %v", err)
-		case <-timeout:
-			tb.Fatal("serve did not start")
-		}
-	}
-}
-
 // browser starts headless Chromium with the given languages.
 func browser(tb testing.TB, lang string) context.Context {
 	tb.Helper()
@@ -187,7 +148,7 @@ func screenshot(tb testing.TB, ctx context.Context, name string) {
 	if err != nil {
 		tb.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
+	if err := os.WriteFile(docsFile(name), png, 0o644); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -202,7 +163,7 @@ func screenshotView(tb testing.TB, ctx context.Context, name string) {
 	if err != nil {
 		tb.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
+	if err := os.WriteFile(docsFile(name), png, 0o644); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -250,14 +211,9 @@ func TestBrowserPeople(t *testing.T) {
 	testenv.Chromium(t)
 	dataset, jpPhoto := peopleDataset(t)
 	lib := filepath.Join(t.TempDir(), "lib")
-	if err := cli.RunEnv(context.Background(), testEnv(os.Stderr), []string{"index", "--library", lib, dataset}); err != nil {
-		if strings.Contains(err.Error(), "make setup") {
-			testenv.Missing(t, "face models absent: %v", err)
-		}
-		t.Fatalf("index: %v", err)
-	}
+	index(t, lib, dataset)
 	addGenerated(t, lib, generatedPeople)
-	base := serveLib(t, lib)
+	base := serve(t, lib)
 	ctx := browser(t, "en-US")
 	C := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	total := generatedPeople + 7

@@ -1,24 +1,21 @@
-package server_test
+package e2e_test
 
-// End-to-end tests: a real library (real models, real faiss) built from
-// ../shared/faces, served by `facesearch serve`, driven by headless Chromium
-// and by a bounded load test.
+// Browser search and the live JSON API: a real library (real models, real
+// faiss) built from ../shared/faces, served by `facesearch serve`, driven by
+// headless Chromium and by a bounded load test.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -28,142 +25,7 @@ import (
 	"github.com/facesearch/facesearch/internal/testenv"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/facesearch/facesearch/internal/blasenv"
-	"github.com/facesearch/facesearch/internal/cli"
-	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
 )
-
-var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot-search.png (also: FACESEARCH_UPDATE_SCREENSHOT=1)")
-
-// TestMain re-executes the test binary with OPENBLAS_CORETYPE set when
-// OpenBLAS does not know this CPU (see package blasenv).
-func TestMain(m *testing.M) {
-	if err := blasenv.Ensure(faissidx.BLASCoreName); err != nil {
-		fmt.Fprintln(os.Stderr, "server test:", err)
-	}
-	os.Exit(m.Run())
-}
-
-// heldOut lays out a dataset of copies of root's images, leaving out the
-// images named in skip ("person/file").
-func heldOut(tb testing.TB, root string, skip ...string) string {
-	tb.Helper()
-	out := tb.TempDir()
-	persons, err := os.ReadDir(root)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, p := range persons {
-		if !p.IsDir() || strings.HasPrefix(p.Name(), "_") {
-			continue
-		}
-		files, err := os.ReadDir(filepath.Join(root, p.Name()))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, f := range files {
-			rel := p.Name() + "/" + f.Name()
-			if f.IsDir() || contains(skip, rel) {
-				continue
-			}
-			if err := os.MkdirAll(filepath.Join(out, p.Name()), 0o755); err != nil {
-				tb.Fatal(err)
-			}
-			// Copied, not linked: the server serves no file reached
-			// through a link leading outside the dataset root.
-			data, err := os.ReadFile(filepath.Join(root, rel))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(out, rel), data, 0o644); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}
-	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
-// lineWriter sends each written line to a channel (for "serving ... on URL").
-type lineWriter struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines chan string
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil {
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		select {
-		case w.lines <- line:
-		default:
-		}
-	}
-}
-
-func testEnv(out io.Writer) *cli.Env {
-	return &cli.Env{Stdout: out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Getenv: os.Getenv}
-}
-
-// liveServer indexes dataset into a fresh library and runs `facesearch serve`
-// on a free loopback port until the test ends. It returns the base URL.
-func liveServer(tb testing.TB, dataset string, serveArgs ...string) string {
-	tb.Helper()
-	lib := filepath.Join(tb.TempDir(), "lib")
-	var out bytes.Buffer
-	if err := cli.RunEnv(context.Background(), testEnv(&out), []string{"index", "--library", lib, dataset}); err != nil {
-		if strings.Contains(err.Error(), "make setup") {
-			testenv.Missing(tb, "face models absent: %v", err)
-		}
-		tb.Fatalf("index %s: %v\n%s", dataset, err, out.String())
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	lw := &lineWriter{lines: make(chan string, 16)}
-	done := make(chan error, 1)
-	args := append([]string{"serve", "--library", lib, "--addr", "127.0.0.1:0"}, serveArgs...)
-	go func() { done <- cli.RunEnv(ctx, testEnv(lw), args) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("serve did not stop after cancel")
-		}
-	})
-	re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)/`)
-	timeout := time.After(2 * time.Minute)
-	for {
-		select {
-		case line := <-lw.lines:
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m[1]
-			}
-		case err := <-done:
-			tb.Fatalf("serve exited: %v", err)
-		case <-timeout:
-			tb.Fatal("serve did not start")
-		}
-	}
-}
 
 // TestBrowserSearch uploads a photo through the page in headless Chromium and
 // checks the result grid: the held-out photo's person comes first.
@@ -233,7 +95,7 @@ func TestBrowserSearch(t *testing.T) {
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join("..", "..", "docs", "screenshot-search.png"), png, 0o644); err != nil {
+		if err := os.WriteFile(docsFile("screenshot-search.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
