@@ -98,6 +98,12 @@ func cmdAdapt(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 	}
+	if (*sim != "" || out.Refitted) && st.Faces > 0 {
+		// The verdicts must be in the similarity searches now use.
+		if _, err := l.RefreshCalibration(ctx); err != nil {
+			return err
+		}
+	}
 	out.Similarity = library.SimilarityRaw
 	if s, err := l.Searcher(ctx); err == nil {
 		out.Similarity = s.Similarity()

@@ -212,3 +212,41 @@ func TestDamagedAdaptedVectorsAreCaughtAndRewritten(t *testing.T) {
 		t.Errorf("stamp after chmod and index: %+v, want the file's %+v", a.VectorsStamp, platformStamp(fi))
 	}
 }
+
+// TestRefreshCalibrationFollowsTheSimilarity: after a refit or a switch of
+// similarity the stored calibration is in another similarity than the
+// searches' (check would answer uncalibrated); RefreshCalibration, which
+// 'adapt' calls, makes it fresh in the searches' similarity.
+func TestRefreshCalibrationFollowsTheSimilarity(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, adaptTree(0))
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
+	if err != nil || !a.Kept {
+		t.Fatalf("adapt: %+v, %v", a, err)
+	}
+	for _, step := range []struct {
+		name, setting, want string
+	}{{"after the refit", "", "adapted:" + a.ID}, {"after --similarity raw", SimilarityRaw, SimilarityRaw}} {
+		if step.setting != "" {
+			if err := f.lib.SetSimilarity(ctx, step.setting); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, fresh, err := f.lib.Calibration(ctx); err != nil || fresh {
+			t.Fatalf("%s: stored calibration fresh=%v (%v), %v; want stale before the refresh", step.name, fresh, c != nil, err)
+		}
+		c, err := f.lib.RefreshCalibration(ctx)
+		if err != nil || c == nil {
+			t.Fatalf("%s: RefreshCalibration: %v, %v", step.name, c, err)
+		}
+		got, fresh, err := f.lib.Calibration(ctx)
+		if err != nil || !fresh || got.Similarity != step.want {
+			t.Errorf("%s: calibration in %q fresh=%v (%v), want fresh in %q", step.name, got.Similarity, fresh, err, step.want)
+		}
+	}
+}

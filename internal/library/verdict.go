@@ -220,6 +220,20 @@ func (l *Library) refreshCalibration(ctx context.Context) *verdict.Calibration {
 	return c
 }
 
+// RefreshCalibration brings the stored calibration up to date now, under
+// the writer's lock: for 'adapt', whose refit or switch of similarity leaves
+// the stored calibration in another similarity than the searches' (search
+// and check would answer uncalibrated until the next index run). A failure
+// to calibrate is logged (as at the end of an index run) and gives nil.
+func (l *Library) RefreshCalibration(ctx context.Context) (*verdict.Calibration, error) {
+	unlock, err := l.lock()
+	if err != nil {
+		return nil, fmt.Errorf("library %s: calibrate: %w", l.dir, err)
+	}
+	defer unlock()
+	return l.refreshCalibration(ctx), nil
+}
+
 // primaryGroups returns the library's folders with the primary face of
 // each image that has one, in path order.
 func (l *Library) primaryGroups(ctx context.Context) ([]eval.Group, error) {
