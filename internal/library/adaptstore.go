@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/facesearch/facesearch/internal/adapt"
@@ -111,8 +112,50 @@ func (l *Library) SetSimilarity(ctx context.Context, v string) error {
 }
 
 // Adaptation reads AdaptFile (nil, nil when there is none).
+//
+// The parsed file is kept for as long as its stamp (stamp.go) stays the
+// same: a search reads it several times (the searcher, the calibration's
+// freshness) and at 57,637 faces it holds 1.5 MB of cross-fitted samples.
+// The caller gets its own copy of the struct (the slices are shared and
+// must not be modified).
 func (l *Library) Adaptation() (*AdaptInfo, error) {
-	b, err := os.ReadFile(filepath.Join(l.dir, AdaptFile))
+	path := filepath.Join(l.dir, AdaptFile)
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("library %s: %w", l.dir, err)
+	}
+	st := stampOf(fi)
+	l.adaptMemo.mu.Lock()
+	defer l.adaptMemo.mu.Unlock()
+	if m := &l.adaptMemo; st != nil && m.a != nil && m.stamp == *st {
+		c := *m.a
+		return &c, nil
+	}
+	a, err := l.readAdaptation(path)
+	if err != nil || a == nil {
+		l.adaptMemo.a = nil
+		return a, err
+	}
+	if st != nil {
+		c := *a
+		l.adaptMemo.stamp, l.adaptMemo.a = *st, &c
+	}
+	return a, nil
+}
+
+// adaptMemo is the last AdaptFile Adaptation parsed, with its stamp.
+type adaptMemo struct {
+	mu    sync.Mutex
+	stamp FileStamp
+	a     *AdaptInfo
+}
+
+// readAdaptation parses AdaptFile (nil, nil when it is gone).
+func (l *Library) readAdaptation(path string) (*AdaptInfo, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

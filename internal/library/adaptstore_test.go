@@ -250,3 +250,40 @@ func TestRefreshCalibrationFollowsTheSimilarity(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptationMemo: Adaptation parses adapt.json once while its stamp
+// holds, hands out copies (a caller's change does not leak into the next
+// call), and reads the file again once it is rewritten.
+func TestAdaptationMemo(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeTree(t, root, adaptTree(0))
+	f := newFixture(t, root)
+	if _, err := f.index(t, ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.lib.Adaptation()
+	if err != nil || a == nil {
+		t.Fatalf("adaptation: %v, %v", a, err)
+	}
+	id := a.ID
+	a.ID = "changed by the caller"
+	b, err := f.lib.Adaptation()
+	if err != nil || b.ID != id {
+		t.Fatalf("second read %q, %v; want %q (a copy, not the caller's)", b.ID, err, id)
+	}
+	b.ID = "rewritten"
+	if err := writeJSONAtomic(filepath.Join(f.lib.Dir(), AdaptFile), b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.lib.Adaptation()
+	if err != nil || c.ID != "rewritten" {
+		t.Fatalf("after a rewrite %q, %v; want the new file's", c.ID, err)
+	}
+	if err := os.WriteFile(filepath.Join(f.lib.Dir(), AdaptFile), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.lib.Adaptation(); err == nil {
+		t.Error("a damaged adapt.json read from the memo")
+	}
+}

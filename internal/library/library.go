@@ -119,6 +119,8 @@ type Library struct {
 	remote   RemoteOpener
 	syncPage int // faces per page of a remote sync (0: syncChunk); tests set it
 	log      *slog.Logger
+	// adaptMemo caches the parsed AdaptFile (Adaptation).
+	adaptMemo adaptMemo
 }
 
 // ErrNoLibrary is returned when opening a library that does not exist
