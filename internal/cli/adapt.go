@@ -33,7 +33,7 @@ type adaptJSON struct {
 }
 
 func cmdAdapt(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "adapt", "[flags]\n\nShows, refits or switches the library's similarity adaptation (docs/ADAPTATION.md).\n'index' and 'import-npz' fit it by themselves when the library changed by 10%;\nit is kept only if it beats the raw cosine on held-out folders.\n--similarity raw|adapted|auto stores the library's setting (auto: adapted when\nkept, else raw); searches then say which similarity they used.")
+	fs := newFlagSet(env, "adapt", "[flags]\n\nShows, refits or switches the library's similarity adaptation (docs/ADAPTATION.md).\n'index' and 'import-npz' fit it by themselves when the library changed by 10%;\nit is kept only if it beats the raw cosine on held-out folders.\n--similarity raw|adapted|auto stores the library's setting (auto: adapted when\nkept, else raw); searches then say which similarity they used. A refit or a\nswitch recalibrates the verdicts in the similarity searches now use.")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	sim := fs.String("similarity", "", "store the library's similarity: raw, adapted or auto")
 	refit := fs.Bool("refit", false, "fit the adaptation now, even if the library changed little")
