@@ -3,11 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/facesearch/facesearch/internal/npz"
+	"github.com/facesearch/facesearch/internal/testenv"
 )
 
 // startServe runs 'facesearch serve' on a free loopback port with an empty
@@ -59,36 +58,6 @@ func startServe(t *testing.T, lib string) string {
 	return m[1]
 }
 
-func getJSON(t *testing.T, url string, v any) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if v != nil && resp.StatusCode == 200 {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// waitPersons reads /api/persons into doc until it lists want persons or
-// 30 s have passed (the reload happens in the background), and returns the
-// last status.
-func waitPersons(t *testing.T, base string, want int, doc *struct{ Persons []struct{ Name string } }) int {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		doc.Persons = nil
-		code := getJSON(t, base+"/api/persons", doc)
-		if code == 200 && len(doc.Persons) == want || time.Now().After(deadline) {
-			return code
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestServeReloadsAfterReindex: a running server sees a re-import (a person
 // renamed, one added) without a restart, and serves a library imported from
 // npz files although the photo model is not installed (issue 15 items 6
@@ -103,11 +72,11 @@ func TestServeReloadsAfterReindex(t *testing.T) {
 		t.Fatalf("import-npz: %v\n%s", err, out)
 	}
 	base := startServe(t, lib)
-	var doc struct{ Persons []struct{ Name string } }
-	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
+	var doc testenv.Persons
+	if code := testenv.GetJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
 		t.Fatalf("persons: %d %+v, want 3", code, doc)
 	}
-	if code := getJSON(t, base+"/api/persons/bob", nil); code != 200 {
+	if code := testenv.GetJSON(t, base+"/api/persons/bob", nil); code != 200 {
 		t.Fatalf("bob: %d", code)
 	}
 	if err := os.Rename(filepath.Join(root, "bob"), filepath.Join(root, "robert")); err != nil {
@@ -118,7 +87,7 @@ func TestServeReloadsAfterReindex(t *testing.T) {
 		t.Fatalf("re-import: %v\n%s", err, out)
 	}
 	doc.Persons = nil
-	if code := waitPersons(t, base, 4, &doc); code != 200 || len(doc.Persons) != 4 {
+	if code := testenv.WaitPersons(t, base, 4, &doc); code != 200 || len(doc.Persons) != 4 {
 		t.Errorf("persons after the re-import: %d %+v, want 4", code, doc)
 	}
 	var names []string
@@ -128,10 +97,10 @@ func TestServeReloadsAfterReindex(t *testing.T) {
 	if got := strings.Join(names, " "); got != "alice carol dave robert" {
 		t.Errorf("persons %q, want alice carol dave robert", got)
 	}
-	if code := getJSON(t, base+"/api/persons/robert", nil); code != 200 {
+	if code := testenv.GetJSON(t, base+"/api/persons/robert", nil); code != 200 {
 		t.Errorf("the renamed person: %d, want 200", code)
 	}
-	if code := getJSON(t, base+"/api/persons/bob", nil); code != 404 {
+	if code := testenv.GetJSON(t, base+"/api/persons/bob", nil); code != 404 {
 		t.Errorf("the old name: %d, want 404", code)
 	}
 }
@@ -150,8 +119,8 @@ func TestServeNonUTF8Person(t *testing.T) {
 		t.Fatalf("import-npz: %v\n%s", err, out)
 	}
 	base := startServe(t, lib)
-	var doc struct{ Persons []struct{ Name string } }
-	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 2 {
+	var doc testenv.Persons
+	if code := testenv.GetJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 2 {
 		t.Fatalf("persons: %d %+v", code, doc)
 	}
 	shown := ""
@@ -161,7 +130,7 @@ func TestServeNonUTF8Person(t *testing.T) {
 		}
 	}
 	for _, name := range []string{shown, sjis} {
-		if code := getJSON(t, base+"/api/persons/"+url.PathEscape(name), nil); code != 200 {
+		if code := testenv.GetJSON(t, base+"/api/persons/"+url.PathEscape(name), nil); code != 200 {
 			t.Errorf("person %q: status %d, want 200", name, code)
 		}
 	}

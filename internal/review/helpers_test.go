@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,34 +151,4 @@ func serve(t *testing.T, dir string) string {
 		l.Close()
 	})
 	return ts.URL
-}
-
-func getJSON(t *testing.T, url string, v any) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if v != nil && resp.StatusCode == 200 {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// waitPersons reads /api/persons into doc until it lists want persons or
-// 30 s have passed (the reload happens in the background), and returns the
-// last status.
-func waitPersons(t *testing.T, base string, want int, doc *struct{ Persons []struct{ Name string } }) int {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		doc.Persons = nil
-		code := getJSON(t, base+"/api/persons", doc)
-		if code == 200 && len(doc.Persons) == want || time.Now().After(deadline) {
-			return code
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

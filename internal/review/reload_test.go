@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/facesearch/facesearch/internal/catalog"
 	"github.com/facesearch/facesearch/internal/library"
+	"github.com/facesearch/facesearch/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // TestServeWaitsForTheWriterAndSurvivesAFailedReload (review finding 1):
@@ -32,8 +32,8 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 	}
 	importNPZ(t, lib, root)
 	base := serve(t, lib)
-	var doc struct{ Persons []struct{ Name string } }
-	if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
+	var doc testenv.Persons
+	if code := testenv.GetJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
 		t.Fatalf("persons: %d %+v, want 3", code, doc)
 	}
 	meta := filepath.Join(lib, library.IndexMetaFile)
@@ -68,7 +68,7 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 20 { // 20 requests over 1 s, 20 polls of the generation
-		if code := getJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
+		if code := testenv.GetJSON(t, base+"/api/persons", &doc); code != 200 || len(doc.Persons) != 3 {
 			t.Fatalf("while the writer holds the lock: %d %+v, want the 3 persons served before", code, doc)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -79,7 +79,7 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 
 	// The writer ends: serve reloads.
 	unix.Flock(int(lf.Fd()), unix.LOCK_UN)
-	if code := waitPersons(t, base, 2, &doc); code != 200 || len(doc.Persons) != 2 {
+	if code := testenv.WaitPersons(t, base, 2, &doc); code != 200 || len(doc.Persons) != 2 {
 		t.Fatalf("after the writer released the lock: %d %+v, want 2 persons", code, doc)
 	}
 
@@ -89,7 +89,7 @@ func TestServeWaitsForTheWriterAndSurvivesAFailedReload(t *testing.T) {
 	}
 	for range 20 {
 		for _, path := range []string{"/api/persons", "/api/stats", "/"} {
-			if code := getJSON(t, base+path, nil); code != 200 {
+			if code := testenv.GetJSON(t, base+path, nil); code != 200 {
 				t.Fatalf("%s after a failed reload: %d, want 200 (the previous state)", path, code)
 			}
 		}

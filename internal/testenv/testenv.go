@@ -9,13 +9,16 @@ package testenv
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Missing skips tb with the reason, or fails it under CI=true.
@@ -126,4 +129,39 @@ func WriteNpy2(tb testing.TB, path string, flat []float32, n, dim int) {
 // and no default library. Each value overrides the process's variable.
 func CLIEnv(home string) map[string]string {
 	return map[string]string{"FACESEARCH_HOME": home, "LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "FACESEARCH_LIBRARY": ""}
+}
+
+// GetJSON GETs url and, when the status is 200 and v is not nil, decodes the
+// body into v; it returns the status.
+func GetJSON(tb testing.TB, url string, v any) int {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil && resp.StatusCode == 200 {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Persons is the part of GET /api/persons WaitPersons reads.
+type Persons struct{ Persons []struct{ Name string } }
+
+// WaitPersons reads base+"/api/persons" into doc until it lists want
+// persons or 30 s have passed (a served library reloads in the background),
+// and returns the last status.
+func WaitPersons(tb testing.TB, base string, want int, doc *Persons) int {
+	tb.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		doc.Persons = nil
+		code := GetJSON(tb, base+"/api/persons", doc)
+		if code == 200 && len(doc.Persons) == want || time.Now().After(deadline) {
+			return code
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
