@@ -139,20 +139,12 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, s := range skipped {
 		env.Log.Warn("skipped", "path", show(s.Rel), "reason", s.Reason)
 	}
-	l, err := openLibrary(ctx, env, *lib, true)
+	ls, err := openLibrarySearch(ctx, env, *lib)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	m, err := libraryManifest(ctx, l)
-	if err != nil {
-		return err
-	}
-	s, err := l.Searcher(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer ls.Close()
+	l, m, s := ls.lib, ls.manifest, ls.searcher
 	cal, err := searcherCalibration(ctx, s, fo)
 	if err != nil {
 		return err

@@ -121,20 +121,12 @@ func cmdSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := openLibrary(ctx, env, f.lib, true)
+	ls, err := openLibrarySearch(ctx, env, f.lib)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	m, err := libraryManifest(ctx, l)
-	if err != nil {
-		return err
-	}
-	s, err := l.Searcher(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer ls.Close()
+	s, m := ls.searcher, ls.manifest
 	r, err := newSearchRun(ctx, f, s, m)
 	if err != nil {
 		return err
@@ -527,4 +519,36 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// librarySearch is what search and check open: the library read-only, its
+// model manifest (or the built-in default for a library that has none yet)
+// and its searcher.
+type librarySearch struct {
+	lib      *library.Library
+	manifest *model.Manifest
+	searcher *library.Searcher
+}
+
+func openLibrarySearch(ctx context.Context, env *cmdEnv, dir string) (*librarySearch, error) {
+	l, err := openLibrary(ctx, env, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.ManifestOrDefault(ctx)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	s, err := l.Searcher(ctx)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &librarySearch{lib: l, manifest: m, searcher: s}, nil
+}
+
+// Close closes the searcher, then the library.
+func (ls *librarySearch) Close() error {
+	return errors.Join(ls.searcher.Close(), ls.lib.Close())
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/facesearch/facesearch/internal/embed"
 	"github.com/facesearch/facesearch/internal/library"
-	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/review"
 	"github.com/facesearch/facesearch/internal/server"
 	"github.com/facesearch/facesearch/internal/vecindex/faissidx"
@@ -114,7 +113,7 @@ func logRequests(env *cmdEnv, h http.Handler) http.Handler {
 // library imported from npz files is served without the photo model if its
 // files are missing: people, cleansing and vector search need none.
 func newLibraryBackend(ctx context.Context, env *cmdEnv, l *library.Library, threads int) (*review.Backend, *embed.Pipeline, review.Options, error) {
-	m, err := libraryManifest(ctx, l)
+	m, err := l.ManifestOrDefault(ctx)
 	if err != nil {
 		return nil, nil, review.Options{}, err
 	}
@@ -148,12 +147,6 @@ func serveOptions(env *cmdEnv, p *embed.Pipeline) review.Options {
 		opt.Detector = servePhotoDetector{p}
 	}
 	return opt
-}
-
-// libraryManifest is the library's model manifest, or the built-in default
-// for a library that has none yet.
-func libraryManifest(ctx context.Context, l *library.Library) (*model.Manifest, error) {
-	return l.ManifestOrDefault(ctx)
 }
 
 // servePhotoDetector adapts embed.Pipeline to library.Detector for the
