@@ -503,13 +503,13 @@ func (l *Library) calibrateAdapted(a *AdaptInfo, fo verdict.FitOptions, gen int6
 	return c, nil
 }
 
-// verifyAdapted checksums the adapted vectors when searches use them and
-// they are current (a stale file is rewritten by the next search or index
-// run anyway): whatever its stamp, like VerifyIndex.
-func (l *Library) verifyAdapted(ctx context.Context) error {
-	info, state, err := l.IndexStatus(ctx)
-	if err != nil || state != IndexFresh || info.Count == 0 {
-		return err
+// verifyAdapted checksums the adapted vectors of the fresh index info
+// describes when searches use them and they are current (a stale file is
+// rewritten by the next search or index run anyway): whatever its stamp,
+// like VerifyIndex.
+func (l *Library) verifyAdapted(ctx context.Context, info IndexInfo) error {
+	if info.Count == 0 {
+		return nil
 	}
 	a, err := l.activeAdaptation(ctx, info)
 	if err != nil || a == nil || a.Transform == nil {
@@ -527,12 +527,13 @@ func (l *Library) verifyAdapted(ctx context.Context) error {
 	return x.Close()
 }
 
-// repairAdapted, under the writer lock, removes damaged adapted vectors
-// (derived data: the transform and vectors.f32 rebuild them, which the
-// adaptation refresh after it does) and re-records the stamp of sound ones
+// repairAdapted, under the writer lock, removes damaged adapted vectors of
+// the fresh index info describes (derived data: the transform and
+// vectors.f32 rebuild them, which the adaptation refresh after it does) and
+// re-records the stamp of sound ones
 // whose stamp went out of date.
-func (l *Library) repairAdapted(ctx context.Context) {
-	err := l.verifyAdapted(ctx)
+func (l *Library) repairAdapted(ctx context.Context, info IndexInfo) {
+	err := l.verifyAdapted(ctx, info)
 	if errors.Is(err, ErrIndexDamaged) {
 		l.log.Warn("damaged adapted vectors; rewriting them from the index", "err", err)
 		if rerr := os.Remove(filepath.Join(l.dir, AdaptedFlatFile)); rerr != nil {

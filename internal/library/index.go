@@ -449,10 +449,10 @@ func (l *Library) refreshIndex(ctx context.Context, factory string, params Searc
 		if info.Storage == StorageRemote {
 			return info, false, nil
 		}
-		err := l.verifyMainIndex(ctx)
+		err := l.verifyMainIndex(ctx, info)
 		if err == nil {
 			l.stampVerified(info)
-			l.repairAdapted(ctx)
+			l.repairAdapted(ctx, info)
 			l.adaptAfterRun(ctx, info)
 			return info, false, nil
 		}

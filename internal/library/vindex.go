@@ -212,17 +212,21 @@ func (l *Library) openIndex(ctx context.Context, info IndexInfo) (VectorIndex, e
 // missing or empty index (a search rebuilds those). It always checksums,
 // whatever the files' stamps.
 func (l *Library) VerifyIndex(ctx context.Context) error {
-	if err := l.verifyMainIndex(ctx); err != nil {
+	info, state, err := l.IndexStatus(ctx)
+	if err != nil || state != IndexFresh {
 		return err
 	}
-	return l.verifyAdapted(ctx)
+	if err := l.verifyMainIndex(ctx, info); err != nil {
+		return err
+	}
+	return l.verifyAdapted(ctx, info)
 }
 
-// verifyMainIndex is VerifyIndex of the vector index alone.
-func (l *Library) verifyMainIndex(ctx context.Context) error {
-	info, state, err := l.IndexStatus(ctx)
-	if err != nil || state != IndexFresh || info.Count == 0 {
-		return err
+// verifyMainIndex is VerifyIndex of the fresh vector index that info
+// describes, alone (nil for an empty one: it has no file).
+func (l *Library) verifyMainIndex(ctx context.Context, info IndexInfo) error {
+	if info.Count == 0 {
+		return nil
 	}
 	info.Stamp = nil // checksum the file whatever its stamp
 	x, err := l.openIndex(ctx, info)
