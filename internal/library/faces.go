@@ -46,15 +46,25 @@ type FacesOptions struct {
 // photos and "" for one imported from npz files (an npz row's identity is
 // not a hash of image bytes).
 func (l *Library) Faces(ctx context.Context, opt FacesOptions) ([]face.Face, error) {
-	ims, err := l.cat.Images(ctx, false)
+	ims, contentHash, err := l.images(ctx)
 	if err != nil {
 		return nil, err
+	}
+	return facesOf(ims, opt, contentHash), nil
+}
+
+// images reads every catalog image with its faces, and whether their
+// hashes are hashes of image bytes (not for a library imported from npz).
+func (l *Library) images(ctx context.Context) ([]catalog.Image, bool, error) {
+	ims, err := l.cat.Images(ctx, false)
+	if err != nil {
+		return nil, false, err
 	}
 	src, err := l.Source(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return facesOf(ims, opt, src != SourceNPZ), nil
+	return ims, src != SourceNPZ, nil
 }
 
 // facesOf turns catalog images into faces (see Faces). contentHash says
@@ -93,15 +103,11 @@ type View struct {
 
 // View reads the library's images and faces in one pass over the catalog.
 func (l *Library) View(ctx context.Context) (*View, error) {
-	ims, err := l.cat.Images(ctx, false)
+	ims, contentHash, err := l.images(ctx)
 	if err != nil {
 		return nil, err
 	}
-	src, err := l.Source(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v := &View{Faces: facesOf(ims, FacesOptions{All: true}, src != SourceNPZ)}
+	v := &View{Faces: facesOf(ims, FacesOptions{All: true}, contentHash)}
 	for i := range ims {
 		ims[i].Faces = nil
 	}
