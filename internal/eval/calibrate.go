@@ -100,8 +100,11 @@ type Calibration struct {
 //   - One person in two folders. Each folder's centroid is the normalised
 //     mean of its kept images. Different-person pairs are drawn only between
 //     folders whose centroids are less similar than the median same-person
-//     pair; a centroid averages noise away, so two folders of one person lie
-//     well above that, while even lookalike strangers stay below it.
+//     pair and than the 10th percentile of the folders' split halves
+//     (aliasAt): a centroid averages noise away, so two folders of one
+//     person lie well above the first, and they are as alike as the halves
+//     of one folder; lookalike strangers of a population whose different
+//     people look alike can pass the first, not the second.
 //
 // Same-person pairs are all pairs within each folder (at most
 // SamePairsPerGroup, sampled); different-person pairs are DiffPairs random
@@ -122,7 +125,7 @@ func Calibrate(ctx context.Context, groups []Group, opts CalibrateOptions) (*Cal
 	if len(c.Same) == 0 {
 		return nil, errors.New("calibrate: no folder has two usable images, so there are no same-person pairs")
 	}
-	c.Diff, c.MergedGroupPairs, err = diffPairs(ctx, groups, keep, median(c.Same), o, rng)
+	c.Diff, c.MergedGroupPairs, err = diffPairs(ctx, groups, keep, aliasAt(groups, keep, c.Same), o, rng)
 	if err != nil {
 		return nil, err
 	}
