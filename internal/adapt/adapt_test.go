@@ -213,7 +213,75 @@ func TestCrossFitSamples(t *testing.T) {
 	if len(out.NonMated) != s.Len() || len(out.Mated) != s.Len() {
 		t.Errorf("%d non-mated, %d mated samples; want %d each", len(out.NonMated), len(out.Mated), s.Len())
 	}
-	if _, err := CrossFit(context.Background(), synth(t, 3, 6, 16, 4, 6), Params{Kind: KindWCCN}, CrossFitOptions{Folds: 5}); err == nil {
-		t.Error("3 folders for 5 folds accepted")
+	// At most DefaultCalibrationFolds folders: leave one folder out, one
+	// deal whatever Repeats asks (every deal is the same).
+	lofo, err := CrossFit(context.Background(), s, Params{Kind: KindWCCN, Dim: 16, Shrink: 0.3}, CrossFitOptions{Repeats: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lofo.NonMated) != s.Len() || lofo.Folders != 15 {
+		t.Errorf("leave-one-folder-out: %d non-mated samples from %d folders; want %d from 15", len(lofo.NonMated), lofo.Folders, s.Len())
+	}
+	if _, err := CrossFit(context.Background(), synth(t, 1, 6, 16, 4, 6), Params{Kind: KindWCCN}, CrossFitOptions{}); err == nil {
+		t.Error("1 folder accepted")
+	}
+}
+
+// Select compares the similarities at the thresholds SelectOptions.Threshold
+// reads off each one's pooled held-out non-mated scores, given with the
+// folder of every score (what the verdict calibration's clustered bound
+// needs); a rule that certifies nothing keeps nothing.
+func TestSelectUsesThresholdRule(t *testing.T) {
+	s := synth(t, 25, 10, 24, 8, 3)
+	calls := 0
+	rule := func(non []float64, folders []int) (float64, error) {
+		calls++
+		if len(folders) != len(non) || len(non) == 0 {
+			t.Errorf("threshold rule given %d scores and %d folders", len(non), len(folders))
+		}
+		seen := map[int]bool{}
+		for _, f := range folders {
+			seen[f] = true
+		}
+		if len(seen) != 25 {
+			t.Errorf("non-mated scores from %d folders, want all 25", len(seen))
+		}
+		return math.Inf(1), nil
+	}
+	opt := SelectOptions{Candidates: []Params{{Kind: KindWCCN, Dim: 16, Shrink: 0.5}}, Threshold: rule}
+	sel, err := Select(context.Background(), s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Errorf("rule called %d times, want once per similarity (2)", calls)
+	}
+	if sel.Keep || sel.Raw.MatedRate != 0 || sel.Best.MatedRate != 0 {
+		t.Errorf("nothing certified, yet keep %v (raw %.2f, best %.2f)", sel.Keep, sel.Raw.MatedRate, sel.Best.MatedRate)
+	}
+}
+
+func TestSelectionConfirm(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		keep         bool
+		adapted, raw float64
+		minGain      float64
+		want         bool
+		reasonSays   string
+	}{
+		{"lead holds", true, 0.85, 0.80, 0, true, "certified on the whole library"},
+		{"lead lost at the certified thresholds", true, 0.756, 0.792, 0, false, "less than the 1 required"},
+		{"gain under the minimum", true, 0.805, 0.80, 0, false, "less than the 1 required"},
+		{"negative minimum keeps it for measurement", true, 0.70, 0.80, -1, true, "certified"},
+		{"not kept stays not kept", false, 0.90, 0.80, 0, false, "held-out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel := Selection{Keep: tc.keep, Reason: "held-out", Best: Score{Params: Params{Kind: KindWCCN, Dim: 8}}}
+			sel.Confirm(Certified{Adapted: tc.adapted, Raw: tc.raw, Mated: 100}, tc.minGain)
+			if sel.Keep != tc.want || !strings.Contains(sel.Reason, tc.reasonSays) || sel.Certified == nil {
+				t.Errorf("keep %v (want %v), reason %q (want it to say %q), certified %v", sel.Keep, tc.want, sel.Reason, tc.reasonSays, sel.Certified)
+			}
+		})
 	}
 }

@@ -89,6 +89,9 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 		opt.FPIR = DefaultFPIR
 	}
 	opt.Select.FPIR = opt.FPIR
+	if opt.Select.Threshold == nil {
+		opt.Select.Threshold = opt.Threshold
+	}
 	if opt.Select.Candidates == nil {
 		opt.Select.Candidates = DefaultCandidates()
 	}
@@ -143,10 +146,14 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	res.Dropped = t.Dropped
 	cf := opt.CrossFit
 	cf.KNN, cf.Fit = opt.Select.KNN, opt.Select.Fit
-	samples, err := CrossFit(ctx, lib, sel.Best.Params, cf)
+	// As the library decides: the selection's lead must hold at the
+	// certified thresholds on the whole (emulated) library.
+	cert, samples, err := Certify(ctx, lib, sel.Best.Params, cf, opt.Select.Threshold)
 	if err != nil {
 		return res, err
 	}
+	sel.Confirm(cert, opt.Select.MinGain)
+	res.Selection = sel
 	name := "adapted:" + sel.Best.Params.String()
 	ad, err := outcome(name, "cross-fitted", t, sel.Best.Params.Score, lib, mated, str, samples.NonMated, samples.NonMatedFolder, opt)
 	if err != nil {

@@ -33,12 +33,13 @@ type worstPair struct {
 }
 
 func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: the first N\nfolders (sorted) keep the first --split-share of their photos, their other\nphotos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
+	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: the first N\nfolders (sorted; from --split-offset on) keep the first --split-share of their photos, their other\nphotos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "target false-positive identification rate (share of strangers matched)")
 	folds := fs.Int("folds", adapt.DefaultFolds, "folds over people for the cross-validation")
 	people := fs.Int("split-people", 0, "emulate a library of the first N folders (0: cross-validate on the library as it is)")
 	share := fs.Float64("split-share", 0.6, "with --split-people: share of each library folder's photos in the emulated library")
+	offset := fs.Int("split-offset", 0, "with --split-people: take the N library folders from this position of the sorted list on (wrapping), the others are the strangers")
 	keepOutliers := fs.Bool("keep-outliers", false, "fit on every face (default: leave out faces that look misfiled or are outliers of their folder)")
 	weighting := fs.String("weighting", string(adapt.WeightCapped), "folder weights in the fit: capped (faces, capped at the median folder size), faces or folders")
 	worst := fs.Int("worst", 0, "also list the N faces most similar to another folder (raw cosine): what sets the open-set threshold")
@@ -89,23 +90,23 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 	if *all {
 		cands = adapt.AllCandidates(pscores)
 	}
-	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
+	// The thresholds as the library's verdict calibration reads them
+	// (verdict.MatchThreshold: folder-clustered bound), for the selection
+	// as index selects and for the emulated library's calibrations.
+	thr := func(non []float64, folders []int) (float64, error) {
+		return verdict.MatchThreshold(non, folders, *fpir)
+	}
+	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Threshold: thr, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
 	if *people > 0 {
+		if *offset < 0 {
+			return usageError{fmt.Sprintf("eval library: --split-offset %d must not be negative", *offset)}
+		}
 		order := make([]int, len(set.Names))
 		for i := range order {
-			order[i] = i
-		}
-		// The thresholds as the library's verdict calibration reads them
-		// (verdict.Fit), on cross-fitted samples pooled as index pools them.
-		thr := func(non []float64, folders []int) (float64, error) {
-			c, err := verdict.Fit(verdict.Samples{NonMated: non, NonMatedCluster: folders}, verdict.FitOptions{MatchFPIR: *fpir, PossibleFPIR: max(*fpir, verdict.DefaultPossibleFPIR)})
-			if err != nil {
-				return 0, err
-			}
-			return float64(c.Match.Threshold), nil
+			order[i] = (i + *offset) % len(order)
 		}
 		r, err := adapt.Split(ctx, set.Set, order, adapt.SplitOptions{People: *people, Share: *share, FPIR: *fpir, Select: sopt,
-			CrossFit: adapt.CrossFitOptions{Folds: *folds, Repeats: adapt.DefaultRepeats, Seed: *seed}, AllCandidates: *all, Threshold: thr})
+			CrossFit: adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed}, AllCandidates: *all, Threshold: thr})
 		if err != nil {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}
@@ -187,6 +188,10 @@ func printSelection(w io.Writer, s adapt.Selection) {
 	verdict := "not kept"
 	if s.Keep {
 		verdict = "kept"
+	}
+	if c := s.Certified; c != nil {
+		fmt.Fprintf(w, "  at the certified match thresholds on the whole library (%d folders, %d mated / %d non-mated searches each): %s %.1f%% (≥ %.4f), raw %.1f%% (≥ %.4f)\n",
+			c.Folders, c.Mated, c.NonMated, s.Best.Params, 100*c.Adapted, c.AdaptedThreshold, 100*c.Raw, c.RawThreshold)
 	}
 	fmt.Fprintf(w, "  best: %s (%s): %s\n", s.Best.Params, verdict, s.Reason)
 }

@@ -247,18 +247,35 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 	if !(sopt.FPIR > 0 && sopt.FPIR < 1) {
 		sopt.FPIR = adapt.DefaultFPIR
 	}
+	if sopt.Threshold == nil {
+		// Compare raw and the candidates at the thresholds the verdict
+		// calibration would certify (folder-clustered bound), the ones
+		// check judges with.
+		fpir := sopt.FPIR
+		sopt.Threshold = func(non []float64, folders []int) (float64, error) {
+			return verdict.MatchThreshold(non, folders, fpir)
+		}
+	}
 	a := &AdaptInfo{Version: adaptVersion, Model: modelID, Generation: gen, Faces: fs.Set.Len(), Folders: len(fs.Names), FPIR: sopt.FPIR}
 	sel, err := adapt.Select(ctx, fs.Set, sopt)
 	if err != nil {
 		return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 	}
-	a.Selection, a.Kept = sel, sel.Keep
+	var s adapt.Samples
 	if sel.Keep {
-		t, err := adapt.Fit(fs.Set, sel.Best.Params, sopt.Fit)
+		// The held-out folds favour a transform (smaller galleries, fits on
+		// fewer folders): keep it only if it also beats the raw cosine at
+		// the thresholds its verdict calibration will certify.
+		var c adapt.Certified
+		c, s, err = adapt.Certify(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed}, sopt.Threshold)
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
-		s, err := adapt.CrossFit(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: sopt.Folds, Repeats: adapt.DefaultRepeats, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed})
+		sel.Confirm(c, sopt.MinGain)
+	}
+	a.Selection, a.Kept = sel, sel.Keep
+	if sel.Keep {
+		t, err := adapt.Fit(fs.Set, sel.Best.Params, sopt.Fit)
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}

@@ -255,6 +255,27 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 	return c, nil
 }
 
+// MatchThreshold is the match threshold Fit certifies at FPIR fpir from
+// non-mated scores alone, with the folder-clustered bound when folders
+// names the folder of each score (nil: searches taken as independent).
+// It ignores the floors of people and searches that decide whether a
+// calibration may be used: it is the rule, for comparing similarities
+// (adapt.SelectOptions.Threshold, eval library).
+func MatchThreshold(nonMated []float64, folders []int, fpir float64) (float64, error) {
+	if len(nonMated) == 0 {
+		return 0, errors.New("match threshold: no non-mated scores")
+	}
+	s := Samples{NonMated: nonMated}
+	if len(folders) == len(nonMated) {
+		s.NonMatedCluster = folders
+	}
+	c, err := Fit(s, FitOptions{MatchFPIR: fpir, PossibleFPIR: max(fpir, DefaultPossibleFPIR)})
+	if err != nil {
+		return 0, err
+	}
+	return float64(c.Match.Threshold), nil
+}
+
 func (c *Calibration) uncalibrated(reason string) {
 	c.Status, c.Reason = StatusUncalibrated, reason
 }
