@@ -474,7 +474,7 @@ selection said: $adapt_keep). Method and accuracy: docs/ADAPTATION.md.
 
 | step | wall time | peak RSS | command |
 |---|---|---|---|
-| fit (selection over 300 folders × 6 candidates × 5 folds, final fit, 5-fold cross-fitted calibration of $adapt_nm searches, adapted vectors written) | $(f 1 "${WALL[adapt_fit]}") s (fit $(f 1 "$(jf adapt_fit fit_seconds)") s, vectors $(f 1 "$(jf adapt_fit vectors_seconds)") s) | ${RSS[adapt_fit]} MB | $(c adapt_fit) |
+| fit (selection over 300 folders × 6 candidates × 5 folds; the leader certified against raw on the whole library, 20-fold cross-fitted (its $adapt_nm searches are the calibration) and raw leave-one-fold-out; final fit; adapted vectors written) | $(f 1 "${WALL[adapt_fit]}") s (fit $(f 1 "$(jf adapt_fit fit_seconds)") s, vectors $(f 1 "$(jf adapt_fit vectors_seconds)") s) | ${RSS[adapt_fit]} MB | $(c adapt_fit) |
 | rewrite the adapted vectors after a change (same transform) | $(f 1 "${WALL[adapt_rewrite]}") s (vectors $(f 1 "$(jf adapt_rewrite vectors_seconds)") s) | ${RSS[adapt_rewrite]} MB | $(c adapt_rewrite) |
 | one query, raw cosine (cold process) | $(ms "${MED[adapt_raw]}") ($(ms "${LO[adapt_raw]}")–$(ms "${HI[adapt_raw]}")) | | $(c adapt_raw) |
 | one query, adapted ($adapt_sim, cold process) | $(ms "${MED[adapt_search]}") ($(ms "${LO[adapt_search]}")–$(ms "${HI[adapt_search]}")) | | $(c adapt_search) |

@@ -227,40 +227,6 @@ func TestCrossFitSamples(t *testing.T) {
 	}
 }
 
-// Select compares the similarities at the thresholds SelectOptions.Threshold
-// reads off each one's pooled held-out non-mated scores, given with the
-// folder of every score (what the verdict calibration's clustered bound
-// needs); a rule that certifies nothing keeps nothing.
-func TestSelectUsesThresholdRule(t *testing.T) {
-	s := synth(t, 25, 10, 24, 8, 3)
-	calls := 0
-	rule := func(non []float64, folders []int) (float64, error) {
-		calls++
-		if len(folders) != len(non) || len(non) == 0 {
-			t.Errorf("threshold rule given %d scores and %d folders", len(non), len(folders))
-		}
-		seen := map[int]bool{}
-		for _, f := range folders {
-			seen[f] = true
-		}
-		if len(seen) != 25 {
-			t.Errorf("non-mated scores from %d folders, want all 25", len(seen))
-		}
-		return math.Inf(1), nil
-	}
-	opt := SelectOptions{Candidates: []Params{{Kind: KindWCCN, Dim: 16, Shrink: 0.5}}, Threshold: rule}
-	sel, err := Select(context.Background(), s, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if calls != 2 {
-		t.Errorf("rule called %d times, want once per similarity (2)", calls)
-	}
-	if sel.Keep || sel.Raw.MatedRate != 0 || sel.Best.MatedRate != 0 {
-		t.Errorf("nothing certified, yet keep %v (raw %.2f, best %.2f)", sel.Keep, sel.Raw.MatedRate, sel.Best.MatedRate)
-	}
-}
-
 func TestSelectionConfirm(t *testing.T) {
 	for _, tc := range []struct {
 		name         string

@@ -27,15 +27,17 @@ func TestAdaptEastAsianSplit(t *testing.T) {
 	if r.mN < 300 || r.sN < 180 {
 		t.Errorf("%d mated, %d stranger photos with a face", r.mN, r.sN)
 	}
-	// The target is 87%, not reached: with the best-face person
-	// score (the default; the top3 scores reached 83.9% here but let 9.3%
-	// of rotation 14's strangers through) the index keeps wccn d=256 s=0.5
-	// and its cross-fitted calibration (folder-clustered bound, 20 people)
-	// gives 66.6% (215/323) at 1.0% (2/193) strangers (docs/ADAPTATION.md).
-	// The floor fails if the verdicts regress (an uncalibrated library
-	// gives no match at all).
-	if float64(r.mRight) < 0.60*float64(r.mN) {
-		t.Errorf("mated: %d of %d photos match the right person, want at least 60%%", r.mRight, r.mN)
+	// The target is 87%, not reached (docs/ADAPTATION.md: at the
+	// strangers' own 1% point no best-face similarity measured reaches it
+	// here; the top3 scores do but let 9.3% of rotation 14's strangers
+	// through). The folds put a WCCN ahead, the certification on the whole
+	// library rejects it (78.6% vs 79.2% raw), and the raw cosine with the
+	// split-half alias guard gives 77.4% (250/323) at 0.5% (1/193); kept
+	// (before the certification) the WCCN gave 62.5-66.6%. The floor fails
+	// if the choice or the verdicts regress (an uncalibrated library gives
+	// no match at all).
+	if float64(r.mRight) < 0.70*float64(r.mN) {
+		t.Errorf("mated: %d of %d photos match the right person, want at least 70%%", r.mRight, r.mN)
 	}
 	if float64(r.sMatch) > 0.02*float64(r.sN) {
 		t.Errorf("strangers: %d of %d photos match, want at most 2%%", r.sMatch, r.sN)
