@@ -89,6 +89,10 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 		opt.FPIR = DefaultFPIR
 	}
 	opt.Select.FPIR = opt.FPIR
+	if opt.Threshold == nil {
+		fpir := opt.FPIR
+		opt.Threshold = func(s []float64, _ []int) (float64, error) { return ThresholdAt(s, fpir) }
+	}
 	if opt.Select.Threshold == nil {
 		opt.Select.Threshold = opt.Threshold
 	}
@@ -223,11 +227,7 @@ func leaveOneFolderOut(s Set, knn KNN) ([]float64, []int, error) {
 
 func outcome(name, calib string, t *Transform, ps PersonScore, lib, mated, str Set, nonMated []float64, folders []int, opt SplitOptions) (Outcome, error) {
 	o := Outcome{Similarity: name, Calibration: calib, CalibSamples: len(nonMated)}
-	th := opt.Threshold
-	if th == nil {
-		th = func(s []float64, _ []int) (float64, error) { return ThresholdAt(s, opt.FPIR) }
-	}
-	thr, err := th(nonMated, folders)
+	thr, err := opt.Threshold(nonMated, folders) // Split sets it
 	if err != nil {
 		return o, err
 	}

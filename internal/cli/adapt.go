@@ -38,7 +38,7 @@ func cmdAdapt(ctx context.Context, env *cmdEnv, args []string) error {
 	sim := fs.String("similarity", "", "store the library's similarity: raw, adapted or auto")
 	refit := fs.Bool("refit", false, "fit the adaptation now, even if the library changed little")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "with --refit: target false-positive identification rate of the selection and calibration")
-	minGain := fs.Float64("min-gain", adapt.DefaultMinGain, "with --refit: how much the mated match rate must beat the raw cosine's on held-out folders to keep the transform (negative keeps the best one whatever it does, for measurement)")
+	minGain := fs.Float64("min-gain", adapt.DefaultMinGain, "with --refit: how much the mated match rate must beat the raw cosine's, on held-out folders and then at the certified thresholds on the whole library, to keep the transform (negative keeps the best one whatever it does, for measurement)")
 	scores := fs.String("person-scores", "max", "with --refit: person scores the candidates are judged by: max (the best face, the default) or all (also top3 and top3-c3w0.5, for measurement only: they let strangers of a group the library barely holds through; the next 'index' refit returns to max)")
 	asJSON := fs.Bool("json", false, "write JSON")
 	if err := parseFlags(fs, args); err != nil {

@@ -248,9 +248,9 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		sopt.FPIR = adapt.DefaultFPIR
 	}
 	if sopt.Threshold == nil {
-		// Compare raw and the candidates at the thresholds the verdict
-		// calibration would certify (folder-clustered bound), the ones
-		// check judges with.
+		// The certification compares the leading candidate with raw at
+		// the thresholds the verdict calibration would certify
+		// (folder-clustered bound), the ones check judges with.
 		fpir := sopt.FPIR
 		sopt.Threshold = func(non []float64, folders []int) (float64, error) {
 			return verdict.MatchThreshold(non, folders, fpir)
