@@ -240,6 +240,7 @@ func TestSelectionConfirm(t *testing.T) {
 		{"lead lost at the certified thresholds", true, 0.756, 0.792, 0, false, "less than the 1 required"},
 		{"gain under the minimum", true, 0.805, 0.80, 0, false, "less than the 1 required"},
 		{"negative minimum keeps it for measurement", true, 0.70, 0.80, -1, true, "certified"},
+		{"any negative minimum keeps it", true, 0.70, 0.80, -0.01, true, "certified"},
 		{"not kept stays not kept", false, 0.90, 0.80, 0, false, "held-out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,5 +250,68 @@ func TestSelectionConfirm(t *testing.T) {
 				t.Errorf("keep %v (want %v), reason %q (want it to say %q), certified %v", sel.Keep, tc.want, sel.Reason, tc.reasonSays, sel.Certified)
 			}
 		})
+	}
+}
+
+// Cross-fitted strangers are searched against the folders the transform was
+// fitted on, never against their fold-mates: with every folder filed twice
+// (an identical twin folder), a face finds its twin (score 1) exactly when
+// the twin was dealt into another fold.
+func TestCrossFitStrangersMeetFittedFoldersOnly(t *testing.T) {
+	base := synth(t, 6, 3, 16, 4, 11)
+	s := Set{Dim: base.Dim}
+	for _, copyOf := range []int{0, 1} {
+		for i := range base.Len() {
+			s.Vecs = append(s.Vecs, base.Row(i)...)
+			s.Folders = append(s.Folders, 2*base.Folders[i]+copyOf) // folders 2f and 2f+1 are twins
+		}
+	}
+	const folds = 3
+	out, err := CrossFit(context.Background(), s, Params{Kind: KindRaw}, CrossFitOptions{Folds: folds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := groupByFolder(s.Folders)
+	fold := map[int]int{} // folder id -> fold
+	for gi, f := range assignFolds(len(groups), folds, 0) {
+		fold[s.Folders[groups[gi][0]]] = f
+	}
+	apart := 0
+	for i, score := range out.NonMated {
+		f := out.NonMatedFolder[i]
+		twin := f ^ 1
+		if fold[f] != fold[twin] {
+			apart++
+		}
+		if found := score > 0.999; found != (fold[f] != fold[twin]) {
+			t.Errorf("folder %d (fold %d, twin %d in fold %d): best stranger score %.3f", f, fold[f], twin, fold[twin], score)
+		}
+	}
+	if apart == 0 || apart == len(out.NonMated) {
+		t.Fatalf("the deal put every twin pair %s; the test needs both cases", map[bool]string{true: "apart", false: "together"}[apart > 0])
+	}
+}
+
+// Certify of the raw cosine against itself: the same samples, thresholds and
+// rates on both sides, from the rule it is given.
+func TestCertifyRawAgainstItself(t *testing.T) {
+	s := synth(t, 12, 6, 16, 4, 2)
+	calls := 0
+	rule := func(non []float64, folders []int) (float64, error) {
+		calls++
+		if len(folders) != len(non) {
+			t.Errorf("rule given %d scores, %d folders", len(non), len(folders))
+		}
+		return ThresholdAt(non, 0.05)
+	}
+	c, smp, err := Certify(context.Background(), s, Params{Kind: KindRaw}, CrossFitOptions{}, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || c.Adapted != c.Raw || c.AdaptedThreshold != c.RawThreshold || c.Folders != 12 || len(smp.NonMated) != s.Len() || c.Mated != len(smp.Mated) {
+		t.Errorf("rule called %d times; certified %+v with %d non-mated samples", calls, c, len(smp.NonMated))
+	}
+	if c.Raw <= 0 || c.Raw > 1 {
+		t.Errorf("raw mated rate %.3f at its own threshold", c.Raw)
 	}
 }

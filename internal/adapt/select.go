@@ -85,7 +85,8 @@ type SelectOptions struct {
 	ProbeShare float64  // share of each seen folder's faces held out as mated queries (default 0.4)
 	Candidates []Params // default DefaultCandidates()
 	// MinGain is how much the mated match rate must beat the raw cosine's
-	// (absolute, default 0.02) for a transform to be kept.
+	// (absolute, default DefaultMinGain; negative keeps the best candidate
+	// whatever it does, for measurement) for a transform to be kept.
 	MinGain float64
 	// MaxFolders and MaxPerFolder bound the cost on a large library: the
 	// cross-validation runs on at most this many folders (default 300),
@@ -98,8 +99,9 @@ type SelectOptions struct {
 	// choice does not use them.
 	PairFigures bool
 	// Threshold is the rule Certify reads a match threshold with, from
-	// non-mated scores and the folder of each (nil: ThresholdAt at FPIR,
-	// the point estimate); the library passes its verdict calibration's
+	// non-mated scores and the folder of each (nil: ThresholdAt at
+	// DefaultFPIR, the point estimate); Select itself does not read it. The
+	// library passes its verdict calibration's
 	// (folder-clustered bound). The folds themselves compare at the point
 	// estimate: their non-mated searches keep the folder pairs of one
 	// person filed twice (LFW holds some), whose clustered bound would set
@@ -159,8 +161,10 @@ type Selection struct {
 	Faces   int     `json:"faces"`
 	Folds   int     `json:"folds"`
 	FPIR    float64 `json:"fpir"`
-	// Certified is the final comparison at the certified thresholds
-	// (Certify, Confirm), when a candidate led.
+	// Certified is the comparison at the certified thresholds (Certify,
+	// Confirm), when one was made: index, adapt and eval library make it
+	// when a candidate led on the folds, eval library --split-people
+	// whenever there is a best candidate.
 	Certified *Certified `json:"certified,omitempty"`
 }
 
@@ -318,7 +322,7 @@ func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 	}
 	sel.Best = sel.All[best]
 	gain := sel.Best.MatedRate - sel.Raw.MatedRate
-	if gain >= opt.MinGain {
+	if gain >= opt.MinGain || opt.MinGain < 0 { // negative: keep it whatever (measurement)
 		sel.Keep = true
 		sel.Reason = fmt.Sprintf("%s: %.1f%% mated matches at FPIR %g vs %.1f%% raw on held-out folders", sel.Best.Params, 100*sel.Best.MatedRate, opt.FPIR, 100*sel.Raw.MatedRate)
 	} else {
@@ -446,8 +450,9 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 		opt.MaxQueries = 4000
 	}
 	groups := groupByFolder(s.Folders)
-	if len(groups) < 2 {
-		return Samples{}, fmt.Errorf("cross-fit: %d folders, need at least 2", len(groups))
+	if need := 2 + boolInt(p.Kind != KindRaw); len(groups) < need {
+		// A transform needs two training folders besides the held-out one.
+		return Samples{}, fmt.Errorf("cross-fit %s: %d folders, need at least %d", p, len(groups), need)
 	}
 	if opt.Folds >= len(groups) {
 		// Leave one folder out: every deal is the same.
@@ -484,15 +489,12 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 			// too — the previous version — scored strangers against
 			// strangers, which the WCCN leaves closer than a fitted
 			// folder, and set the threshold too high (docs/ADAPTATION.md).
-			fitted, err := transformSet(t, s.Subset(train))
-			if err != nil {
-				return out, err
-			}
 			all := append(append([]int(nil), train...), held...)
 			g, err := transformSet(t, s.Subset(all))
 			if err != nil {
 				return out, err
 			}
+			fitted := Set{Dim: g.Dim, Vecs: g.Vecs[:len(train)*g.Dim], Folders: g.Folders[:len(train)]} // g's first rows
 			// Sample queries evenly over the held-out faces.
 			var q []int
 			step := max(1, len(held)/perQuery)
@@ -596,9 +598,10 @@ func Certify(ctx context.Context, s Set, p Params, opt CrossFitOptions, threshol
 	return c, ad, nil
 }
 
-// Confirm applies a certification to a selection that kept its best
-// candidate: the candidate stays kept only if it beats the raw cosine by
-// minGain (default DefaultMinGain) at the certified thresholds too.
+// Confirm records a certification in the selection and, when the
+// selection kept its best candidate, keeps it only if it beats the raw
+// cosine by minGain (default DefaultMinGain; negative keeps it whatever,
+// for measurement) at the certified thresholds too.
 func (sel *Selection) Confirm(c Certified, minGain float64) {
 	if minGain == 0 {
 		minGain = DefaultMinGain
@@ -607,11 +610,18 @@ func (sel *Selection) Confirm(c Certified, minGain float64) {
 	if !sel.Keep {
 		return
 	}
-	if gain := c.Adapted - c.Raw; gain < minGain {
+	if gain := c.Adapted - c.Raw; gain < minGain && minGain >= 0 {
 		sel.Keep = false
 		sel.Reason = fmt.Sprintf("%s led on held-out folds (%.1f%% vs %.1f%% raw) but at the thresholds the verdicts certify on the whole library it matches %.1f%% of %d mated searches against %.1f%% raw (%+.1f points, less than the %.0f required)",
 			sel.Best.Params, 100*sel.Best.MatedRate, 100*sel.Raw.MatedRate, 100*c.Adapted, c.Mated, 100*c.Raw, 100*gain, 100*minGain)
 		return
 	}
 	sel.Reason += fmt.Sprintf("; certified on the whole library: %.1f%% vs %.1f%% raw of %d mated searches", 100*c.Adapted, 100*c.Raw, c.Mated)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -33,13 +33,13 @@ type worstPair struct {
 }
 
 func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: the first N\nfolders (sorted; from --split-offset on) keep the first --split-share of their photos, their other\nphotos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
+	fs := newFlagSet(env, "eval library", "[flags]\n\nMeasures, on the library's own folders, what adapting the similarity to its\npeople does: cross-validation over people (folds of folders), the raw cosine\nagainst each candidate transform (centring, WCCN, LDA). Open-set: held-out\nphotos of the folders a transform was fitted on are the mated searches, the\nfolders it was not fitted on the strangers, with the threshold letting\nthrough --fpir of them. Pairwise: TAR at FAR 1e-2 and 1e-3 among held-out\nphotos of fitted people and among unfitted people.\n\nWith --split-people N it instead emulates a library from this one: N folders\n(sorted, from --split-offset on) keep the first --split-share of their photos,\ntheir other photos are searched as mated queries and the other folders' photos as\nstrangers, with the threshold calibrated as the library would (cross-fitted\nfor an adapted similarity).")
 	lib := fs.String("library", "", "library directory (default $FACESEARCH_LIBRARY or ./.facesearch)")
 	fpir := fs.Float64("fpir", adapt.DefaultFPIR, "target false-positive identification rate (share of strangers matched)")
 	folds := fs.Int("folds", adapt.DefaultFolds, "folds over people for the cross-validation")
 	people := fs.Int("split-people", 0, "emulate a library of the first N folders (0: cross-validate on the library as it is)")
 	share := fs.Float64("split-share", 0.6, "with --split-people: share of each library folder's photos in the emulated library")
-	offset := fs.Int("split-offset", 0, "with --split-people: take the N library folders from this position of the sorted list on (wrapping), the others are the strangers")
+	offset := fs.Int("split-offset", 0, "with --split-people: the N library folders start at this\nposition of the sorted list (wrapping); the others are the strangers")
 	keepOutliers := fs.Bool("keep-outliers", false, "fit on every face (default: leave out faces that look misfiled or are outliers of their folder)")
 	weighting := fs.String("weighting", string(adapt.WeightCapped), "folder weights in the fit: capped (faces, capped at the median folder size), faces or folders")
 	worst := fs.Int("worst", 0, "also list the N faces most similar to another folder (raw cosine): what sets the open-set threshold")
@@ -115,6 +115,13 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 		sel, err := adapt.Select(ctx, set.Set, sopt)
 		if err != nil {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
+		}
+		if sel.Keep { // as index decides: the lead must hold on the whole library
+			c, _, err := adapt.Certify(ctx, set.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed, KNN: knn, Fit: sopt.Fit}, thr)
+			if err != nil {
+				return fmt.Errorf("eval library %s: %w", l.Dir(), err)
+			}
+			sel.Confirm(c, sopt.MinGain)
 		}
 		rep.Selection = &sel
 	}

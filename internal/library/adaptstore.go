@@ -67,8 +67,10 @@ type AdaptInfo struct {
 	// sample: the calibration bounds the FPIR with people as the units.
 	NonMatedFolder []int     `json:"non_mated_folder,omitempty"`
 	Mated          []float64 `json:"mated,omitempty"`
-	// MatchThreshold is the adapted score letting through FPIR of the
-	// cross-fitted non-mated samples.
+	// MatchThreshold is the match threshold the verdict calibration
+	// certifies at FPIR from the cross-fitted non-mated samples (the one
+	// the certification compared; before the fourth pass of issue 13, the
+	// point estimate).
 	MatchThreshold float64 `json:"match_threshold,omitempty"`
 	// CalibFolders is the number of folders the samples came from.
 	CalibFolders int `json:"calibration_folders,omitempty"`
@@ -207,10 +209,13 @@ type AdaptOptions struct {
 // changed (relative to the fit) for the end of an index run to refit.
 const RefitShare = 0.1
 
-// needsRefit says whether a fit is due: none yet, another model, or the
-// faces or folders changed by RefitShare.
+// needsRefit says whether a fit is due: none yet, another model, a kept
+// transform never certified against the raw cosine on the whole library
+// (fitted before that check existed: on the issue-13 split such a WCCN
+// matched 62-67% of the mated photos where raw matches 77%), or the faces
+// or folders changed by RefitShare.
 func needsRefit(a *AdaptInfo, modelID string, faces, folders int) bool {
-	if a == nil || a.Model != modelID {
+	if a == nil || a.Model != modelID || (a.Kept && a.Selection.Certified == nil) {
 		return true
 	}
 	changed := func(old, now int) bool {
@@ -279,10 +284,9 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
-		thr, err := adapt.ThresholdAt(s.NonMated, sopt.FPIR)
-		if err != nil {
-			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
-		}
+		// The threshold the certification read (the verdict calibration's
+		// rule), not a point estimate no verdict uses.
+		thr := sel.Certified.AdaptedThreshold
 		a.NonMatedFolder = s.NonMatedFolder
 		a.Transform, a.NonMated, a.Mated, a.MatchThreshold, a.CalibFolders, a.CalibQueries = t, s.NonMated, s.Mated, thr, s.Folders, s.Queries
 		a.ID = transformID(t, modelID, gen)

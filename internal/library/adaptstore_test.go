@@ -287,3 +287,27 @@ func TestAdaptationMemo(t *testing.T) {
 		t.Error("a damaged adapt.json read from the memo")
 	}
 }
+
+func TestNeedsRefit(t *testing.T) {
+	certified := adapt.Selection{Certified: &adapt.Certified{}}
+	for _, tc := range []struct {
+		name string
+		a    *AdaptInfo
+		want bool
+	}{
+		{"none yet", nil, true},
+		{"another model", &AdaptInfo{Model: "old", Faces: 100, Folders: 20}, true},
+		{"unchanged, raw kept", &AdaptInfo{Model: "m", Faces: 100, Folders: 20}, false},
+		{"unchanged, certified transform", &AdaptInfo{Model: "m", Faces: 100, Folders: 20, Kept: true, Selection: certified}, false},
+		{"transform kept before the certification existed", &AdaptInfo{Model: "m", Faces: 100, Folders: 20, Kept: true}, true},
+		{"10% more faces", &AdaptInfo{Model: "m", Faces: 100, Folders: 20, Kept: true, Selection: certified}, true},
+	} {
+		faces := 100
+		if tc.name == "10% more faces" {
+			faces = 110
+		}
+		if got := needsRefit(tc.a, "m", faces, 20); got != tc.want {
+			t.Errorf("%s: needsRefit %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

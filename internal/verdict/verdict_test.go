@@ -295,3 +295,52 @@ func TestWarnAliases(t *testing.T) {
 		}
 	}
 }
+
+// MatchThreshold is Fit's match point: with folders, the clustered bound,
+// never below the independent-search one; without (or with a folder list
+// of another length), the independent-search bound.
+func TestMatchThreshold(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var non []float64
+	var folders []int
+	for f := range 40 {
+		lift := 0.0
+		if f < 2 {
+			lift = 0.3 // two folders hold most of the high scores
+		}
+		for range 25 {
+			non = append(non, 0.3+lift+0.1*r.NormFloat64())
+			folders = append(folders, f)
+		}
+	}
+	indep, err := MatchThreshold(non, nil, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mism, _ := MatchThreshold(non, folders[:10], 0.01); mism != indep {
+		t.Errorf("a folder list of another length: %.4f, want the independent bound %.4f", mism, indep)
+	}
+	clustered, err := MatchThreshold(non, folders, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clustered < indep {
+		t.Errorf("clustered threshold %.4f below the independent one %.4f", clustered, indep)
+	}
+	if rateAbove(non, clustered) > 0.01 || rateAbove(non, indep) > 0.01 {
+		t.Errorf("thresholds %.4f / %.4f let through %.3f / %.3f of the samples", clustered, indep, rateAbove(non, clustered), rateAbove(non, indep))
+	}
+	if _, err := MatchThreshold(nil, nil, 0.01); err == nil {
+		t.Error("no scores accepted")
+	}
+}
+
+func rateAbove(v []float64, t float64) float64 {
+	n := 0
+	for _, x := range v {
+		if x >= t {
+			n++
+		}
+	}
+	return float64(n) / float64(len(v))
+}
