@@ -290,6 +290,18 @@ func TestCrossFitStrangersMeetFittedFoldersOnly(t *testing.T) {
 	if apart == 0 || apart == len(out.NonMated) {
 		t.Fatalf("the deal put every twin pair %s; the test needs both cases", map[bool]string{true: "apart", false: "together"}[apart > 0])
 	}
+	// Twins declared aliases (one person filed twice) are never each
+	// other's stranger.
+	twins := func(a, b int) bool { return a^1 == b }
+	out, err = CrossFit(context.Background(), s, Params{Kind: KindRaw}, CrossFitOptions{Folds: folds, Alias: twins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, score := range out.NonMated {
+		if score > 0.999 {
+			t.Errorf("folder %d met its alias folder as a stranger (score %.3f)", out.NonMatedFolder[i], score)
+		}
+	}
 }
 
 // Certify of the raw cosine against itself: the same samples, thresholds and

@@ -406,6 +406,12 @@ type CrossFitOptions struct {
 	Fit        FitOptions
 	KNN        KNN
 	Seed       uint64
+	// Alias, when set, reports folder pairs taken for one person filed
+	// twice (the raw verdict sampling's eval.Labels.Alias): a stranger's
+	// search leaves them out, as the raw calibration does, so that a
+	// library holding such pairs is not calibrated against a person's own
+	// other folder.
+	Alias func(a, b int) bool
 }
 
 // Samples are calibration score samples for one similarity.
@@ -506,7 +512,11 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 			if err != nil {
 				return out, err
 			}
-			non, err := rankAll(qs, fitted, p.Score, opt.KNN, nil)
+			var alias func(i, j int) bool
+			if opt.Alias != nil {
+				alias = func(i, j int) bool { return opt.Alias(qs.Folders[i], fitted.Folders[j]) }
+			}
+			non, err := rankAll(qs, fitted, p.Score, opt.KNN, alias)
 			if err != nil {
 				return out, err
 			}

@@ -96,6 +96,12 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 	thr := func(non []float64, folders []int) (float64, error) {
 		return verdict.MatchThreshold(non, folders, *fpir)
 	}
+	// The certification's strangers leave out the folder pairs the raw
+	// verdict sampling takes for one person (read on the whole library).
+	alias, err := set.Aliases(ctx)
+	if err != nil {
+		return err
+	}
 	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Threshold: thr, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
 	if *people > 0 {
 		if *offset < 0 {
@@ -106,7 +112,7 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 			order[i] = (i + *offset) % len(order)
 		}
 		r, err := adapt.Split(ctx, set.Set, order, adapt.SplitOptions{People: *people, Share: *share, FPIR: *fpir, Select: sopt,
-			CrossFit: adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed}, AllCandidates: *all, Threshold: thr})
+			CrossFit: adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed, Alias: alias}, AllCandidates: *all, Threshold: thr})
 		if err != nil {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}
@@ -117,7 +123,7 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}
 		if sel.Keep { // as index decides: the lead must hold on the whole library
-			c, _, err := adapt.Certify(ctx, set.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed, KNN: knn, Fit: sopt.Fit}, thr)
+			c, _, err := adapt.Certify(ctx, set.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed, KNN: knn, Fit: sopt.Fit, Alias: alias}, thr)
 			if err != nil {
 				return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/facesearch/facesearch/internal/adapt"
 	"github.com/facesearch/facesearch/internal/catalog"
+	"github.com/facesearch/facesearch/internal/eval"
 	"github.com/facesearch/facesearch/internal/model"
 	"github.com/facesearch/facesearch/internal/verdict"
 )
@@ -271,8 +272,12 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		// The held-out folds favour a transform (smaller galleries, fits on
 		// fewer folders): keep it only if it also beats the raw cosine at
 		// the thresholds its verdict calibration will certify.
+		alias, err := fs.Aliases(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
+		}
 		var c adapt.Certified
-		c, s, err = adapt.Certify(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed}, sopt.Threshold)
+		c, s, err = adapt.Certify(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed, Alias: alias}, sopt.Threshold)
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
@@ -302,6 +307,29 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 	// written by the next refresh or searcher.
 	os.Remove(filepath.Join(l.dir, AdaptedFlatFile))
 	return a, nil
+}
+
+// Aliases reads the folder labels as the raw verdict sampling reads them
+// (eval.ReadLabels on the raw vectors: one person filed under two folders
+// is one person in any similarity) and returns its alias test over the
+// set's folder ids, for adapt.CrossFitOptions.Alias; nil when no folder has
+// two faces.
+func (fs *FolderSet) Aliases(ctx context.Context) (func(a, b int) bool, error) {
+	groups := make([]eval.Group, len(fs.Names))
+	for i, n := range fs.Names {
+		groups[i].Name = n
+	}
+	for r, f := range fs.Set.Folders {
+		groups[f].Vectors = append(groups[f].Vectors, fs.Set.Row(r))
+	}
+	labels, err := eval.ReadLabels(ctx, groups, eval.CalibrateOptions{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, nil // no folder has two faces: no alias known
+	}
+	return labels.Alias, nil
 }
 
 // transformID is "<kind>-d<dim>-s<shrink>-<8 hex digits of a hash of the
