@@ -98,16 +98,6 @@ type SelectOptions struct {
 	// PairFigures also measures the pairwise figures (eval library); the
 	// choice does not use them.
 	PairFigures bool
-	// Threshold is the rule Certify reads a match threshold with, from
-	// non-mated scores and the folder of each (nil: ThresholdAt at
-	// DefaultFPIR, the point estimate); Select itself does not read it. The
-	// library passes its verdict calibration's
-	// (folder-clustered bound). The folds themselves compare at the point
-	// estimate: their non-mated searches keep the folder pairs of one
-	// person filed twice (LFW holds some), whose clustered bound would set
-	// every similarity's threshold far into the tail (0.73 on LFW, where
-	// the verdicts' is 0.53).
-	Threshold func(nonMated []float64, folders []int) (float64, error)
 }
 
 func (o *SelectOptions) defaults() {
@@ -185,6 +175,13 @@ func Eligible(s Set) int {
 // at a score reaching the threshold that lets through opt.FPIR of the
 // non-mated queries, those coming from folders the fit did not see. The
 // best is kept only if it beats the raw cosine by opt.MinGain.
+//
+// The threshold is the point estimate, not the verdicts' folder-clustered
+// bound: the folds' non-mated searches keep the folder pairs of one person
+// filed twice (LFW holds some), whose clustered bound would set every
+// similarity's threshold far into the tail (0.73 on LFW, where the
+// verdicts' is 0.53). Certify compares the leader at the certified
+// thresholds afterwards.
 func Select(ctx context.Context, s Set, opt SelectOptions) (Selection, error) {
 	opt.defaults()
 	sel := Selection{Folds: opt.Folds, FPIR: opt.FPIR}
@@ -456,8 +453,11 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 		opt.MaxQueries = 4000
 	}
 	groups := groupByFolder(s.Folders)
-	if need := 2 + boolInt(p.Kind != KindRaw); len(groups) < need {
-		// A transform needs two training folders besides the held-out one.
+	need := 2
+	if p.Kind != KindRaw {
+		need = 3 // a transform needs two training folders besides the held-out one
+	}
+	if len(groups) < need {
 		return Samples{}, fmt.Errorf("cross-fit %s: %d folders, need at least %d", p, len(groups), need)
 	}
 	if opt.Folds >= len(groups) {
@@ -565,7 +565,7 @@ func CrossFit(ctx context.Context, s Set, p Params, opt CrossFitOptions) (Sample
 // CrossFit (leave one folder out up to DefaultCalibrationFolds folders; the
 // raw cosine needs no fit, so its samples are plain leave-one-folder-out
 // searches of the same structure), at the match threshold the verdict
-// calibration certifies from those samples (SelectOptions.Threshold), by
+// calibration certifies from those samples (the rule Certify is given), by
 // the share of mated searches that find their own folder at or above it.
 type Certified struct {
 	Adapted          float64 `json:"adapted_mated_match_rate"`
@@ -627,11 +627,4 @@ func (sel *Selection) Confirm(c Certified, minGain float64) {
 		return
 	}
 	sel.Reason += fmt.Sprintf("; certified on the whole library: %.1f%% vs %.1f%% raw of %d mated searches", 100*c.Adapted, 100*c.Raw, c.Mated)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -93,9 +93,6 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 		fpir := opt.FPIR
 		opt.Threshold = func(s []float64, _ []int) (float64, error) { return ThresholdAt(s, fpir) }
 	}
-	if opt.Select.Threshold == nil {
-		opt.Select.Threshold = opt.Threshold
-	}
 	if opt.Select.Candidates == nil {
 		opt.Select.Candidates = DefaultCandidates()
 	}
@@ -152,7 +149,7 @@ func Split(ctx context.Context, s Set, order []int, opt SplitOptions) (SplitResu
 	cf.KNN, cf.Fit = opt.Select.KNN, opt.Select.Fit
 	// As the library decides: the selection's lead must hold at the
 	// certified thresholds on the whole (emulated) library.
-	cert, samples, err := Certify(ctx, lib, sel.Best.Params, cf, opt.Select.Threshold)
+	cert, samples, err := Certify(ctx, lib, sel.Best.Params, cf, opt.Threshold)
 	if err != nil {
 		return res, err
 	}

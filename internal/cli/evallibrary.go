@@ -59,6 +59,9 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 	if *folds < 2 {
 		return usageError{fmt.Sprintf("eval library: --folds %d must be at least 2", *folds)}
 	}
+	if *offset < 0 {
+		return usageError{fmt.Sprintf("eval library: --split-offset %d must not be negative", *offset)}
+	}
 	if !(*share > 0 && *share < 1) {
 		return usageError{fmt.Sprintf("eval library: --split-share %g must be between 0 and 1", *share)}
 	}
@@ -91,21 +94,19 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 		cands = adapt.AllCandidates(pscores)
 	}
 	// The thresholds as the library's verdict calibration reads them
-	// (verdict.MatchThreshold: folder-clustered bound), for the selection
-	// as index selects and for the emulated library's calibrations.
+	// (verdict.MatchThreshold: folder-clustered bound), for the
+	// certification as index certifies and for the emulated library's
+	// calibrations.
 	thr := func(non []float64, folders []int) (float64, error) {
 		return verdict.MatchThreshold(non, folders, *fpir)
 	}
-	// The certification's strangers leave out the folder pairs the raw
-	// verdict sampling takes for one person (read on the whole library).
-	alias, err := set.Aliases(ctx)
-	if err != nil {
-		return err
-	}
-	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Threshold: thr, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
+	sopt := adapt.SelectOptions{Candidates: cands, PairFigures: true, Folds: *folds, FPIR: *fpir, Seed: *seed, KNN: knn, Fit: adapt.FitOptions{KeepOutliers: *keepOutliers, Weighting: adapt.Weighting(*weighting), KNN: knn}}
 	if *people > 0 {
-		if *offset < 0 {
-			return usageError{fmt.Sprintf("eval library: --split-offset %d must not be negative", *offset)}
+		// The certification's strangers leave out the folder pairs the raw
+		// verdict sampling takes for one person (read on the whole library).
+		alias, err := set.Aliases(ctx)
+		if err != nil {
+			return err
 		}
 		order := make([]int, len(set.Names))
 		for i := range order {
@@ -123,6 +124,10 @@ func evalLibrary(ctx context.Context, env *cmdEnv, args []string) error {
 			return fmt.Errorf("eval library %s: %w", l.Dir(), err)
 		}
 		if sel.Keep { // as index decides: the lead must hold on the whole library
+			alias, err := set.Aliases(ctx)
+			if err != nil {
+				return err
+			}
 			c, _, err := adapt.Certify(ctx, set.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Seed: *seed, KNN: knn, Fit: sopt.Fit, Alias: alias}, thr)
 			if err != nil {
 				return fmt.Errorf("eval library %s: %w", l.Dir(), err)

@@ -253,15 +253,6 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 	if !(sopt.FPIR > 0 && sopt.FPIR < 1) {
 		sopt.FPIR = adapt.DefaultFPIR
 	}
-	if sopt.Threshold == nil {
-		// The certification compares the leading candidate with raw at
-		// the thresholds the verdict calibration would certify
-		// (folder-clustered bound), the ones check judges with.
-		fpir := sopt.FPIR
-		sopt.Threshold = func(non []float64, folders []int) (float64, error) {
-			return verdict.MatchThreshold(non, folders, fpir)
-		}
-	}
 	a := &AdaptInfo{Version: adaptVersion, Model: modelID, Generation: gen, Faces: fs.Set.Len(), Folders: len(fs.Names), FPIR: sopt.FPIR}
 	sel, err := adapt.Select(ctx, fs.Set, sopt)
 	if err != nil {
@@ -276,8 +267,13 @@ func (l *Library) Adapt(ctx context.Context, opt AdaptOptions) (*AdaptInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}
+		// The thresholds the verdict calibration would certify
+		// (folder-clustered bound), the ones check judges with.
+		certified := func(non []float64, folders []int) (float64, error) {
+			return verdict.MatchThreshold(non, folders, sopt.FPIR)
+		}
 		var c adapt.Certified
-		c, s, err = adapt.Certify(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed, Alias: alias}, sopt.Threshold)
+		c, s, err = adapt.Certify(ctx, fs.Set, sel.Best.Params, adapt.CrossFitOptions{Folds: adapt.DefaultCalibrationFolds, Fit: sopt.Fit, KNN: sopt.KNN, Seed: sopt.Seed, Alias: alias}, certified)
 		if err != nil {
 			return nil, fmt.Errorf("adapt %s: %w", l.dir, err)
 		}

@@ -260,7 +260,7 @@ func Fit(s Samples, opts FitOptions) (*Calibration, error) {
 // names the folder of each score (nil: searches taken as independent).
 // It ignores the floors of people and searches that decide whether a
 // calibration may be used: it is the rule, for comparing similarities
-// (adapt.SelectOptions.Threshold, eval library).
+// (adapt.Certify, eval library).
 func MatchThreshold(nonMated []float64, folders []int, fpir float64) (float64, error) {
 	if len(nonMated) == 0 {
 		return 0, errors.New("match threshold: no non-mated scores")
