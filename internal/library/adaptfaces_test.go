@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/facesearch/facesearch/internal/adapt"
 )
 
 // TestAdaptedVectors: the adapted vectors of a face set are the stored
@@ -18,12 +16,7 @@ import (
 // error wrapping ErrNoAdaptedSimilarity that names why.
 func TestAdaptedVectors(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	f := indexedAdaptFixture(t, ctx)
 	fs, err := f.lib.FolderSet(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -43,10 +36,7 @@ func TestAdaptedVectors(t *testing.T) {
 	if _, _, err := f.lib.AdaptedVectors(ctx, fs.FaceIDs, raw); !errors.Is(err, ErrNoAdaptedSimilarity) || !strings.Contains(err.Error(), "none was fitted") {
 		t.Errorf("no adaptation: %v", err)
 	}
-	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
-	if err != nil || !a.Kept {
-		t.Fatalf("adapt: %+v, %v", a, err)
-	}
+	a := f.forceAdapt(t, ctx, wccn8())
 	if _, err := f.lib.RefreshAdaptation(ctx, AdaptOptions{}); err != nil { // writes the adapted flat file
 		t.Fatal(err)
 	}

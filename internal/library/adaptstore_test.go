@@ -27,14 +27,35 @@ func adaptTree(extra int) map[string]string {
 	return files
 }
 
-func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
-	ctx := context.Background()
+// indexedAdaptFixture indexes adaptTree(0) into a new fixture.
+func indexedAdaptFixture(t testing.TB, ctx context.Context) *fixture {
+	t.Helper()
 	root := t.TempDir()
 	writeTree(t, root, adaptTree(0))
 	f := newFixture(t, root)
 	if _, err := f.index(t, ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// wccn8 is the transform the storage and search tests force.
+func wccn8() adapt.Params { return adapt.Params{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5} }
+
+// forceAdapt fits p and keeps it whatever it gains (MinGain < 0), as
+// adapt --refit --min-gain -1 does, and fails unless it was kept.
+func (f *fixture) forceAdapt(t testing.TB, ctx context.Context, p adapt.Params) *AdaptInfo {
+	t.Helper()
+	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{p}}})
+	if err != nil || !a.Kept {
+		t.Fatalf("adapt: %+v, %v", a, err)
+	}
+	return a
+}
+
+func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
+	ctx := context.Background()
+	f := indexedAdaptFixture(t, ctx)
 	// The fake faces gain nothing from adaptation: the index run fitted
 	// one and did not keep it.
 	a, err := f.lib.Adaptation()
@@ -45,10 +66,7 @@ func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
 		t.Logf("kept on fake faces: %s", a.Selection.Reason)
 	}
 	// Force a kept transform (MinGain < 0) to exercise storage and search.
-	a, err = f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a = f.forceAdapt(t, ctx, wccn8())
 	if !a.Kept || a.Transform == nil || !strings.HasPrefix(a.ID, "wccn-d8-") || a.MatchThreshold == 0 || len(a.NonMated) == 0 {
 		t.Fatalf("adaptation %+v", a)
 	}
@@ -83,7 +101,7 @@ func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
 
 	// New photos: the index run keeps the transform (less than 10% more
 	// faces) and brings the adapted vectors to the new generation.
-	writeTree(t, root, map[string]string{"p00/new.jpg": fakeSpec(0, 999, 1)})
+	writeTree(t, f.root, map[string]string{"p00/new.jpg": fakeSpec(0, 999, 1)})
 	if _, err := f.index(t, ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +140,7 @@ func TestAdaptationStoredSearchedAndReversible(t *testing.T) {
 
 func TestAdaptationCorruptFileFallsBackToRawWithError(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	f := indexedAdaptFixture(t, ctx)
 	if err := os.WriteFile(filepath.Join(f.lib.Dir(), AdaptFile), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,16 +163,8 @@ func TestAdaptationCorruptFileFallsBackToRawWithError(t *testing.T) {
 // re-recorded by index so that searches skip the checksum again.
 func TestDamagedAdaptedVectorsAreCaughtAndRewritten(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
-	if err != nil || !a.Kept {
-		t.Fatalf("adapt: %+v, %v", a, err)
-	}
+	f := indexedAdaptFixture(t, ctx)
+	a := f.forceAdapt(t, ctx, wccn8())
 	s, err := f.lib.Searcher(ctx) // writes the adapted vectors if behind
 	if err != nil {
 		t.Fatal(err)
@@ -219,16 +224,8 @@ func TestDamagedAdaptedVectorsAreCaughtAndRewritten(t *testing.T) {
 // 'adapt' calls, makes it fresh in the searches' similarity.
 func TestRefreshCalibrationFollowsTheSimilarity(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1, Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5}}}})
-	if err != nil || !a.Kept {
-		t.Fatalf("adapt: %+v, %v", a, err)
-	}
+	f := indexedAdaptFixture(t, ctx)
+	a := f.forceAdapt(t, ctx, wccn8())
 	for _, step := range []struct {
 		name, setting, want string
 	}{{"after the refit", "", "adapted:" + a.ID}, {"after --similarity raw", SimilarityRaw, SimilarityRaw}} {
@@ -256,12 +253,7 @@ func TestRefreshCalibrationFollowsTheSimilarity(t *testing.T) {
 // call), and reads the file again once it is rewritten.
 func TestAdaptationMemo(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	f := indexedAdaptFixture(t, ctx)
 	a, err := f.lib.Adaptation()
 	if err != nil || a == nil {
 		t.Fatalf("adaptation: %v, %v", a, err)

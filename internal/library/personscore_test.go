@@ -14,18 +14,11 @@ import (
 // with — computed exactly from the library's vectors, and says so.
 func TestSearchJudgedPersonScore(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeTree(t, root, adaptTree(0))
-	f := newFixture(t, root)
-	if _, err := f.index(t, ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	f := indexedAdaptFixture(t, ctx)
 	ps := adapt.PersonScore{Top: 3, Cohort: 3, CohortWeight: 0.5}
-	a, err := f.lib.Adapt(ctx, AdaptOptions{Force: true, Select: adapt.SelectOptions{MinGain: -1,
-		Candidates: []adapt.Params{{Kind: adapt.KindWCCN, Dim: 8, Shrink: 0.5, Score: ps}}}})
-	if err != nil || !a.Kept {
-		t.Fatalf("adapt: %+v, %v", a, err)
-	}
+	p := wccn8()
+	p.Score = ps
+	a := f.forceAdapt(t, ctx, p)
 	// At most 20 folders: leave one folder out, every face searched once.
 	if len(a.NonMatedFolder) != len(a.NonMated) || a.CalibQueries == 0 || len(a.NonMated) != a.CalibQueries {
 		t.Errorf("cross-fitted samples: %d non-mated, %d folders recorded, %d distinct queries (want one search per face)", len(a.NonMated), len(a.NonMatedFolder), a.CalibQueries)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facesearch/facesearch/internal/adapt"
 	"github.com/facesearch/facesearch/internal/eval"
 )
 
@@ -327,20 +328,10 @@ func TestMatchThreshold(t *testing.T) {
 	if clustered < indep {
 		t.Errorf("clustered threshold %.4f below the independent one %.4f", clustered, indep)
 	}
-	if rateAbove(non, clustered) > 0.01 || rateAbove(non, indep) > 0.01 {
-		t.Errorf("thresholds %.4f / %.4f let through %.3f / %.3f of the samples", clustered, indep, rateAbove(non, clustered), rateAbove(non, indep))
+	if adapt.RateAt(non, clustered) > 0.01 || adapt.RateAt(non, indep) > 0.01 {
+		t.Errorf("thresholds %.4f / %.4f let through %.3f / %.3f of the samples", clustered, indep, adapt.RateAt(non, clustered), adapt.RateAt(non, indep))
 	}
 	if _, err := MatchThreshold(nil, nil, 0.01); err == nil {
 		t.Error("no scores accepted")
 	}
-}
-
-func rateAbove(v []float64, t float64) float64 {
-	n := 0
-	for _, x := range v {
-		if x >= t {
-			n++
-		}
-	}
-	return float64(n) / float64(len(v))
 }
